@@ -1,0 +1,23 @@
+import { decodeEthernet } from './ethernet.js';
+import { decodeEtherType } from './ethertype.js';
+import type { Packet } from './packet.js';
+import { enterTunnel } from './tunnel.js';
+
+/**
+ * Geneve (RFC 8926): ver 2b | opt len 6b (4-byte words) | O, C, reserved | protocol type 2 | VNI 3 | reserved 1 |
+ * options. Protocol 0x6558 carries Ethernet; any other EtherType carries that protocol directly.
+ */
+const HEADER = 8;
+const TRANSPARENT_ETHERNET = 0x6558;
+
+export function decodeGeneve(pk: Packet, b: Buffer, p: number, end: number, firstFragment: boolean): boolean {
+  if (end - p < HEADER) return pk.short('geneve');
+  const first = b[p] as number;
+  if (first >> 6 !== 0) return pk.unsupported('geneve_version');
+  const inner = p + HEADER + (first & 0x3f) * 4;
+  if (inner > end) return pk.short('geneve_options');
+  const protocol = b.readUInt16BE(p + 2);
+  if (!enterTunnel(pk, 'geneve', inner, b.readUIntBE(p + 4, 3), firstFragment)) return true;
+  if (protocol === TRANSPARENT_ETHERNET) return decodeEthernet(pk, b, inner, end);
+  return decodeEtherType(pk, b, inner, end, protocol);
+}

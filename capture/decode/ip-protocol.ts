@@ -1,0 +1,24 @@
+import { decodeGre } from './gre.js';
+import { decodeIcmp } from './icmp.js';
+import { decodeIpInIp } from './ip-in-ip.js';
+import type { Packet } from './packet.js';
+import { decodeTcp } from './tcp.js';
+import { decodeUdp } from './udp.js';
+
+type TransportDecoder = (pk: Packet, b: Buffer, p: number, end: number, firstFragment: boolean) => boolean;
+
+/** IANA protocol number → decoder. Other protocols are accounted at the IP layer with ports 0. */
+const PROTOCOLS: Record<number, TransportDecoder> = {
+  1: decodeIcmp,
+  4: decodeIpInIp,
+  6: decodeTcp,
+  17: decodeUdp,
+  41: decodeIpInIp,
+  47: decodeGre,
+  58: decodeIcmp,
+};
+
+export function decodeIpPayload(pk: Packet, b: Buffer, p: number, end: number, proto: number, firstFragment: boolean): boolean {
+  const next = PROTOCOLS[proto];
+  return next === undefined ? true : next(pk, b, p, end, firstFragment);
+}

@@ -1,0 +1,46 @@
+import { decodeEtherType } from './ethertype.js';
+import { ACCOUNT, GROUP, type Packet } from './packet.js';
+
+/**
+ * Linux "cooked" captures (tcpdump -i any), https://www.tcpdump.org/linktypes/LINKTYPE_LINUX_SLL.html:
+ *   v1 (16 bytes): packet type 2 | ARPHRD type 2 | address length 2 | address 8 | protocol 2
+ *   v2 (20 bytes): protocol 2 | reserved 2 | ifindex 4 | ARPHRD type 2 | packet type 1 | address length 1 | address 8
+ * Only the sender's address is recorded; the packet type says whether the frame was broadcast or multicast.
+ */
+const PACKET_BROADCAST = 1;
+const PACKET_MULTICAST = 2;
+const ARPHRD_ETHER = 1;
+// Protocol values below 0x0600 are not EtherTypes: 802.3 or 802.2 frames without an Ethernet II type.
+const MIN_ETHERTYPE = 0x0600;
+
+export function decodeLinuxSll(pk: Packet, b: Buffer, p: number, end: number): boolean {
+  if (end - p < 16) return pk.short('linux_sll');
+  return cooked(pk, b, p + 16, end, b.readUInt16BE(p), b.readUInt16BE(p + 2), b.readUInt16BE(p + 4), p + 6, b.readUInt16BE(p + 14));
+}
+
+export function decodeLinuxSll2(pk: Packet, b: Buffer, p: number, end: number): boolean {
+  if (end - p < 20) return pk.short('linux_sll2');
+  return cooked(pk, b, p + 20, end, b[p + 10] as number, b.readUInt16BE(p + 8), b[p + 11] as number, p + 12, b.readUInt16BE(p));
+}
+
+function cooked(
+  pk: Packet,
+  b: Buffer,
+  payload: number,
+  end: number,
+  packetType: number,
+  hwType: number,
+  addrLen: number,
+  addr: number,
+  protocol: number,
+): boolean {
+  if (hwType === ARPHRD_ETHER && addrLen === 6) pk.srcMac = b.readUIntBE(addr, 6);
+  if (packetType === PACKET_BROADCAST) pk.groupDst = GROUP.broadcast;
+  else if (packetType === PACKET_MULTICAST) pk.groupDst = GROUP.multicast;
+  if (protocol < MIN_ETHERTYPE) {
+    pk.etherType = protocol;
+    pk.account = ACCOUNT.l2;
+    return true;
+  }
+  return decodeEtherType(pk, b, payload, end, protocol);
+}

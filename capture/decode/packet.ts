@@ -1,0 +1,172 @@
+import type { TunnelKind } from './tunnel.js';
+
+/**
+ * The decoded view of one frame: plain numeric fields, allocated once per Decoder and overwritten for
+ * every frame (the Decoder owns it; consumers read it during the sink call and must copy what they keep).
+ * Addresses point into nothing: IPs are copied into the fixed Uint32Arrays, MACs are 48-bit numbers.
+ */
+export const STATUS = { ok: 0, truncated: 1, malformed: 2, unsupported: 3 } as const;
+export type Status = (typeof STATUS)[keyof typeof STATUS];
+
+/** What the frame can be accounted as: nothing, a MAC-to-MAC frame, or an IP packet. */
+export const ACCOUNT = { none: 0, l2: 1, ip: 2 } as const;
+
+export const GROUP = { none: 0, multicast: 1, broadcast: 2 } as const;
+
+export const NO_MAC = -1;
+export const BROADCAST_MAC = 0xffffffffffff;
+export const NONE = -1;
+
+const tooShortNames = new Map<string, string>();
+function tooShort(layer: string): string {
+  let name = tooShortNames.get(layer);
+  if (name === undefined) {
+    name = `${layer}_too_short`;
+    tooShortNames.set(layer, name);
+  }
+  return name;
+}
+
+export class Packet {
+  status: Status = STATUS.ok;
+  /** snake_case name of the anomaly for malformed/truncated/unsupported frames ('' when ok). */
+  reason = '';
+  account: number = ACCOUNT.none;
+
+  // The captured frame.
+  frameStart = 0;
+  capEnd = 0;
+  origLen = 0;
+  linkType = 0;
+  /** True when the capture cut the frame (caplen < origLen): running out of data is truncation, not damage. */
+  cut = false;
+
+  // The innermost frame, the one VM edges count.
+  innerStart = 0;
+  l3Start = NONE;
+  srcMac = NO_MAC;
+  dstMac = NO_MAC;
+  /** Destination is a group: GROUP.multicast or GROUP.broadcast (MAC, SLL packet type or IP says so). */
+  groupDst: number = GROUP.none;
+  vlan = NONE;
+  vni = NONE;
+  etherType = NONE;
+  ipVersion = 0;
+  readonly src = new Uint32Array(4);
+  readonly dst = new Uint32Array(4);
+  proto = 0;
+  sport = 0;
+  dport = 0;
+  tcpFlags = 0;
+
+  // ARP/RARP, for learning unknown hosts.
+  arpOp = 0;
+  arpSenderMac = NO_MAC;
+  arpSenderIp = 0;
+  arpTargetIp = 0;
+
+  // The outermost tunnel, for per-endpoint overhead.
+  tunnelDepth = 0;
+  tunnelKind: TunnelKind = '';
+  tunnelIpVersion = 0;
+  readonly tunnelSrc = new Uint32Array(4);
+  readonly tunnelDst = new Uint32Array(4);
+  tunnelDepthExceeded = false;
+  /**
+   * The outer packet was an IP first fragment: the inner frame continues in later fragments, so its
+   * length comes from the inner IP header (`innerLength`) and later fragments are pure tunnel overhead.
+   */
+  innerFromFragment = false;
+  innerLength = NONE;
+  /** A later fragment of a tunnelled packet: all of it is tunnel overhead. */
+  tunnelContinuation = false;
+
+  /**
+   * Cross-frame state: ports of recent first IPv4 fragments, so later fragments join the right flow.
+   * Direct-mapped on (src, dst, id, proto); a collision only costs port precision for one datagram.
+   */
+  readonly fragKeys = new Uint32Array(4096 * 4);
+  readonly fragPorts = new Uint32Array(4096);
+  /** Index into TUNNEL_KINDS when the first fragment carried a tunnel (0: it did not). */
+  readonly fragTunnel = new Uint8Array(4096);
+
+  reset(frameStart: number, caplen: number, origLen: number, linkType: number): void {
+    this.status = STATUS.ok;
+    this.reason = '';
+    this.account = ACCOUNT.none;
+    this.frameStart = frameStart;
+    this.capEnd = frameStart + caplen;
+    this.origLen = origLen;
+    this.linkType = linkType;
+    this.cut = caplen < origLen;
+    this.innerStart = frameStart;
+    this.tunnelDepth = 0;
+    this.tunnelKind = '';
+    this.tunnelDepthExceeded = false;
+    this.innerFromFragment = false;
+    this.innerLength = NONE;
+    this.tunnelContinuation = false;
+    this.arpOp = 0;
+    this.resetInner();
+  }
+
+  /** Forgets the layers above a tunnel header, which the inner frame replaces. */
+  resetInner(): void {
+    this.l3Start = NONE;
+    this.srcMac = NO_MAC;
+    this.dstMac = NO_MAC;
+    this.groupDst = GROUP.none;
+    this.vlan = NONE;
+    this.etherType = NONE;
+    this.ipVersion = 0;
+    this.proto = 0;
+    this.sport = 0;
+    this.dport = 0;
+    this.tcpFlags = 0;
+    this.account = ACCOUNT.none;
+  }
+
+  /**
+   * Records that a header needs bytes the capture does not have: truncation when the snaplen cut the
+   * frame, damage otherwise. Returns false so decoders can `return pk.short(...)`.
+   */
+  short(reason: string): false {
+    if (this.cut) {
+      this.status = STATUS.truncated;
+      this.reason = reason;
+    } else {
+      this.malformed(tooShort(reason));
+    }
+    return false;
+  }
+
+  malformed(reason: string): false {
+    this.status = STATUS.malformed;
+    this.reason = reason;
+    return false;
+  }
+
+  unsupported(reason: string): false {
+    this.status = STATUS.unsupported;
+    this.reason = reason;
+    return false;
+  }
+
+  /** Bytes of the innermost frame as it was on the wire. */
+  get frameBytes(): number {
+    if (this.innerLength !== NONE) return this.innerLength;
+    return this.origLen - (this.innerStart - this.frameStart);
+  }
+
+  /** Bytes from the innermost IP header to the end of the frame on the wire. */
+  get l3Bytes(): number {
+    if (this.l3Start === NONE) return 0;
+    if (this.innerLength !== NONE) return this.innerLength - (this.l3Start - this.innerStart);
+    return this.origLen - (this.l3Start - this.frameStart);
+  }
+
+  /** Wire bytes the tunnels added to this frame (negative for a first fragment, whose inner frame continues). */
+  get overheadBytes(): number {
+    return this.origLen - this.frameBytes;
+  }
+}

@@ -1,0 +1,45 @@
+import type { Packet } from './packet.js';
+
+/** Tunnel names, indexed so fragment state can store them in a byte. */
+export const TUNNEL_KINDS = ['', 'vxlan', 'geneve', 'gre', 'erspan', 'ipip', 'ip6in4'] as const;
+export type TunnelKind = (typeof TUNNEL_KINDS)[number];
+
+/** Nesting deeper than this is treated as payload: no real overlay stacks more, and it bounds the work. */
+export const MAX_TUNNEL_DEPTH = 4;
+
+/**
+ * Enters a tunnel whose inner frame starts at `innerStart`. The outermost tunnel's IP endpoints are kept
+ * for the overhead report; the inner frame then replaces every layer above. Returns false (decode the
+ * outer packet as plain payload) once the depth cap is reached.
+ */
+export function enterTunnel(pk: Packet, kind: TunnelKind, innerStart: number, vni: number, firstFragment: boolean): boolean {
+  if (pk.tunnelDepth === MAX_TUNNEL_DEPTH) {
+    pk.tunnelDepthExceeded = true;
+    return false;
+  }
+  if (pk.tunnelDepth === 0) {
+    pk.tunnelKind = kind;
+    pk.tunnelIpVersion = pk.ipVersion;
+    pk.tunnelSrc.set(pk.src);
+    pk.tunnelDst.set(pk.dst);
+  }
+  pk.tunnelDepth++;
+  if (firstFragment) pk.innerFromFragment = true;
+  pk.innerStart = innerStart;
+  pk.resetInner();
+  if (vni >= 0) pk.vni = vni;
+  return true;
+}
+
+/** A later IPv4 fragment of a tunnelled packet: the whole frame is overhead between the tunnel endpoints. */
+export function continueTunnel(pk: Packet, kindIndex: number): void {
+  pk.tunnelKind = TUNNEL_KINDS[kindIndex] ?? '';
+  pk.tunnelIpVersion = pk.ipVersion;
+  pk.tunnelSrc.set(pk.src);
+  pk.tunnelDst.set(pk.dst);
+  pk.tunnelDepth = 1;
+  pk.tunnelContinuation = true;
+  pk.innerStart = pk.frameStart + pk.origLen;
+  pk.innerLength = 0;
+  pk.resetInner();
+}

@@ -1,0 +1,13 @@
+import { decodeEthernet } from './ethernet.js';
+import type { Packet } from './packet.js';
+import { enterTunnel } from './tunnel.js';
+
+/** VXLAN (RFC 7348): flags 1 (I = 0x08) | reserved 3 | VNI 3 | reserved 1, then an Ethernet frame. */
+const HEADER = 8;
+
+export function decodeVxlan(pk: Packet, b: Buffer, p: number, end: number, firstFragment: boolean): boolean {
+  if (end - p < HEADER) return pk.short('vxlan');
+  const vni = b.readUIntBE(p + 4, 3);
+  if (!enterTunnel(pk, 'vxlan', p + HEADER, vni, firstFragment)) return true;
+  return decodeEthernet(pk, b, p + HEADER, end);
+}

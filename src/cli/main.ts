@@ -1,0 +1,42 @@
+#!/usr/bin/env node
+import { Command, CommanderError } from 'commander';
+import { EXIT, UserError } from '../errors.js';
+import { VERSION } from '../version.js';
+import { registerAnalyze } from './analyze-command.js';
+
+/** The CLI is a thin layer over the exported API: it parses flags, sets process.exitCode, never exits. */
+export async function main(argv: readonly string[]): Promise<number> {
+  const program = new Command('sky-plan')
+    .description('Who talks to whom across your clouds, where each VM should run, and how to move it there.')
+    .version(VERSION)
+    .exitOverride()
+    .configureOutput({ outputError: (text, write) => write(text.replace(/^error: /, 'sky-plan: error: ')) })
+    .showHelpAfterError('(run sky-plan --help for usage)');
+  registerAnalyze(program);
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return EXIT.ok;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      return err.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    }
+    if (err instanceof UserError) {
+      process.stderr.write(`sky-plan: error: ${err.message}\n`);
+      return err.exitCode;
+    }
+    process.stderr.write(
+      `sky-plan: internal error (please report it with the command line): ${(err as Error).stack ?? String(err)}\n`,
+    );
+    return EXIT.internal;
+  }
+}
+
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  // A closed pipe (sky-plan ... | head) is not an error worth a stack trace.
+  if (err.code === 'EPIPE') process.exit(EXIT.ok);
+  throw err;
+});
+
+main(process.argv.slice(2)).then((code) => {
+  process.exitCode = code;
+});

@@ -1,0 +1,96 @@
+import { DirectedGraph } from 'graphology';
+import type { Analysis } from '../analyze.js';
+import { VERSION } from '../version.js';
+import { GRAPH_SCHEMA, type GraphDocument, type GraphEdge, type GraphNode } from './graph-model.js';
+import { summarize } from './summarize.js';
+import { windowRates } from './window-stats.js';
+
+export type CommunicationGraph = DirectedGraph<GraphNode, GraphEdge>;
+
+/** The analysis as a directed graphology graph: node and edge attributes are the graph@1 records. */
+export function buildGraph(analysis: Analysis): CommunicationGraph {
+  const graph: CommunicationGraph = new DirectedGraph({ allowSelfLoops: true });
+  const { traffic } = analysis;
+  for (const n of traffic.nodes) {
+    const node: GraphNode = { id: n.id, kind: n.kind };
+    if (n.cloud !== undefined) node.cloud = n.cloud;
+    if (n.host !== undefined) node.host = n.host;
+    if (n.vcpus !== undefined) node.vcpus = n.vcpus;
+    if (n.memoryGiB !== undefined) node.memoryGiB = n.memoryGiB;
+    Object.assign(node, {
+      sentBytes: n.sentBytes,
+      sentPackets: n.sentPackets,
+      receivedBytes: n.receivedBytes,
+      receivedPackets: n.receivedPackets,
+      broadcastBytes: n.broadcastBytes,
+      broadcastPackets: n.broadcastPackets,
+      multicastBytes: n.multicastBytes,
+      multicastPackets: n.multicastPackets,
+    });
+    graph.addNode(n.id, node);
+  }
+  const range = timeRange(analysis);
+  const windows = windowRange(analysis);
+  const w = analysis.windowSeconds;
+  for (const e of traffic.edges.values()) {
+    const source = (traffic.nodes[e.source] as { id: string }).id;
+    const target = (traffic.nodes[e.target] as { id: string }).id;
+    const edge: GraphEdge = { source, target, bytes: e.bytes, packets: e.packets, flows: e.flows };
+    if (range !== null && range.seconds > 0) edge.bytesPerSecond = e.bytes / range.seconds;
+    if (e.series !== undefined && w !== undefined && windows !== null) {
+      const series = [...e.series.entries()]
+        .sort((a, b) => a[0] - b[0])
+        .map(([i, [bytes, packets]]): [number, number, number] => [i * w, bytes, packets]);
+      edge.windows = { series, ...windowRates(e.series, w, windows.count) };
+    }
+    graph.addDirectedEdgeWithKey(`${source}->${target}`, source, target, edge);
+  }
+  return graph;
+}
+
+export function graphDocument(graph: CommunicationGraph, analysis: Analysis): GraphDocument {
+  const nodes = graph.mapNodes((_, attrs) => attrs);
+  const edges = graph.mapEdges((_, attrs) => attrs).sort((a, b) => b.bytes - a.bytes);
+  const range = timeRange(analysis);
+  const windows = windowRange(analysis);
+  return {
+    schema: GRAPH_SCHEMA,
+    generator: { name: 'sky-plan', version: VERSION },
+    timeRange: range,
+    window:
+      windows === null || analysis.windowSeconds === undefined
+        ? null
+        : { seconds: analysis.windowSeconds, first: windows.first * analysis.windowSeconds, count: windows.count },
+    nodes,
+    edges,
+    summary: summarize(nodes, edges, analysis.inventory?.clouds ?? [], range?.seconds ?? 0),
+    tunnels: analysis.tunnels,
+    captures: analysis.captures,
+    dedup: { packets: analysis.traffic.duplicatePackets, bytes: analysis.traffic.duplicateBytes },
+    flowTable: analysis.flowTable,
+    warnings: analysis.warnings,
+  };
+}
+
+function timeRange(analysis: Analysis): GraphDocument['timeRange'] {
+  let first = Number.POSITIVE_INFINITY;
+  let last = Number.NEGATIVE_INFINITY;
+  for (const c of analysis.captures) {
+    if (c.stats.firstTime !== null) first = Math.min(first, c.stats.firstTime);
+    if (c.stats.lastTime !== null) last = Math.max(last, c.stats.lastTime);
+  }
+  return first <= last ? { first, last, seconds: last - first } : null;
+}
+
+function windowRange(analysis: Analysis): { first: number; count: number } | null {
+  if (analysis.windowSeconds === undefined) return null;
+  let lo = Number.POSITIVE_INFINITY;
+  let hi = Number.NEGATIVE_INFINITY;
+  for (const e of analysis.traffic.edges.values()) {
+    for (const i of e.series?.keys() ?? []) {
+      if (i < lo) lo = i;
+      if (i > hi) hi = i;
+    }
+  }
+  return lo <= hi ? { first: lo, count: hi - lo + 1 } : null;
+}

@@ -1,0 +1,80 @@
+import { formatBytes, formatCount, formatMoney, formatPercent, textTable } from '../cli/text-table.js';
+import type { GraphDocument } from './graph-model.js';
+
+/** The human view of `analyze`: what was read, what was made of it, where the traffic and money go. */
+export function renderSummary(doc: GraphDocument): string {
+  const out: string[] = [];
+  const frames = doc.captures.reduce((s, c) => s + c.stats.frames, 0);
+  const bytes = doc.captures.reduce((s, c) => s + c.stats.bytes, 0);
+  const span = doc.timeRange === null ? '' : ` over ${doc.timeRange.seconds.toFixed(1)} s`;
+  out.push(
+    `sky-plan analyze: ${doc.captures.length} capture${doc.captures.length === 1 ? '' : 's'}, ${formatCount(frames)} frames (${formatBytes(bytes)})${span}`,
+  );
+  for (const c of doc.captures) {
+    const s = c.stats;
+    const reasons = Object.entries(s.reasons)
+      .sort((a, b) => b[1] - a[1])
+      .map(([r, n]) => `${r} ${formatCount(n)}`)
+      .join(', ');
+    out.push(
+      `  ${c.path}${c.host === null ? '' : ` (host ${c.host})`}: ${c.format}, ${formatCount(s.ok)} ok, ${formatCount(s.truncated)} truncated, ${formatCount(s.malformed)} malformed, ${formatCount(s.unsupported)} unsupported${reasons === '' ? '' : ` [${reasons}]`}`,
+    );
+  }
+  const kinds = new Map<string, number>();
+  for (const n of doc.nodes) kinds.set(n.kind ?? 'host', (kinds.get(n.kind ?? 'host') ?? 0) + 1);
+  const kindText = [...kinds.entries()].map(([k, n]) => `${n} ${k}`).join(', ');
+  const sm = doc.summary;
+  out.push(
+    `  graph: ${sm.nodes} nodes (${kindText}), ${sm.edges} edges, ${formatBytes(sm.edgeBytes)} in ${formatCount(sm.edgePackets)} packets between nodes`,
+  );
+  if (sm.broadcastBytes + sm.multicastBytes > 0) {
+    out.push(`  group traffic (per sender, not edges): broadcast ${formatBytes(sm.broadcastBytes)}, multicast ${formatBytes(sm.multicastBytes)}`);
+  }
+  if (doc.dedup.packets > 0) {
+    out.push(`  seen on two hypervisors and counted once: ${formatCount(doc.dedup.packets)} packets (${formatBytes(doc.dedup.bytes)})`);
+  }
+
+  if (sm.cloudPairs.some((p) => p.from !== '?' || p.to !== '?')) {
+    const priced = sm.egressCost !== undefined;
+    out.push('', `Traffic by cloud pair (sender → receiver); cross-cloud ${formatBytes(sm.crossCloudBytes)} (${formatPercent(sm.crossCloudBytes, sm.edgeBytes)})`);
+    out.push(
+      textTable(
+        ['from', 'to', 'bytes', 'share', ...(priced ? ['egress', 'per month'] : [])],
+        sm.cloudPairs.map((p) => [
+          p.from,
+          p.to,
+          formatBytes(p.bytes),
+          formatPercent(p.bytes, sm.edgeBytes),
+          ...(priced ? [p.egressCost === undefined ? '-' : formatMoney(p.egressCost), p.egressCostPerMonth === undefined ? '-' : formatMoney(p.egressCostPerMonth)] : []),
+        ]),
+      ),
+    );
+    if (priced) {
+      const month = sm.egressCostPerMonth === undefined ? '' : `, ${formatMoney(sm.egressCostPerMonth)} per month at this rate`;
+      out.push(`  egress cost of the captured traffic: ${formatMoney(sm.egressCost ?? 0)}${month}`);
+    }
+  }
+  if (sm.topEdges.length > 0) {
+    out.push('', 'Top talkers');
+    out.push(
+      textTable(
+        ['sender', 'receiver', 'bytes', 'share'],
+        sm.topEdges.map((e) => [e.source, e.target, formatBytes(e.bytes), formatPercent(e.bytes, sm.edgeBytes)]),
+      ),
+    );
+  }
+  if (doc.tunnels.length > 0) {
+    out.push('', 'Tunnel overhead (outer endpoints are not VM edges)');
+    out.push(
+      textTable(
+        ['kind', 'source', 'target', 'packets', 'bytes', 'overhead'],
+        doc.tunnels.map((t) => [t.kind, t.source, t.target, formatCount(t.packets), formatBytes(t.bytes), `${formatBytes(t.overheadBytes)} (${formatPercent(t.overheadBytes, t.bytes)})`]),
+      ),
+    );
+  }
+  if (doc.warnings.length > 0) {
+    out.push('', 'Warnings');
+    for (const w of doc.warnings) out.push(`  ${w}`);
+  }
+  return `${out.join('\n')}\n`;
+}

@@ -1,0 +1,82 @@
+import type { Cloud } from '../inventory/schema.js';
+import type { CloudPairTraffic, GraphEdge, GraphNode, GraphSummary } from './graph-model.js';
+
+/** Where a node's traffic is billed from/to: its cloud, "internet" for external peers, "?" when unknown. */
+export const INTERNET = 'internet';
+export const UNPLACED = '?';
+const GB = 1e9;
+const MONTH_SECONDS = 30 * 86400;
+const TOP = 10;
+
+export function nodeCloud(node: GraphNode | undefined): string {
+  if (node?.cloud !== undefined) return node.cloud;
+  return node?.kind === 'external' ? INTERNET : UNPLACED;
+}
+
+/** $/GB for traffic leaving `from` towards `to`; undefined when the spec does not price it. */
+export function egressPrice(clouds: readonly Cloud[], from: string, to: string): number | undefined {
+  if (from === to) return 0;
+  const cloud = clouds.find((c) => c.name === from);
+  if (cloud === undefined || to === UNPLACED) return undefined;
+  if (to === INTERNET) return cloud.egress?.internet ?? 0;
+  return cloud.egress?.to?.[to] ?? cloud.egress?.default ?? 0;
+}
+
+export function summarize(
+  nodes: readonly GraphNode[],
+  edges: readonly GraphEdge[],
+  clouds: readonly Cloud[],
+  seconds: number,
+): GraphSummary {
+  const byId = new Map(nodes.map((n) => [n.id, n]));
+  const pairs = new Map<string, CloudPairTraffic>();
+  const nodeBytes = new Map<string, number>();
+  let edgeBytes = 0;
+  let edgePackets = 0;
+  let crossCloudBytes = 0;
+  for (const e of edges) {
+    edgeBytes += e.bytes;
+    edgePackets += e.packets;
+    nodeBytes.set(e.source, (nodeBytes.get(e.source) ?? 0) + e.bytes);
+    nodeBytes.set(e.target, (nodeBytes.get(e.target) ?? 0) + e.bytes);
+    const from = nodeCloud(byId.get(e.source));
+    const to = nodeCloud(byId.get(e.target));
+    if (from !== to && from !== UNPLACED && to !== UNPLACED) crossCloudBytes += e.bytes;
+    const key = `${from}\u0000${to}`;
+    const pair = pairs.get(key) ?? { from, to, bytes: 0, packets: 0 };
+    pair.bytes += e.bytes;
+    pair.packets += e.packets;
+    pairs.set(key, pair);
+  }
+  let egressCost: number | undefined;
+  for (const pair of pairs.values()) {
+    const price = egressPrice(clouds, pair.from, pair.to);
+    if (price === undefined || clouds.length === 0) continue;
+    pair.egressCost = (pair.bytes / GB) * price;
+    if (seconds > 0) pair.egressCostPerMonth = (pair.egressCost / seconds) * MONTH_SECONDS;
+    egressCost = (egressCost ?? 0) + pair.egressCost;
+  }
+  const summary: GraphSummary = {
+    nodes: nodes.length,
+    edges: edges.length,
+    edgeBytes,
+    edgePackets,
+    broadcastBytes: nodes.reduce((s, n) => s + (n.broadcastBytes ?? 0), 0),
+    multicastBytes: nodes.reduce((s, n) => s + (n.multicastBytes ?? 0), 0),
+    crossCloudBytes,
+    cloudPairs: [...pairs.values()].sort((a, b) => b.bytes - a.bytes),
+    topEdges: [...edges]
+      .sort((a, b) => b.bytes - a.bytes)
+      .slice(0, TOP)
+      .map((e) => ({ source: e.source, target: e.target, bytes: e.bytes })),
+    topNodes: [...nodeBytes.entries()]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, TOP)
+      .map(([id, bytes]) => ({ id, bytes })),
+  };
+  if (egressCost !== undefined) {
+    summary.egressCost = egressCost;
+    if (seconds > 0) summary.egressCostPerMonth = (egressCost / seconds) * MONTH_SECONDS;
+  }
+  return summary;
+}

@@ -1,0 +1,126 @@
+import { readFile } from 'node:fs/promises';
+import { isNode, LineCounter, parseDocument } from 'yaml';
+import type { z } from 'zod';
+import { canonicalIp, parseMac } from '../../capture/addresses.js';
+import type { KnownVm } from '../../capture/attribution.js';
+import { UserError } from '../errors.js';
+import { type Inventory, inventorySchema } from './schema.js';
+
+/**
+ * Reads an inventory or clouds spec (YAML or JSON: YAML 1.2 parses both) and validates it. Every error
+ * names the file, line and column, and the field path, e.g. `inv.yaml:7:14: vms[2].nics[0].mac: not a MAC address`.
+ */
+export async function loadInventory(path: string): Promise<Inventory> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new UserError(
+      'inventory_unreadable',
+      code === 'ENOENT' ? `inventory file not found: ${path}` : `cannot read inventory ${path}: ${(err as Error).message}`,
+    );
+  }
+  return parseInventory(text, path);
+}
+
+export function parseInventory(text: string, path: string): Inventory {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  const syntax = doc.errors[0];
+  if (syntax !== undefined) {
+    const pos = lines.linePos(syntax.pos[0]);
+    throw invalid(`${path}:${pos.line}:${pos.col}: ${syntax.message.split('\n')[0]}`);
+  }
+  const at = (fieldPath: readonly PropertyKey[]): string => {
+    for (let n = fieldPath.length; n >= 0; n--) {
+      const node = doc.getIn(fieldPath.slice(0, n) as unknown[], true);
+      if (isNode(node) && node.range) {
+        const pos = lines.linePos(node.range[0]);
+        return `${path}:${pos.line}:${pos.col}`;
+      }
+    }
+    return path;
+  };
+  const parsed = inventorySchema.safeParse(doc.toJS() ?? {});
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0] as z.core.$ZodIssue;
+    throw invalid(`${at(issue.path)}: ${formatPath(issue.path)}: ${describe(issue)}`);
+  }
+  checkReferences(parsed.data, at);
+  return parsed.data;
+}
+
+function invalid(message: string): UserError {
+  return new UserError('inventory_invalid', `invalid inventory: ${message}`);
+}
+
+function formatPath(path: readonly PropertyKey[]): string {
+  if (path.length === 0) return '(top level)';
+  return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? String(p) : `.${String(p)}`)).join('');
+}
+
+function describe(issue: z.core.$ZodIssue): string {
+  if (issue.code === 'unrecognized_keys') return `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.join(', ')}`;
+  if (issue.code === 'invalid_type' && issue.input === undefined) return `missing required field (${issue.expected})`;
+  return issue.message;
+}
+
+/** Cross-field rules: names are unique, references resolve, a MAC or an IP belongs to one VM per overlay. */
+function checkReferences(inv: Inventory, at: (path: readonly PropertyKey[]) => string): void {
+  const fail = (path: PropertyKey[], msg: string): never => {
+    throw invalid(`${at(path)}: ${formatPath(path)}: ${msg}`);
+  };
+  const clouds = new Set<string>();
+  inv.clouds.forEach((c, i) => {
+    if (clouds.has(c.name)) fail(['clouds', i, 'name'], `duplicate cloud "${c.name}"`);
+    clouds.add(c.name);
+  });
+  const knownCloud = (name: string, path: PropertyKey[]) => {
+    if (clouds.size > 0 && !clouds.has(name)) fail(path, `unknown cloud "${name}" (clouds: ${[...clouds].join(', ')})`);
+  };
+  inv.clouds.forEach((c, i) => {
+    for (const other of Object.keys(c.egress?.to ?? {})) knownCloud(other, ['clouds', i, 'egress', 'to', other]);
+  });
+  const hosts = new Map<string, string | undefined>();
+  inv.hosts.forEach((h, i) => {
+    if (hosts.has(h.name)) fail(['hosts', i, 'name'], `duplicate host "${h.name}"`);
+    if (h.cloud !== undefined) knownCloud(h.cloud, ['hosts', i, 'cloud']);
+    hosts.set(h.name, h.cloud);
+  });
+  const names = new Set<string>();
+  const macs = new Map<number, string>();
+  const ips = new Map<string, string>();
+  inv.vms.forEach((vm, i) => {
+    if (names.has(vm.name)) fail(['vms', i, 'name'], `duplicate VM "${vm.name}"`);
+    names.add(vm.name);
+    if (vm.cloud !== undefined) knownCloud(vm.cloud, ['vms', i, 'cloud']);
+    if (vm.host !== undefined && hosts.size > 0 && !hosts.has(vm.host)) fail(['vms', i, 'host'], `unknown host "${vm.host}"`);
+    const hostCloud = vm.host === undefined ? undefined : hosts.get(vm.host);
+    if (hostCloud !== undefined && vm.cloud !== undefined && hostCloud !== vm.cloud) {
+      fail(['vms', i, 'cloud'], `VM is in cloud "${vm.cloud}" but its host ${vm.host} is in "${hostCloud}"`);
+    }
+    vm.nics.forEach((nic, j) => {
+      const mac = nic.mac === undefined ? undefined : parseMac(nic.mac);
+      if (mac !== undefined) {
+        const owner = macs.get(mac);
+        if (owner !== undefined) fail(['vms', i, 'nics', j, 'mac'], `MAC ${nic.mac} is also on VM "${owner}"`);
+        macs.set(mac, vm.name);
+      }
+      (nic.ips ?? []).forEach((ip, k) => {
+        const key = `${nic.vni ?? nic.vlan ?? '*'}|${canonicalIp(ip)}`;
+        const owner = ips.get(key);
+        if (owner !== undefined && owner !== vm.name) {
+          fail(['vms', i, 'nics', j, 'ips', k], `IP ${ip} is also on VM "${owner}" in the same overlay`);
+        }
+        ips.set(key, vm.name);
+      });
+    });
+  });
+}
+
+/** The VMs as attribution sees them, with a VM's cloud taken from its host when only the host says it. */
+export function knownVms(inv: Inventory): KnownVm[] {
+  const hostCloud = new Map(inv.hosts.map((h) => [h.name, h.cloud]));
+  return inv.vms.map((vm) => ({ ...vm, cloud: vm.cloud ?? (vm.host === undefined ? undefined : hostCloud.get(vm.host)) }));
+}
