@@ -43,6 +43,12 @@ export interface Analysis {
   warnings: string[];
 }
 
+const YEAR_SECONDS = 365.25 * 86400;
+
+function isoTime(seconds: number | null): string {
+  return new Date((seconds ?? 0) * 1000).toISOString();
+}
+
 /** Reads every capture in turn into one traffic graph. Memory is bounded by the flow table, not the files. */
 export async function analyzeCaptures(inputs: readonly CaptureInput[], options: AnalyzeOptions = {}): Promise<Analysis> {
   const attribution = new Attribution(options.inventory === undefined ? undefined : knownVms(options.inventory));
@@ -67,6 +73,12 @@ export async function analyzeCaptures(inputs: readonly CaptureInput[], options: 
     if (session.table.foldedPackets > 0) {
       fileWarnings.push(
         `flow explosion: the flow table neared its limit of ${session.table.options.maxFlows} flows, so ${session.table.foldedPackets} packets of new 5-tuples were aggregated by endpoint pair`,
+      );
+    }
+    const span = stats.firstTime === null || stats.lastTime === null ? 0 : stats.lastTime - stats.firstTime;
+    if (span > YEAR_SECONDS) {
+      fileWarnings.push(
+        `timestamps span ${(span / YEAR_SECONDS).toFixed(1)} years (${isoTime(stats.firstTime)} to ${isoTime(stats.lastTime)}): a capture clock was wrong, so mean rates are meaningless`,
       );
     }
     flowTable.foldedPackets += session.table.foldedPackets;

@@ -80,9 +80,7 @@ async function analyzeAction(captureArgs: string[], flags: AnalyzeFlags): Promis
   } else {
     process.stdout.write(rendered);
   }
-  if (format !== 'table' || flags.out !== undefined) {
-    for (const w of doc.warnings) process.stderr.write(`sky-plan: warning: ${w}\n`);
-  }
+  for (const w of doc.warnings) process.stderr.write(`sky-plan: warning: ${w}\n`);
 }
 
 function chooseFormat(flags: AnalyzeFlags): Format {

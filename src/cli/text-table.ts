@@ -1,4 +1,4 @@
-const NUMERIC = /^(-|\$?[\d,.]+( [kMGTP]?B)?( \([\d.]+%\))?%?)$/;
+const NUMERIC = /^(-|\$?\d{1,3}(,\d{3})*(\.\d+)?( [kMGTP]?B)?( \([\d.]+%\))?%?)$/;
 
 /** Aligned plain-text columns; numeric-looking cells are right-aligned. */
 export function textTable(header: readonly string[], rows: readonly (readonly string[])[], indent = '  '): string {

@@ -1,7 +1,12 @@
 import { formatBytes, formatCount, formatMoney, formatPercent, textTable } from '../cli/text-table.js';
 import type { GraphDocument } from './graph-model.js';
 
-/** The human view of `analyze`: what was read, what was made of it, where the traffic and money go. */
+const TOP_TUNNELS = 10;
+
+/**
+ * The human view of `analyze`: what was read, what was made of it, where the traffic and money go.
+ * Warnings are not repeated here: the CLI prints them on stderr whatever the format.
+ */
 export function renderSummary(doc: GraphDocument): string {
   const out: string[] = [];
   const frames = doc.captures.reduce((s, c) => s + c.stats.frames, 0);
@@ -68,13 +73,10 @@ export function renderSummary(doc: GraphDocument): string {
     out.push(
       textTable(
         ['kind', 'source', 'target', 'packets', 'bytes', 'overhead'],
-        doc.tunnels.map((t) => [t.kind, t.source, t.target, formatCount(t.packets), formatBytes(t.bytes), `${formatBytes(t.overheadBytes)} (${formatPercent(t.overheadBytes, t.bytes)})`]),
+        doc.tunnels.slice(0, TOP_TUNNELS).map((t) => [t.kind, t.source, t.target, formatCount(t.packets), formatBytes(t.bytes), `${formatBytes(t.overheadBytes)} (${formatPercent(t.overheadBytes, t.bytes)})`]),
       ),
     );
-  }
-  if (doc.warnings.length > 0) {
-    out.push('', 'Warnings');
-    for (const w of doc.warnings) out.push(`  ${w}`);
+    if (doc.tunnels.length > TOP_TUNNELS) out.push(`  … and ${doc.tunnels.length - TOP_TUNNELS} more endpoint pairs (see --json)`);
   }
   return `${out.join('\n')}\n`;
 }
