@@ -93,15 +93,14 @@ export class TrafficGraph {
   private addWindow(table: FlowTable, window: number, capture: CaptureContext): void {
     for (let t = 0; t < table.touchedCount; t++) {
       const slot = table.touched[t] as number;
-      const a = this.nodeIndex(this.attribution.resolve(flowSide(table, slot, 0)));
-      const b = this.nodeIndex(this.attribution.resolve(flowSide(table, slot, 1)));
+      const a = this.attribution.resolve(flowSide(table, slot, 0));
+      const b = this.attribution.resolve(flowSide(table, slot, 1));
       for (let dir = 0; dir < 2; dir++) {
         const d = slot * 2 + dir;
         const packets = table.windowPackets[d] as number;
         if (packets === 0) continue;
         const bytes = table.windowBytes[d] as number;
-        const sender = dir === 0 ? a : b;
-        const receiver = dir === 0 ? b : a;
+        const sender = this.nodeIndex(dir === 0 ? a : b);
         const group = table.group[d] as number;
         const s = this.nodes[sender] as TrafficNode;
         if (group !== GROUP.none) {
@@ -114,6 +113,8 @@ export class TrafficGraph {
           }
           continue;
         }
+        // A group address is never a node: its receiver is created only for unicast traffic.
+        const receiver = this.nodeIndex(dir === 0 ? b : a);
         if (!this.countsHere(s, this.nodes[receiver] as TrafficNode, capture)) {
           this.duplicatePackets += packets;
           this.duplicateBytes += bytes;

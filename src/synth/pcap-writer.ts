@@ -5,7 +5,7 @@ import { closeSync, openSync, writeSync } from 'node:fs';
  * `frame()` returns the region to fill, so builders write headers in place with no per-packet allocation.
  */
 export class PcapWriter {
-  private readonly buf = Buffer.allocUnsafe(8 << 20);
+  private readonly buf = Buffer.alloc(8 << 20);
   private used = 0;
   private readonly fd: number;
   frames = 0;
@@ -34,6 +34,8 @@ export class PcapWriter {
     this.used += 16 + length;
     this.frames++;
     this.bytes += length;
+    // Builders write headers only: zero the rest so files are identical from run to run.
+    this.buf.fill(0, p + 16, p + 16 + length);
     return p + 16;
   }
 
