@@ -50,7 +50,10 @@ export function buildGraph(analysis: Analysis): CommunicationGraph {
 
 export function graphDocument(graph: CommunicationGraph, analysis: Analysis): GraphDocument {
   const nodes = graph.mapNodes((_, attrs) => attrs);
-  const edges = graph.mapEdges((_, attrs) => attrs).sort((a, b) => b.bytes - a.bytes);
+  // Heaviest first; ties in name order, so the document does not depend on capture order.
+  const edges = graph
+    .mapEdges((_, attrs) => attrs)
+    .sort((a, b) => b.bytes - a.bytes || a.source.localeCompare(b.source) || a.target.localeCompare(b.target));
   const range = timeRange(analysis);
   const windows = windowRange(analysis);
   return {

@@ -25,9 +25,11 @@ export function renderSummary(doc: GraphDocument): string {
       `  ${c.path}${c.host === null ? '' : ` (host ${c.host})`}: ${c.format}, ${formatCount(s.ok)} ok, ${formatCount(s.truncated)} truncated, ${formatCount(s.malformed)} malformed, ${formatCount(s.unsupported)} unsupported${reasons === '' ? '' : ` [${reasons}]`}`,
     );
   }
-  const kinds = new Map<string, number>();
-  for (const n of doc.nodes) kinds.set(n.kind ?? 'host', (kinds.get(n.kind ?? 'host') ?? 0) + 1);
-  const kindText = [...kinds.entries()].map(([k, n]) => `${n} ${k}`).join(', ');
+  const kindText = (['vm', 'host', 'unknown', 'external'] as const)
+    .map((kind) => [kind, doc.nodes.filter((n) => (n.kind ?? 'host') === kind).length] as const)
+    .filter(([, n]) => n > 0)
+    .map(([kind, n]) => `${n} ${kind}`)
+    .join(', ');
   const sm = doc.summary;
   out.push(
     `  graph: ${sm.nodes} nodes (${kindText}), ${sm.edges} edges, ${formatBytes(sm.edgeBytes)} in ${formatCount(sm.edgePackets)} packets between nodes`,

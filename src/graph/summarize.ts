@@ -64,13 +64,13 @@ export function summarize(
     broadcastBytes: nodes.reduce((s, n) => s + (n.broadcastBytes ?? 0), 0),
     multicastBytes: nodes.reduce((s, n) => s + (n.multicastBytes ?? 0), 0),
     crossCloudBytes,
-    cloudPairs: [...pairs.values()].sort((a, b) => b.bytes - a.bytes),
+    cloudPairs: [...pairs.values()].sort((a, b) => b.bytes - a.bytes || a.from.localeCompare(b.from) || a.to.localeCompare(b.to)),
     topEdges: [...edges]
-      .sort((a, b) => b.bytes - a.bytes)
+      .sort((a, b) => b.bytes - a.bytes || a.source.localeCompare(b.source) || a.target.localeCompare(b.target))
       .slice(0, TOP)
       .map((e) => ({ source: e.source, target: e.target, bytes: e.bytes })),
     topNodes: [...nodeBytes.entries()]
-      .sort((a, b) => b[1] - a[1])
+      .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
       .slice(0, TOP)
       .map(([id, bytes]) => ({ id, bytes })),
   };

@@ -1,0 +1,71 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { describe, it } from 'node:test';
+import { parse } from 'yaml';
+import type { FlowRecord } from '../../capture/flow-record.js';
+import { analyzeCaptures } from '../../src/analyze.js';
+import { fixture, pcapFile, tcpFrame, writeTemp } from '../helpers.js';
+
+async function flowsOf(path: string, maxFlows?: number) {
+  const flows: FlowRecord[] = [];
+  const analysis = await analyzeCaptures([{ path }], {
+    onFlow: (r) => flows.push(r),
+    ...(maxFlows === undefined ? {} : { flowTable: { maxFlows, pairModeAt: 0.75 } }),
+  });
+  return { flows, analysis };
+}
+
+describe('flow records', () => {
+  it('match FlowTest ground truth for VXLAN (inner and outer bytes per direction)', async () => {
+    const truth = parse(readFileSync(fixture('captures', 'flowtest_vxlan.expected.yml'), 'utf8')).flows[0];
+    const { flows, analysis } = await flowsOf(fixture('captures', 'flowtest_vxlan.pcap'));
+    assert.equal(flows.length, 1);
+    const f = flows[0] as FlowRecord;
+    const forward = f.a.address === truth.src_ip ? 0 : 1;
+    assert.equal(f.protocol, truth.protocol);
+    assert.equal(f.vni, truth.vxlan_id);
+    assert.equal(f.packets[forward], truth.packets);
+    assert.equal(f.packets[1 - forward], truth['packets@rev']);
+    assert.equal(f.l3Bytes[forward], truth.bytes);
+    assert.equal(f.l3Bytes[1 - forward], truth['bytes@rev']);
+    assert.equal((forward === 0 ? f.a : f.b).mac, truth.src_mac);
+    // FlowTest's outer bytes are IP bytes: the tunnel's frames minus their 14-byte outer Ethernet header.
+    const outer = analysis.tunnels.find((t) => t.source === '192.168.56.11');
+    assert.equal((outer?.bytes ?? 0) - 14 * (outer?.packets ?? 0), truth.bytes_outer);
+  });
+
+  it('key both directions of a 5-tuple into one record with flags and times', async () => {
+    const path = writeTemp('conv.pcap', pcapFile([
+      { data: tcpFrame('10.0.0.9', '10.0.0.1', 5000, 80, 0, 0x02), ts: 10 },
+      { data: tcpFrame('10.0.0.1', '10.0.0.9', 80, 5000, 0, 0x12), ts: 11 },
+      { data: tcpFrame('10.0.0.9', '10.0.0.1', 5000, 80, 100, 0x18), ts: 12 },
+      { data: tcpFrame('10.0.0.9', '10.0.0.1', 5001, 80, 0, 0x02), ts: 13 },
+    ]));
+    const { flows } = await flowsOf(path);
+    assert.equal(flows.length, 2);
+    const f = flows.find((x) => x.b.port === 5000) as FlowRecord;
+    assert.equal(f.a.address, '10.0.0.1'); // canonical: the lower address is a
+    assert.deepEqual(f.packets, [1, 2]);
+    assert.deepEqual(f.bytes, [54, 54 + 154]);
+    assert.deepEqual(f.tcpFlags, [0x12, 0x02 | 0x18]);
+    assert.deepEqual([f.first, f.last], [10, 12]);
+  });
+
+  it('keep a bounded table under a flow explosion and lose no bytes', async () => {
+    // A port scan: 200,000 distinct 5-tuples from one scanner, against a limit of 4,096 records.
+    const frames = Array.from({ length: 200_000 }, (_, i) => ({
+      data: tcpFrame('192.0.2.66', `10.0.${(i >> 8) & 255}.${i & 255}`, 40000 + (i % 20000), 1 + (i % 1024), 0, 0x02),
+      ts: 100 + i / 1e5,
+    }));
+    const { flows, analysis } = await flowsOf(writeTemp('scan.pcap', pcapFile(frames)), 4096);
+    const totalPackets = flows.reduce((s, f) => s + f.packets[0] + f.packets[1], 0);
+    const totalBytes = flows.reduce((s, f) => s + f.bytes[0] + f.bytes[1], 0);
+    assert.equal(totalPackets, 200_000);
+    assert.equal(totalBytes, 200_000 * 54);
+    assert.ok(flows.some((f) => f.aggregate), 'endpoint-pair aggregates appear');
+    assert.ok(analysis.flowTable.foldedPackets > 0);
+    const edgeBytes = [...analysis.traffic.edges.values()].reduce((s, e) => s + e.bytes, 0);
+    assert.equal(edgeBytes, 200_000 * 54);
+    assert.match(analysis.warnings.join('\n'), /flow explosion/);
+  });
+});
