@@ -7,7 +7,12 @@ export interface KnownVm {
   host?: string | undefined;
   vcpus?: number | undefined;
   memoryGiB?: number | undefined;
-  nics: { mac?: string | undefined; ips?: string[] | undefined; vlan?: number | undefined; vni?: number | undefined }[];
+  nics: {
+    mac?: string | undefined;
+    ips?: string[] | undefined;
+    vlan?: number | undefined;
+    vni?: number | undefined;
+  }[];
 }
 
 export type NodeKind = 'vm' | 'host' | 'unknown' | 'external';
@@ -76,7 +81,8 @@ export class Attribution {
     const vm = (overlay >= 0 ? this.byIp.get(`${overlay}|${ip}`) : undefined) ?? this.byIp.get(`*|${ip}`);
     if (vm !== undefined) return { id: vm.name, kind: 'vm', vm };
     if (!this.hasInventory) return { id: ip, kind: 'host' };
-    if (side.version === 4 && this.arpIpToMac.has(side.words[0] as number)) return { id: ip, kind: 'unknown' };
+    if (side.version === 4 && this.arpIpToMac.has(side.words[0] as number))
+      return { id: ip, kind: 'unknown' };
     return { id: EXTERNAL_ID, kind: 'external' };
   }
 

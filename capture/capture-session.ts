@@ -1,7 +1,7 @@
-import { Attribution } from './attribution.js';
-import { StatsCounter } from './decode-stats.js';
+import type { Attribution } from './attribution.js';
 import { Decoder } from './decode/decoder.js';
 import { ACCOUNT } from './decode/packet.js';
+import { StatsCounter } from './decode-stats.js';
 import type { FrameSink } from './files/frame-sink.js';
 import { FlowTable, type FlowTableOptions } from './flow-table.js';
 import type { TunnelOverhead } from './tunnel-overhead.js';

@@ -1,5 +1,5 @@
+import { type Packet, STATUS } from './decode/packet.js';
 import { linkTypeName } from './link-types.js';
-import { STATUS, type Packet } from './decode/packet.js';
 
 /** Per-capture counts of what the decoder made of every frame; nothing is dropped silently. */
 export interface DecodeStats {
@@ -75,7 +75,9 @@ export class StatsCounter {
     });
     for (const [linkType, n] of this.linkTypeCounts) {
       this.stats.reasons[`unsupported:link_type ${linkTypeName(linkType)}`] = n;
-      warnings.push(`link type ${linkTypeName(linkType)} is not supported: ${n} frames counted as unsupported`);
+      warnings.push(
+        `link type ${linkTypeName(linkType)} is not supported: ${n} frames counted as unsupported`,
+      );
     }
     if (this.first <= this.last) {
       this.stats.firstTime = this.first;

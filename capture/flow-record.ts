@@ -1,6 +1,6 @@
 import { ipToString, macToString } from './addresses.js';
 import type { FlowSide } from './attribution.js';
-import { KEY_WORDS, type FlowTable } from './flow-table.js';
+import { type FlowTable, KEY_WORDS } from './flow-table.js';
 
 /** One bidirectional flow as written by `analyze --flows` (NDJSON, one per line). Index 0 is a→b. */
 export interface FlowRecord {
@@ -45,13 +45,22 @@ export function sideAddress(side: FlowSide): string {
   return macToString((side.words[0] as number) * 4294967296 + (side.words[1] as number));
 }
 
-export function flowRecord(table: FlowTable, slot: number, capture: string, nodeA: string, nodeB: string): FlowRecord {
+export function flowRecord(
+  table: FlowTable,
+  slot: number,
+  capture: string,
+  nodeA: string,
+  nodeB: string,
+): FlowRecord {
   const base = slot * KEY_WORDS;
   const kind = table.keys[base] as number;
   const ports = table.keys[base + 9] as number;
   const a = flowSide(table, slot, 0);
   const b = flowSide(table, slot, 1);
-  const pair = (arr: ArrayLike<number>): [number, number] => [arr[slot * 2] as number, arr[slot * 2 + 1] as number];
+  const pair = (arr: ArrayLike<number>): [number, number] => [
+    arr[slot * 2] as number,
+    arr[slot * 2 + 1] as number,
+  ];
   return {
     capture,
     layer: a.version === 0 ? 'l2' : 'ip',
@@ -59,8 +68,18 @@ export function flowRecord(table: FlowTable, slot: number, capture: string, node
     aggregate: table.isAggregate(slot),
     vlan: a.vlan < 0 ? null : a.vlan,
     vni: a.vni < 0 ? null : a.vni,
-    a: { address: sideAddress(a), port: ports >>> 16, mac: a.mac < 0 ? null : macToString(a.mac), node: nodeA },
-    b: { address: sideAddress(b), port: ports & 0xffff, mac: b.mac < 0 ? null : macToString(b.mac), node: nodeB },
+    a: {
+      address: sideAddress(a),
+      port: ports >>> 16,
+      mac: a.mac < 0 ? null : macToString(a.mac),
+      node: nodeA,
+    },
+    b: {
+      address: sideAddress(b),
+      port: ports & 0xffff,
+      mac: b.mac < 0 ? null : macToString(b.mac),
+      node: nodeB,
+    },
     packets: pair(table.packets),
     bytes: pair(table.bytes),
     l3Bytes: pair(table.l3Bytes),

@@ -277,7 +277,13 @@ export class FlowTable {
 }
 
 /** 0 when (a, portA) sorts before (b, portB), else 1. */
-function compareEndpoints(a: Uint32Array, portA: number, b: Uint32Array, portB: number, words: number): number {
+function compareEndpoints(
+  a: Uint32Array,
+  portA: number,
+  b: Uint32Array,
+  portB: number,
+  words: number,
+): number {
   for (let i = 0; i < words; i++) {
     const x = a[i] as number;
     const y = b[i] as number;

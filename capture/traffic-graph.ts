@@ -159,7 +159,14 @@ export class TrafficGraph {
     const key = source * 67108864 + target;
     let edge = this.edges.get(key);
     if (edge === undefined) {
-      edge = { source, target, bytes: 0, packets: 0, flows: 0, series: this.windowed ? new Map() : undefined };
+      edge = {
+        source,
+        target,
+        bytes: 0,
+        packets: 0,
+        flows: 0,
+        series: this.windowed ? new Map() : undefined,
+      };
       this.edges.set(key, edge);
     }
     return edge;

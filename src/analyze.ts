@@ -6,8 +6,8 @@ import type { FlowRecord } from '../capture/flow-record.js';
 import { FLOW_TABLE_DEFAULTS, type FlowTableOptions } from '../capture/flow-table.js';
 import { TrafficGraph } from '../capture/traffic-graph.js';
 import { TunnelOverhead, type TunnelUsage } from '../capture/tunnel-overhead.js';
-import { type Inventory } from './inventory/schema.js';
 import { knownVms } from './inventory/load-inventory.js';
+import type { Inventory } from './inventory/schema.js';
 
 export interface CaptureInput {
   path: string;
@@ -50,10 +50,20 @@ function isoTime(seconds: number | null): string {
 }
 
 /** Reads every capture in turn into one traffic graph. Memory is bounded by the flow table, not the files. */
-export async function analyzeCaptures(inputs: readonly CaptureInput[], options: AnalyzeOptions = {}): Promise<Analysis> {
-  const attribution = new Attribution(options.inventory === undefined ? undefined : knownVms(options.inventory));
+export async function analyzeCaptures(
+  inputs: readonly CaptureInput[],
+  options: AnalyzeOptions = {},
+): Promise<Analysis> {
+  const attribution = new Attribution(
+    options.inventory === undefined ? undefined : knownVms(options.inventory),
+  );
   const capturedHosts = new Set(inputs.flatMap((i) => (i.host === undefined ? [] : [i.host])));
-  const traffic = new TrafficGraph(attribution, capturedHosts, options.windowSeconds !== undefined, options.onFlow);
+  const traffic = new TrafficGraph(
+    attribution,
+    capturedHosts,
+    options.windowSeconds !== undefined,
+    options.onFlow,
+  );
   const tunnels = new TunnelOverhead();
   const captures: CaptureReport[] = [];
   const warnings: string[] = [];
@@ -83,7 +93,13 @@ export async function analyzeCaptures(inputs: readonly CaptureInput[], options: 
     }
     flowTable.foldedPackets += session.table.foldedPackets;
     flowTable.earlyDrains += session.table.earlyDrains;
-    captures.push({ path: input.path, host: input.host ?? null, format: read.format, stats, warnings: fileWarnings });
+    captures.push({
+      path: input.path,
+      host: input.host ?? null,
+      format: read.format,
+      stats,
+      warnings: fileWarnings,
+    });
     warnings.push(...fileWarnings.map((w) => `${input.path}: ${w}`));
   }
   return {

@@ -16,7 +16,11 @@ import { fixture, ROOT, tempDir } from './helpers.js';
  */
 const update = process.env.UPDATE_GOLDEN === '1';
 
-async function golden(name: string, captures: string[], options: { inventory?: string; window?: number } = {}) {
+async function golden(
+  name: string,
+  captures: string[],
+  options: { inventory?: string; window?: number } = {},
+) {
   const inventory = options.inventory === undefined ? undefined : await loadInventory(options.inventory);
   const analysis = await analyzeCaptures(
     captures.map((path) => ({ path: relative(ROOT, path) })),
@@ -34,14 +38,24 @@ describe('golden graphs', () => {
     it(file, () => golden(file.replace(/\.pcap(ng)?$/, ''), [fixture('captures', file)]));
   }
   it('cluster (inventory, 10 s windows)', () =>
-    golden('cluster', [fixture('cluster', 'cluster.pcap.gz')], { inventory: fixture('cluster', 'inventory.yaml'), window: 10 }));
+    golden('cluster', [fixture('cluster', 'cluster.pcap.gz')], {
+      inventory: fixture('cluster', 'inventory.yaml'),
+      window: 10,
+    }));
 });
 
 describe('the committed cluster fixture', () => {
   it('is what the generator writes', () => {
     const dir = tempDir();
     writeCluster(dir, FIXTURE_SIZE);
-    assert.ok(readFileSync(join(dir, 'cluster.pcap')).equals(gunzipSync(readFileSync(fixture('cluster', 'cluster.pcap.gz')))));
-    assert.equal(readFileSync(join(dir, 'inventory.yaml'), 'utf8'), readFileSync(fixture('cluster', 'inventory.yaml'), 'utf8'));
+    assert.ok(
+      readFileSync(join(dir, 'cluster.pcap')).equals(
+        gunzipSync(readFileSync(fixture('cluster', 'cluster.pcap.gz'))),
+      ),
+    );
+    assert.equal(
+      readFileSync(join(dir, 'inventory.yaml'), 'utf8'),
+      readFileSync(fixture('cluster', 'inventory.yaml'), 'utf8'),
+    );
   });
 });

@@ -20,7 +20,12 @@ export interface CliResult {
 }
 
 export function runCli(args: string[], input?: Buffer): CliResult {
-  const r = spawnSync(process.execPath, [CLI, ...args], { cwd: ROOT, input, maxBuffer: 256 << 20, encoding: 'buffer' });
+  const r = spawnSync(process.execPath, [CLI, ...args], {
+    cwd: ROOT,
+    input,
+    maxBuffer: 256 << 20,
+    encoding: 'buffer',
+  });
   return { status: r.status ?? -1, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
 }
 
@@ -35,7 +40,8 @@ export function pcapFile(
   opts: { bigEndian?: boolean; nano?: boolean; linkType?: number; snaplen?: number } = {},
 ): Buffer {
   const le = !opts.bigEndian;
-  const u32 = (b: Buffer, v: number, o: number) => (le ? b.writeUInt32LE(v >>> 0, o) : b.writeUInt32BE(v >>> 0, o));
+  const u32 = (b: Buffer, v: number, o: number) =>
+    le ? b.writeUInt32LE(v >>> 0, o) : b.writeUInt32BE(v >>> 0, o);
   const u16 = (b: Buffer, v: number, o: number) => (le ? b.writeUInt16LE(v, o) : b.writeUInt16BE(v, o));
   const header = Buffer.alloc(24);
   u32(header, opts.nano ? 0xa1b23c4d : 0xa1b2c3d4, 0);
@@ -78,7 +84,13 @@ export const frame = {
     b.writeUInt16BE(type, 2);
     return b;
   },
-  ipv4(src: string, dst: string, proto: number, payloadLength: number, opts: { options?: Buffer; flags?: number; id?: number; totalLength?: number } = {}): Buffer {
+  ipv4(
+    src: string,
+    dst: string,
+    proto: number,
+    payloadLength: number,
+    opts: { options?: Buffer; flags?: number; id?: number; totalLength?: number } = {},
+  ): Buffer {
     const optLen = opts.options?.length ?? 0;
     const b = Buffer.alloc(20 + optLen);
     b[0] = 0x40 | ((20 + optLen) / 4);
@@ -87,8 +99,12 @@ export const frame = {
     b.writeUInt16BE(opts.flags ?? 0, 6);
     b[8] = 64;
     b[9] = proto;
-    src.split('.').forEach((x, i) => { b[12 + i] = Number(x); });
-    dst.split('.').forEach((x, i) => { b[16 + i] = Number(x); });
+    src.split('.').forEach((x, i) => {
+      b[12 + i] = Number(x);
+    });
+    dst.split('.').forEach((x, i) => {
+      b[16 + i] = Number(x);
+    });
     opts.options?.copy(b, 20);
     return b;
   },
@@ -103,7 +119,9 @@ export const frame = {
       const hs = h === '' ? [] : h.split(':');
       const ts = t === '' ? [] : t.split(':');
       const groups = [...hs, ...Array(8 - hs.length - ts.length).fill('0'), ...ts];
-      groups.forEach((g, i) => b.writeUInt16BE(Number.parseInt(g, 16), o + i * 2));
+      groups.forEach((g, i) => {
+        b.writeUInt16BE(Number.parseInt(g, 16), o + i * 2);
+      });
     };
     put(src, 8);
     put(dst, 24);
@@ -133,7 +151,14 @@ export const frame = {
 };
 
 /** An Ethernet + IPv4 + TCP frame with `payload` zero bytes. */
-export function tcpFrame(src: string, dst: string, sport: number, dport: number, payload = 0, flags = 0x10): Buffer {
+export function tcpFrame(
+  src: string,
+  dst: string,
+  sport: number,
+  dport: number,
+  payload = 0,
+  flags = 0x10,
+): Buffer {
   return Buffer.concat([
     frame.eth('02:00:00:00:00:02', '02:00:00:00:00:01', 0x0800),
     frame.ipv4(src, dst, 6, 20 + payload),

@@ -10,7 +10,14 @@ import { enterTunnel } from './tunnel.js';
  *            plus an 8-byte platform sub-header when O is set.
  * The mirrored frame keeps its own VLAN tag; the session id is not an overlay, so it is not a VNI.
  */
-export function decodeErspan(pk: Packet, b: Buffer, p: number, end: number, type: 1 | 2 | 3, firstFragment: boolean): boolean {
+export function decodeErspan(
+  pk: Packet,
+  b: Buffer,
+  p: number,
+  end: number,
+  type: 1 | 2 | 3,
+  firstFragment: boolean,
+): boolean {
   let inner = p;
   if (type === 2) inner += 8;
   else if (type === 3) {

@@ -7,10 +7,10 @@ type LayerDecoder = (pk: Packet, b: Buffer, p: number, end: number) => boolean;
 
 /** EtherType → decoder (IEEE registry). Anything else is still a valid MAC-to-MAC frame. */
 const ETHERTYPES: Record<number, LayerDecoder> = {
-  0x0800: decodeIpv4,
-  0x86dd: decodeIpv6,
-  0x0806: decodeArp,
-  0x8035: decodeArp, // RARP: QEMU's announce-self after a live migration
+  2048: decodeIpv4,
+  34525: decodeIpv6,
+  2054: decodeArp,
+  32821: decodeArp, // RARP: QEMU's announce-self after a live migration
 };
 
 export function decodeEtherType(pk: Packet, b: Buffer, p: number, end: number, type: number): boolean {

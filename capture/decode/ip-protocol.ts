@@ -18,7 +18,14 @@ const PROTOCOLS: Record<number, TransportDecoder> = {
   58: decodeIcmp,
 };
 
-export function decodeIpPayload(pk: Packet, b: Buffer, p: number, end: number, proto: number, firstFragment: boolean): boolean {
+export function decodeIpPayload(
+  pk: Packet,
+  b: Buffer,
+  p: number,
+  end: number,
+  proto: number,
+  firstFragment: boolean,
+): boolean {
   const next = PROTOCOLS[proto];
   return next === undefined ? true : next(pk, b, p, end, firstFragment);
 }

@@ -30,7 +30,8 @@ export function decodeIpv4(pk: Packet, b: Buffer, p: number, end: number): boole
   pk.account = ACCOUNT.ip;
   if (end - p < ihl) return pk.short('ipv4_options');
   const total = b.readUInt16BE(p + 2);
-  if (pk.innerFromFragment && pk.tunnelDepth > 0 && pk.innerLength < 0) pk.innerLength = p - pk.innerStart + total;
+  if (pk.innerFromFragment && pk.tunnelDepth > 0 && pk.innerLength < 0)
+    pk.innerLength = p - pk.innerStart + total;
   let payloadEnd = end;
   if (total !== 0) {
     if (total < ihl) return pk.malformed('ipv4_bad_total_length');
@@ -66,7 +67,14 @@ function fragSlot(src: number, dst: number, id: number, proto: number): number {
   return (Math.imul(h, 0x2c1b3c6d) >>> 20) & 4095;
 }
 
-function rememberFragment(pk: Packet, slot: number, src: number, dst: number, id: number, proto: number): void {
+function rememberFragment(
+  pk: Packet,
+  slot: number,
+  src: number,
+  dst: number,
+  id: number,
+  proto: number,
+): void {
   const k = slot * 4;
   pk.fragKeys[k] = src;
   pk.fragKeys[k + 1] = dst;
@@ -76,7 +84,19 @@ function rememberFragment(pk: Packet, slot: number, src: number, dst: number, id
   pk.fragPorts[slot] = ((pk.sport << 16) | pk.dport) >>> 0;
 }
 
-function fragmentSeen(pk: Packet, slot: number, src: number, dst: number, id: number, proto: number): boolean {
+function fragmentSeen(
+  pk: Packet,
+  slot: number,
+  src: number,
+  dst: number,
+  id: number,
+  proto: number,
+): boolean {
   const k = slot * 4;
-  return pk.fragKeys[k] === src && pk.fragKeys[k + 1] === dst && pk.fragKeys[k + 2] === id && pk.fragKeys[k + 3] === proto;
+  return (
+    pk.fragKeys[k] === src &&
+    pk.fragKeys[k + 1] === dst &&
+    pk.fragKeys[k + 2] === id &&
+    pk.fragKeys[k + 3] === proto
+  );
 }

@@ -25,14 +25,24 @@ export function decodeIpv6(pk: Packet, b: Buffer, p: number, end: number): boole
   if (pk.innerFromFragment && pk.tunnelDepth > 0 && pk.innerLength < 0) {
     pk.innerLength = p - pk.innerStart + HEADER + payloadLength;
   }
-  const payloadEnd = payloadLength !== 0 && p + HEADER + payloadLength < end ? p + HEADER + payloadLength : end;
+  const payloadEnd =
+    payloadLength !== 0 && p + HEADER + payloadLength < end ? p + HEADER + payloadLength : end;
   let next = b[p + 6] as number;
   p += HEADER;
   let laterFragment = false;
   let fragment = false;
   for (let i = 0; ; i++) {
     pk.proto = next;
-    if (next !== 0 && next !== 43 && next !== 60 && next !== 135 && next !== 139 && next !== 140 && next !== 44 && next !== 51) {
+    if (
+      next !== 0 &&
+      next !== 43 &&
+      next !== 60 &&
+      next !== 135 &&
+      next !== 139 &&
+      next !== 140 &&
+      next !== 44 &&
+      next !== 51
+    ) {
       break;
     }
     if (i === MAX_EXTENSIONS) return pk.malformed('ipv6_too_many_extension_headers');

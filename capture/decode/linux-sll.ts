@@ -15,12 +15,32 @@ const MIN_ETHERTYPE = 0x0600;
 
 export function decodeLinuxSll(pk: Packet, b: Buffer, p: number, end: number): boolean {
   if (end - p < 16) return pk.short('linux_sll');
-  return cooked(pk, b, p + 16, end, b.readUInt16BE(p), b.readUInt16BE(p + 2), b.readUInt16BE(p + 4), p + 6, b.readUInt16BE(p + 14));
+  return cooked(
+    pk,
+    b,
+    p + 16,
+    end,
+    b.readUInt16BE(p),
+    b.readUInt16BE(p + 2),
+    b.readUInt16BE(p + 4),
+    p + 6,
+    b.readUInt16BE(p + 14),
+  );
 }
 
 export function decodeLinuxSll2(pk: Packet, b: Buffer, p: number, end: number): boolean {
   if (end - p < 20) return pk.short('linux_sll2');
-  return cooked(pk, b, p + 20, end, b[p + 10] as number, b.readUInt16BE(p + 8), b[p + 11] as number, p + 12, b.readUInt16BE(p));
+  return cooked(
+    pk,
+    b,
+    p + 20,
+    end,
+    b[p + 10] as number,
+    b.readUInt16BE(p + 8),
+    b[p + 11] as number,
+    p + 12,
+    b.readUInt16BE(p),
+  );
 }
 
 function cooked(

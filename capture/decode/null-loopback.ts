@@ -9,7 +9,13 @@ import type { Packet } from './packet.js';
  */
 const AF_INET = 2;
 
-export function decodeNullLoopback(pk: Packet, b: Buffer, p: number, end: number, networkOrder: boolean): boolean {
+export function decodeNullLoopback(
+  pk: Packet,
+  b: Buffer,
+  p: number,
+  end: number,
+  networkOrder: boolean,
+): boolean {
   if (end - p < 4) return pk.short('null');
   let family = networkOrder ? b.readUInt32BE(p) : b.readUInt32LE(p);
   // The writer's byte order is unknown for LINKTYPE_NULL: a family above 0xffff was written big-endian.

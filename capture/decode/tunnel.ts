@@ -12,7 +12,13 @@ export const MAX_TUNNEL_DEPTH = 4;
  * for the overhead report; the inner frame then replaces every layer above. Returns false (decode the
  * outer packet as plain payload) once the depth cap is reached.
  */
-export function enterTunnel(pk: Packet, kind: TunnelKind, innerStart: number, vni: number, firstFragment: boolean): boolean {
+export function enterTunnel(
+  pk: Packet,
+  kind: TunnelKind,
+  innerStart: number,
+  vni: number,
+  firstFragment: boolean,
+): boolean {
   if (pk.tunnelDepth === MAX_TUNNEL_DEPTH) {
     pk.tunnelDepthExceeded = true;
     return false;

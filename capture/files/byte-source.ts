@@ -55,7 +55,8 @@ function openError(path: string, err: unknown): UserError {
   const code = (err as NodeJS.ErrnoException).code;
   if (code === 'ENOENT') return new UserError('capture_not_found', `capture file not found: ${path}`);
   if (code === 'EACCES') return new UserError('capture_unreadable', `no permission to read ${path}`);
-  if (code === 'EISDIR') return new UserError('capture_is_directory', `${path} is a directory, not a capture file`);
+  if (code === 'EISDIR')
+    return new UserError('capture_is_directory', `${path} is a directory, not a capture file`);
   return new UserError('capture_unreadable', `cannot read ${path}: ${(err as Error).message}`);
 }
 

@@ -19,7 +19,10 @@ const MIN_RECORD_LIMIT = 262144;
 export async function readPcap(rb: RecordBuffer, sink: FrameSink): Promise<ReadSummary> {
   const warnings: string[] = [];
   if (!(await rb.fill(GLOBAL_HEADER))) {
-    throw new UserError('capture_truncated_header', 'the pcap global header is cut short (file under 24 bytes)');
+    throw new UserError(
+      'capture_truncated_header',
+      'the pcap global header is cut short (file under 24 bytes)',
+    );
   }
   const magicLE = rb.buf.readUInt32LE(rb.pos);
   const le = magicLE === PCAP_MAGIC_US || magicLE === PCAP_MAGIC_NS;
@@ -60,7 +63,7 @@ export async function readPcap(rb: RecordBuffer, sink: FrameSink): Promise<ReadS
     }
     const origLen = u32(p + 12);
     const ts = u32(p) + u32(p + 4) / tsDivisor;
-    sink.frame(rb.buf, p + RECORD_HEADER, inclLen, origLen < inclLen ? inclLen : origLen, ts, linkType);
+    sink.frame(rb.buf, p + RECORD_HEADER, inclLen, Math.max(origLen, inclLen), ts, linkType);
     frames++;
     rb.pos = p + RECORD_HEADER + inclLen;
   }

@@ -81,7 +81,14 @@ export async function readPcapng(rb: RecordBuffer, sink: FrameSink): Promise<Rea
       else {
         const ticks = u32(p + 12) * 4294967296 + u32(p + 16);
         const origLen = u32(p + 24);
-        sink.frame(rb.buf, p + 28, caplen, Math.max(origLen, caplen), ticks * iface.unit + iface.offset, iface.linkType);
+        sink.frame(
+          rb.buf,
+          p + 28,
+          caplen,
+          Math.max(origLen, caplen),
+          ticks * iface.unit + iface.offset,
+          iface.linkType,
+        );
         frames++;
       }
     } else if (blockType === SPB) {
@@ -113,9 +120,12 @@ export async function readPcapng(rb: RecordBuffer, sink: FrameSink): Promise<Rea
     rb.pos = p + total;
   }
   if (badInterfaceFrames > 0) {
-    warnings.push(`${badInterfaceFrames} packet blocks name an interface the section does not define; skipped`);
+    warnings.push(
+      `${badInterfaceFrames} packet blocks name an interface the section does not define; skipped`,
+    );
   }
-  if (badBlocks > 0) warnings.push(`${badBlocks} packet blocks claim more data than the block holds; skipped`);
+  if (badBlocks > 0)
+    warnings.push(`${badBlocks} packet blocks claim more data than the block holds; skipped`);
   return { format: 'pcapng', frames, warnings };
 }
 

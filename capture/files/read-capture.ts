@@ -21,7 +21,8 @@ export async function readCapture(path: string, sink: FrameSink): Promise<ReadSu
     const be = rb.buf.readUInt32BE(rb.pos);
     let summary: ReadSummary;
     if (le === PCAPNG_SHB) summary = await readPcapng(rb, sink);
-    else if ([le, be].some((m) => m === PCAP_MAGIC_US || m === PCAP_MAGIC_NS)) summary = await readPcap(rb, sink);
+    else if ([le, be].some((m) => m === PCAP_MAGIC_US || m === PCAP_MAGIC_NS))
+      summary = await readPcap(rb, sink);
     else throw new UserError('capture_unknown_format', unknownMagic(source.name, be));
     if (source.endWarning !== undefined) summary.warnings.push(`${source.name}: ${source.endWarning}`);
     return summary;

@@ -40,7 +40,10 @@ export function registerAnalyze(program: Command): void {
     .argument('<capture...>', 'capture files: path, host=path, or - for stdin')
     .option('-i, --inventory <file>', 'inventory (YAML/JSON): clouds, hosts, VMs and their NICs')
     .option('-w, --window <duration>', 'time windows for per-edge series, peak and p95 rates (e.g. 10s)')
-    .option('-f, --format <format>', `output format: ${FORMATS.join('|')} (default: table, or from --out's extension)`)
+    .option(
+      '-f, --format <format>',
+      `output format: ${FORMATS.join('|')} (default: table, or from --out's extension)`,
+    )
     .option('-o, --out <file>', 'write the output there (the table summary still goes to stdout)')
     .option('--json', 'print the graph JSON (sky-plan/graph@1) on stdout')
     .option('--host <name>', 'hypervisor of the next capture (repeat, in order)', collect, [])
@@ -61,7 +64,11 @@ async function analyzeAction(captureArgs: string[], flags: AnalyzeFlags): Promis
   const windowSeconds = flags.window === undefined ? undefined : parseDuration(flags.window, '--window');
   const maxFlows = flags.maxFlows === undefined ? FLOW_TABLE_DEFAULTS.maxFlows : Number(flags.maxFlows);
   if (!Number.isInteger(maxFlows) || maxFlows < 16) {
-    throw new UserError('bad_max_flows', `--max-flows: "${flags.maxFlows}" must be an integer of at least 16`, EXIT.usage);
+    throw new UserError(
+      'bad_max_flows',
+      `--max-flows: "${flags.maxFlows}" must be an integer of at least 16`,
+      EXIT.usage,
+    );
   }
   const inventory = flags.inventory === undefined ? undefined : await loadInventory(flags.inventory);
   const flowStream = flags.flows === undefined ? undefined : createWriteStream(flags.flows);
@@ -92,7 +99,11 @@ function chooseFormat(flags: AnalyzeFlags): Format {
   }
   if (flags.format !== undefined) {
     if (!(FORMATS as readonly string[]).includes(flags.format)) {
-      throw new UserError('bad_format', `--format: "${flags.format}" is not one of ${FORMATS.join(', ')}`, EXIT.usage);
+      throw new UserError(
+        'bad_format',
+        `--format: "${flags.format}" is not one of ${FORMATS.join(', ')}`,
+        EXIT.usage,
+      );
     }
     return flags.format as Format;
   }

@@ -7,7 +7,11 @@ export function parseDuration(text: string, option: string): number {
   const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/.exec(text.trim());
   const seconds = m === null ? Number.NaN : Number(m[1]) * (UNITS[m[2] ?? 's'] as number);
   if (!(seconds > 0)) {
-    throw new UserError('bad_duration', `${option}: "${text}" is not a duration (try 10s, 500ms, 5m, 1h)`, EXIT.usage);
+    throw new UserError(
+      'bad_duration',
+      `${option}: "${text}" is not a duration (try 10s, 500ms, 5m, 1h)`,
+      EXIT.usage,
+    );
   }
   return seconds;
 }

@@ -1,7 +1,11 @@
 const NUMERIC = /^(-|\$?\d{1,3}(,\d{3})*(\.\d+)?( [kMGTP]?B)?( \([\d.]+%\))?%?)$/;
 
 /** Aligned plain-text columns; numeric-looking cells are right-aligned. */
-export function textTable(header: readonly string[], rows: readonly (readonly string[])[], indent = '  '): string {
+export function textTable(
+  header: readonly string[],
+  rows: readonly (readonly string[])[],
+  indent = '  ',
+): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const numeric = header.map((_, i) => rows.length > 0 && rows.every((r) => NUMERIC.test(r[i] ?? '')));
   const line = (cells: readonly string[]) =>

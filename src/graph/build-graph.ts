@@ -53,7 +53,9 @@ export function graphDocument(graph: CommunicationGraph, analysis: Analysis): Gr
   // Heaviest first; ties in name order, so the document does not depend on capture order.
   const edges = graph
     .mapEdges((_, attrs) => attrs)
-    .sort((a, b) => b.bytes - a.bytes || a.source.localeCompare(b.source) || a.target.localeCompare(b.target));
+    .sort(
+      (a, b) => b.bytes - a.bytes || a.source.localeCompare(b.source) || a.target.localeCompare(b.target),
+    );
   const range = timeRange(analysis);
   const windows = windowRange(analysis);
   return {
@@ -63,7 +65,11 @@ export function graphDocument(graph: CommunicationGraph, analysis: Analysis): Gr
     window:
       windows === null || analysis.windowSeconds === undefined
         ? null
-        : { seconds: analysis.windowSeconds, first: windows.first * analysis.windowSeconds, count: windows.count },
+        : {
+            seconds: analysis.windowSeconds,
+            first: windows.first * analysis.windowSeconds,
+            count: windows.count,
+          },
     nodes,
     edges,
     summary: summarize(nodes, edges, analysis.inventory?.clouds ?? [], range?.seconds ?? 0),

@@ -3,7 +3,9 @@ import type { GraphDocument } from './graph-model.js';
 /** One row per directed edge (RFC 4180 quoting). */
 export function edgesCsv(doc: GraphDocument): string {
   const cloud = new Map(doc.nodes.map((n) => [n.id, n.cloud ?? '']));
-  const rows = [['source', 'target', 'source_cloud', 'target_cloud', 'bytes', 'packets', 'flows', 'bytes_per_second']];
+  const rows = [
+    ['source', 'target', 'source_cloud', 'target_cloud', 'bytes', 'packets', 'flows', 'bytes_per_second'],
+  ];
   for (const e of doc.edges) {
     rows.push([
       e.source,

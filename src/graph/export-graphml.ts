@@ -22,8 +22,10 @@ export function graphml(doc: GraphDocument): string {
     '<?xml version="1.0" encoding="UTF-8"?>',
     '<graphml xmlns="http://graphml.graphdrawing.org/xmlns" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:schemaLocation="http://graphml.graphdrawing.org/xmlns http://graphml.graphdrawing.org/xmlns/1.0/graphml.xsd">',
   ];
-  for (const [name, type] of NODE_KEYS) out.push(`  <key id="n_${name}" for="node" attr.name="${name}" attr.type="${type}"/>`);
-  for (const [name, type] of EDGE_KEYS) out.push(`  <key id="e_${name}" for="edge" attr.name="${name}" attr.type="${type}"/>`);
+  for (const [name, type] of NODE_KEYS)
+    out.push(`  <key id="n_${name}" for="node" attr.name="${name}" attr.type="${type}"/>`);
+  for (const [name, type] of EDGE_KEYS)
+    out.push(`  <key id="e_${name}" for="edge" attr.name="${name}" attr.type="${type}"/>`);
   out.push('  <graph id="sky-plan" edgedefault="directed">');
   for (const n of doc.nodes) {
     out.push(`    <node id="${xml(n.id)}">`);

@@ -35,15 +35,22 @@ export function renderSummary(doc: GraphDocument): string {
     `  graph: ${sm.nodes} nodes (${kindText}), ${sm.edges} edges, ${formatBytes(sm.edgeBytes)} in ${formatCount(sm.edgePackets)} packets between nodes`,
   );
   if (sm.broadcastBytes + sm.multicastBytes > 0) {
-    out.push(`  group traffic (per sender, not edges): broadcast ${formatBytes(sm.broadcastBytes)}, multicast ${formatBytes(sm.multicastBytes)}`);
+    out.push(
+      `  group traffic (per sender, not edges): broadcast ${formatBytes(sm.broadcastBytes)}, multicast ${formatBytes(sm.multicastBytes)}`,
+    );
   }
   if (doc.dedup.packets > 0) {
-    out.push(`  seen on two hypervisors and counted once: ${formatCount(doc.dedup.packets)} packets (${formatBytes(doc.dedup.bytes)})`);
+    out.push(
+      `  seen on two hypervisors and counted once: ${formatCount(doc.dedup.packets)} packets (${formatBytes(doc.dedup.bytes)})`,
+    );
   }
 
   if (sm.cloudPairs.some((p) => p.from !== '?' || p.to !== '?')) {
     const priced = sm.egressCost !== undefined;
-    out.push('', `Traffic by cloud pair (sender → receiver); cross-cloud ${formatBytes(sm.crossCloudBytes)} (${formatPercent(sm.crossCloudBytes, sm.edgeBytes)})`);
+    out.push(
+      '',
+      `Traffic by cloud pair (sender → receiver); cross-cloud ${formatBytes(sm.crossCloudBytes)} (${formatPercent(sm.crossCloudBytes, sm.edgeBytes)})`,
+    );
     out.push(
       textTable(
         ['from', 'to', 'bytes', 'share', ...(priced ? ['egress', 'per month'] : [])],
@@ -52,12 +59,20 @@ export function renderSummary(doc: GraphDocument): string {
           p.to,
           formatBytes(p.bytes),
           formatPercent(p.bytes, sm.edgeBytes),
-          ...(priced ? [p.egressCost === undefined ? '-' : formatMoney(p.egressCost), p.egressCostPerMonth === undefined ? '-' : formatMoney(p.egressCostPerMonth)] : []),
+          ...(priced
+            ? [
+                p.egressCost === undefined ? '-' : formatMoney(p.egressCost),
+                p.egressCostPerMonth === undefined ? '-' : formatMoney(p.egressCostPerMonth),
+              ]
+            : []),
         ]),
       ),
     );
     if (priced) {
-      const month = sm.egressCostPerMonth === undefined ? '' : `, ${formatMoney(sm.egressCostPerMonth)} per month at this rate`;
+      const month =
+        sm.egressCostPerMonth === undefined
+          ? ''
+          : `, ${formatMoney(sm.egressCostPerMonth)} per month at this rate`;
       out.push(`  egress cost of the captured traffic: ${formatMoney(sm.egressCost ?? 0)}${month}`);
     }
   }
@@ -66,7 +81,12 @@ export function renderSummary(doc: GraphDocument): string {
     out.push(
       textTable(
         ['sender', 'receiver', 'bytes', 'share'],
-        sm.topEdges.map((e) => [e.source, e.target, formatBytes(e.bytes), formatPercent(e.bytes, sm.edgeBytes)]),
+        sm.topEdges.map((e) => [
+          e.source,
+          e.target,
+          formatBytes(e.bytes),
+          formatPercent(e.bytes, sm.edgeBytes),
+        ]),
       ),
     );
   }
@@ -75,10 +95,20 @@ export function renderSummary(doc: GraphDocument): string {
     out.push(
       textTable(
         ['kind', 'source', 'target', 'packets', 'bytes', 'overhead'],
-        doc.tunnels.slice(0, TOP_TUNNELS).map((t) => [t.kind, t.source, t.target, formatCount(t.packets), formatBytes(t.bytes), `${formatBytes(t.overheadBytes)} (${formatPercent(t.overheadBytes, t.bytes)})`]),
+        doc.tunnels
+          .slice(0, TOP_TUNNELS)
+          .map((t) => [
+            t.kind,
+            t.source,
+            t.target,
+            formatCount(t.packets),
+            formatBytes(t.bytes),
+            `${formatBytes(t.overheadBytes)} (${formatPercent(t.overheadBytes, t.bytes)})`,
+          ]),
       ),
     );
-    if (doc.tunnels.length > TOP_TUNNELS) out.push(`  … and ${doc.tunnels.length - TOP_TUNNELS} more endpoint pairs (see --json)`);
+    if (doc.tunnels.length > TOP_TUNNELS)
+      out.push(`  … and ${doc.tunnels.length - TOP_TUNNELS} more endpoint pairs (see --json)`);
   }
   return `${out.join('\n')}\n`;
 }

@@ -64,9 +64,13 @@ export function summarize(
     broadcastBytes: nodes.reduce((s, n) => s + (n.broadcastBytes ?? 0), 0),
     multicastBytes: nodes.reduce((s, n) => s + (n.multicastBytes ?? 0), 0),
     crossCloudBytes,
-    cloudPairs: [...pairs.values()].sort((a, b) => b.bytes - a.bytes || a.from.localeCompare(b.from) || a.to.localeCompare(b.to)),
+    cloudPairs: [...pairs.values()].sort(
+      (a, b) => b.bytes - a.bytes || a.from.localeCompare(b.from) || a.to.localeCompare(b.to),
+    ),
     topEdges: [...edges]
-      .sort((a, b) => b.bytes - a.bytes || a.source.localeCompare(b.source) || a.target.localeCompare(b.target))
+      .sort(
+        (a, b) => b.bytes - a.bytes || a.source.localeCompare(b.source) || a.target.localeCompare(b.target),
+      )
       .slice(0, TOP)
       .map((e) => ({ source: e.source, target: e.target, bytes: e.bytes })),
     topNodes: [...nodeBytes.entries()]

@@ -18,7 +18,9 @@ export async function loadInventory(path: string): Promise<Inventory> {
     const code = (err as NodeJS.ErrnoException).code;
     throw new UserError(
       'inventory_unreadable',
-      code === 'ENOENT' ? `inventory file not found: ${path}` : `cannot read inventory ${path}: ${(err as Error).message}`,
+      code === 'ENOENT'
+        ? `inventory file not found: ${path}`
+        : `cannot read inventory ${path}: ${(err as Error).message}`,
     );
   }
   return parseInventory(text, path);
@@ -57,12 +59,16 @@ function invalid(message: string): UserError {
 
 function formatPath(path: readonly PropertyKey[]): string {
   if (path.length === 0) return '(top level)';
-  return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? String(p) : `.${String(p)}`)).join('');
+  return path
+    .map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? String(p) : `.${String(p)}`))
+    .join('');
 }
 
 function describe(issue: z.core.$ZodIssue): string {
-  if (issue.code === 'unrecognized_keys') return `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.join(', ')}`;
-  if (issue.code === 'invalid_type' && issue.input === undefined) return `missing required field (${issue.expected})`;
+  if (issue.code === 'unrecognized_keys')
+    return `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.join(', ')}`;
+  if (issue.code === 'invalid_type' && issue.input === undefined)
+    return `missing required field (${issue.expected})`;
   return issue.message;
 }
 
@@ -77,10 +83,12 @@ function checkReferences(inv: Inventory, at: (path: readonly PropertyKey[]) => s
     clouds.add(c.name);
   });
   const knownCloud = (name: string, path: PropertyKey[]) => {
-    if (clouds.size > 0 && !clouds.has(name)) fail(path, `unknown cloud "${name}" (clouds: ${[...clouds].join(', ')})`);
+    if (clouds.size > 0 && !clouds.has(name))
+      fail(path, `unknown cloud "${name}" (clouds: ${[...clouds].join(', ')})`);
   };
   inv.clouds.forEach((c, i) => {
-    for (const other of Object.keys(c.egress?.to ?? {})) knownCloud(other, ['clouds', i, 'egress', 'to', other]);
+    for (const other of Object.keys(c.egress?.to ?? {}))
+      knownCloud(other, ['clouds', i, 'egress', 'to', other]);
   });
   const hosts = new Map<string, string | undefined>();
   inv.hosts.forEach((h, i) => {
@@ -95,7 +103,8 @@ function checkReferences(inv: Inventory, at: (path: readonly PropertyKey[]) => s
     if (names.has(vm.name)) fail(['vms', i, 'name'], `duplicate VM "${vm.name}"`);
     names.add(vm.name);
     if (vm.cloud !== undefined) knownCloud(vm.cloud, ['vms', i, 'cloud']);
-    if (vm.host !== undefined && hosts.size > 0 && !hosts.has(vm.host)) fail(['vms', i, 'host'], `unknown host "${vm.host}"`);
+    if (vm.host !== undefined && hosts.size > 0 && !hosts.has(vm.host))
+      fail(['vms', i, 'host'], `unknown host "${vm.host}"`);
     const hostCloud = vm.host === undefined ? undefined : hosts.get(vm.host);
     if (hostCloud !== undefined && vm.cloud !== undefined && hostCloud !== vm.cloud) {
       fail(['vms', i, 'cloud'], `VM is in cloud "${vm.cloud}" but its host ${vm.host} is in "${hostCloud}"`);
@@ -104,7 +113,8 @@ function checkReferences(inv: Inventory, at: (path: readonly PropertyKey[]) => s
       const mac = nic.mac === undefined ? undefined : parseMac(nic.mac);
       if (mac !== undefined) {
         const owner = macs.get(mac);
-        if (owner !== undefined) fail(['vms', i, 'nics', j, 'mac'], `MAC ${nic.mac} is also on VM "${owner}"`);
+        if (owner !== undefined)
+          fail(['vms', i, 'nics', j, 'mac'], `MAC ${nic.mac} is also on VM "${owner}"`);
         macs.set(mac, vm.name);
       }
       (nic.ips ?? []).forEach((ip, k) => {
@@ -122,5 +132,8 @@ function checkReferences(inv: Inventory, at: (path: readonly PropertyKey[]) => s
 /** The VMs as attribution sees them, with a VM's cloud taken from its host when only the host says it. */
 export function knownVms(inv: Inventory): KnownVm[] {
   const hostCloud = new Map(inv.hosts.map((h) => [h.name, h.cloud]));
-  return inv.vms.map((vm) => ({ ...vm, cloud: vm.cloud ?? (vm.host === undefined ? undefined : hostCloud.get(vm.host)) }));
+  return inv.vms.map((vm) => ({
+    ...vm,
+    cloud: vm.cloud ?? (vm.host === undefined ? undefined : hostCloud.get(vm.host)),
+  }));
 }

@@ -22,20 +22,28 @@ const egress = z
 export const cloudSchema = z
   .object({
     name: z.string().min(1),
-    capacity: z.object({ vcpus: count.optional(), memoryGiB: price.optional(), vms: count.optional() }).strict().optional(),
+    capacity: z
+      .object({ vcpus: count.optional(), memoryGiB: price.optional(), vms: count.optional() })
+      .strict()
+      .optional(),
     compute: z
       .object({ vcpuHour: price.optional(), gibHour: price.optional(), vmHour: price.optional() })
       .strict()
       .optional(),
     egress: egress.optional(),
     wan: z
-      .object({ defaultMbps: z.number().positive().optional(), toMbps: z.record(z.string(), z.number().positive()).optional() })
+      .object({
+        defaultMbps: z.number().positive().optional(),
+        toMbps: z.record(z.string(), z.number().positive()).optional(),
+      })
       .strict()
       .optional(),
   })
   .strict();
 
-const mac = z.string().refine((s) => parseMac(s) !== undefined, { message: 'not a MAC address (expected 02:00:00:00:00:10)' });
+const mac = z
+  .string()
+  .refine((s) => parseMac(s) !== undefined, { message: 'not a MAC address (expected 02:00:00:00:00:10)' });
 const ip = z.string().refine((s) => canonicalIp(s) !== undefined, { message: 'not an IPv4 or IPv6 address' });
 
 const nic = z

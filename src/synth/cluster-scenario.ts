@@ -71,16 +71,36 @@ export function buildScenario(size: ScenarioSize): Scenario {
   const hosts: ScenarioHost[] = [];
   CLOUDS.forEach((cloud, c) => {
     for (let h = 0; h < size.hostsPerCloud; h++) {
-      hosts.push({ name: `${cloud}-hv${h + 1}`, cloud, mac: 0x02aa00000000 + c * 256 + h, ip: ip(172, 16 + c, 1, h + 1) });
+      hosts.push({
+        name: `${cloud}-hv${h + 1}`,
+        cloud,
+        mac: 0x02aa00000000 + c * 256 + h,
+        ip: ip(172, 16 + c, 1, h + 1),
+      });
     }
   });
   const vms: ScenarioVm[] = [];
-  const add = (name: string, cloudIndex: number, job: ScenarioVm['job'], vcpus: number, memoryGiB: number) => {
+  const add = (
+    name: string,
+    cloudIndex: number,
+    job: ScenarioVm['job'],
+    vcpus: number,
+    memoryGiB: number,
+  ) => {
     const n = vms.length + 1;
     const cloud = CLOUDS[cloudIndex % CLOUDS.length] as string;
     const inCloud = vms.filter((v) => v.cloud === cloud).length;
     const host = `${cloud}-hv${(inCloud % size.hostsPerCloud) + 1}`;
-    vms.push({ name, cloud, host, job, vcpus, memoryGiB, mac: 0x020000000000 + n, ip: ip(10, 10, n >> 8, n & 255) });
+    vms.push({
+      name,
+      cloud,
+      host,
+      job,
+      vcpus,
+      memoryGiB,
+      mac: 0x020000000000 + n,
+      ip: ip(10, 10, n >> 8, n & 255),
+    });
   };
   for (let i = 0; i < size.mappers; i++) add(`mr-map${i}`, 0, 'mr', 4, 8);
   for (let i = 0; i < size.reducers; i++) add(`mr-red${i}`, i % 2 === 0 ? 0 : 1, 'mr', 4, 16);
@@ -90,7 +110,9 @@ export function buildScenario(size: ScenarioSize): Scenario {
   add('rw-master', 2, 'rw', 2, 4);
   for (let i = 0; i < size.workers; i++) add(`rw-worker${i}`, i % 3, 'rw', 8, 8);
   add('web', 0, 'web', 2, 4);
-  const gateways = new Map<string, Nic>(CLOUDS.map((cloud, c) => [cloud, { mac: 0x02ff00000001 + c, ip: ip(10, 10, 255, 1 + c) }]));
+  const gateways = new Map<string, Nic>(
+    CLOUDS.map((cloud, c) => [cloud, { mac: 0x02ff00000001 + c, ip: ip(10, 10, 255, 1 + c) }]),
+  );
   return {
     size,
     vms,

@@ -1,7 +1,7 @@
+import { type Scenario, type ScenarioVm, VNI } from './cluster-scenario.js';
 import { frameLength, type Nic, TCP_FLAGS, writeFrame } from './frame-builder.js';
 import type { PcapWriter } from './pcap-writer.js';
 import { seededRng } from './rng.js';
-import { type Scenario, type ScenarioVm, VNI } from './cluster-scenario.js';
 
 /** A party to a conversation: a VM, or an internet peer reached through the VM's cloud gateway. */
 type Party = { vm: ScenarioVm } | { external: Nic };
@@ -61,14 +61,20 @@ function plan(s: Scenario, rng: () => number): Message[] {
     }
   }
   for (let r = 0; r < size.reducers; r++) {
-    for (let k = 0; k < 2; k++) tcp(40 + rng() * 5, vm(`mr-red${r}`), { external: s.objectStore }, 443, true, 65536);
+    for (let k = 0; k < 2; k++)
+      tcp(40 + rng() * 5, vm(`mr-red${r}`), { external: s.objectStore }, 443, true, 65536);
   }
   // Stencil: every 2 s each rank sends a halo to each grid neighbour.
   for (let t = 1; t < size.duration; t += 2) {
     for (let y = 0; y < size.gridHeight; y++) {
       for (let x = 0; x < size.gridWidth; x++) {
         const here = vm(`cfd-${x}-${y}`);
-        for (const [dx, dy] of [[1, 0], [-1, 0], [0, 1], [0, -1]] as const) {
+        for (const [dx, dy] of [
+          [1, 0],
+          [-1, 0],
+          [0, 1],
+          [0, -1],
+        ] as const) {
           const nx = x + dx;
           const ny = y + dy;
           if (nx < 0 || ny < 0 || nx >= size.gridWidth || ny >= size.gridHeight) continue;
@@ -97,8 +103,24 @@ function plan(s: Scenario, rng: () => number): Message[] {
   for (const x of s.vms) {
     for (let k = 0; k < 2; k++) {
       const t = rng() * size.duration;
-      out.push({ t, src: { vm: x }, dst: { external: s.resolver }, proto: 'udp', port: 53, clientIsSrc: true, bytes: 40 });
-      out.push({ t: t + 0.02, src: { external: s.resolver }, dst: { vm: x }, proto: 'udp', port: 53, clientIsSrc: false, bytes: 120 });
+      out.push({
+        t,
+        src: { vm: x },
+        dst: { external: s.resolver },
+        proto: 'udp',
+        port: 53,
+        clientIsSrc: true,
+        bytes: 40,
+      });
+      out.push({
+        t: t + 0.02,
+        src: { external: s.resolver },
+        dst: { vm: x },
+        proto: 'udp',
+        port: 53,
+        clientIsSrc: false,
+        bytes: 120,
+      });
     }
   }
   return out;
@@ -179,7 +201,15 @@ class Emitter {
     return 'vm' in p ? this.s.vms.indexOf(p.vm) : 100000 + (p.external.ip & 0xffff);
   }
 
-  private packet(src: Party, dst: Party, proto: 'tcp' | 'udp', sport: number, dport: number, payload: number, flags: number): void {
+  private packet(
+    src: Party,
+    dst: Party,
+    proto: 'tcp' | 'udp',
+    sport: number,
+    dport: number,
+    payload: number,
+    flags: number,
+  ): void {
     const srcVm = 'vm' in src ? src.vm : undefined;
     const dstVm = 'vm' in dst ? dst.vm : undefined;
     const anchor = (srcVm ?? dstVm) as ScenarioVm;

@@ -27,7 +27,12 @@ describe('Ethernet, VLAN, ARP', () => {
   });
 
   it('reads 802.1Q and QinQ tags into one VLAN key', () => {
-    const single = Buffer.concat([frame.eth(B, A, 0x8100), frame.vlan(118, 0x0800), frame.ipv4('1.1.1.1', '2.2.2.2', 17, 8), frame.udp(1, 2, 0)]);
+    const single = Buffer.concat([
+      frame.eth(B, A, 0x8100),
+      frame.vlan(118, 0x0800),
+      frame.ipv4('1.1.1.1', '2.2.2.2', 17, 8),
+      frame.udp(1, 2, 0),
+    ]);
     assert.equal(decode(single).vlan, 118);
     const qinq = Buffer.concat([
       frame.eth(B, A, 0x88a8),
@@ -63,7 +68,11 @@ describe('Ethernet, VLAN, ARP', () => {
 describe('IPv4 and IPv6', () => {
   it('skips IPv4 options', () => {
     const options = hex('94040000'); // router alert
-    const b = Buffer.concat([frame.eth(B, A, 0x0800), frame.ipv4('1.1.1.1', '2.2.2.2', 6, 20, { options }), frame.tcp(5, 6, 0x02)]);
+    const b = Buffer.concat([
+      frame.eth(B, A, 0x0800),
+      frame.ipv4('1.1.1.1', '2.2.2.2', 6, 20, { options }),
+      frame.tcp(5, 6, 0x02),
+    ]);
     const pk = decode(b);
     assert.equal(pk.status, STATUS.ok);
     assert.deepEqual([pk.sport, pk.dport, pk.tcpFlags], [5, 6, 0x02]);
@@ -77,16 +86,29 @@ describe('IPv4 and IPv6', () => {
       Buffer.alloc(8),
     ]);
     assert.equal(decode(first).dport, 5678);
-    const later = Buffer.concat([frame.eth(B, A, 0x0800), frame.ipv4('1.1.1.1', '2.2.2.2', 17, 8, { id: 77, flags: 2 }), Buffer.alloc(8)]);
+    const later = Buffer.concat([
+      frame.eth(B, A, 0x0800),
+      frame.ipv4('1.1.1.1', '2.2.2.2', 17, 8, { id: 77, flags: 2 }),
+      Buffer.alloc(8),
+    ]);
     const pk = decode(later);
     assert.equal(pk.status, STATUS.ok);
     assert.deepEqual([pk.sport, pk.dport], [1234, 5678]);
-    const stranger = Buffer.concat([frame.eth(B, A, 0x0800), frame.ipv4('1.1.1.1', '2.2.2.2', 17, 8, { id: 78, flags: 2 }), Buffer.alloc(8)]);
+    const stranger = Buffer.concat([
+      frame.eth(B, A, 0x0800),
+      frame.ipv4('1.1.1.1', '2.2.2.2', 17, 8, { id: 78, flags: 2 }),
+      Buffer.alloc(8),
+    ]);
     assert.deepEqual([decode(stranger).sport, decode(stranger).dport], [0, 0]);
   });
 
   it('accepts IPv4 total length 0 (TSO/BIG TCP) and counts the frame length', () => {
-    const b = Buffer.concat([frame.eth(B, A, 0x0800), frame.ipv4('1.1.1.1', '2.2.2.2', 6, 0, { totalLength: 0 }), frame.tcp(1, 2, 0x10), Buffer.alloc(70000)]);
+    const b = Buffer.concat([
+      frame.eth(B, A, 0x0800),
+      frame.ipv4('1.1.1.1', '2.2.2.2', 6, 0, { totalLength: 0 }),
+      frame.tcp(1, 2, 0x10),
+      Buffer.alloc(70000),
+    ]);
     const pk = decode(b);
     assert.equal(pk.status, STATUS.ok);
     assert.equal(pk.frameBytes, b.length);
@@ -97,7 +119,14 @@ describe('IPv4 and IPv6', () => {
     const routing = hex('2c00 0000 0000 0000'); // next: fragment (44)
     const fragment = hex('0600 0001 0000 0001'); // next: TCP, offset 0, M=1
     const tcp = frame.tcp(443, 50000, 0x12);
-    const b = Buffer.concat([frame.eth(B, A, 0x86dd), frame.ipv6('2001:db8::1', '2001:db8::2', 0, 44), hopByHop, routing, fragment, tcp]);
+    const b = Buffer.concat([
+      frame.eth(B, A, 0x86dd),
+      frame.ipv6('2001:db8::1', '2001:db8::2', 0, 44),
+      hopByHop,
+      routing,
+      fragment,
+      tcp,
+    ]);
     const pk = decode(b);
     assert.equal(pk.status, STATUS.ok);
     assert.equal(pk.ipVersion, 6);
@@ -106,15 +135,27 @@ describe('IPv4 and IPv6', () => {
   });
 
   it('marks IPv6 multicast destinations as group traffic', () => {
-    const b = Buffer.concat([frame.eth('33:33:00:00:00:fb', A, 0x86dd), frame.ipv6('fe80::1', 'ff02::fb', 17, 8), frame.udp(5353, 5353, 0)]);
+    const b = Buffer.concat([
+      frame.eth('33:33:00:00:00:fb', A, 0x86dd),
+      frame.ipv6('fe80::1', 'ff02::fb', 17, 8),
+      frame.udp(5353, 5353, 0),
+    ]);
     assert.equal(decode(b).groupDst, GROUP.multicast);
   });
 
   it('decodes ICMP and ICMPv6 with ports 0', () => {
-    const icmp = Buffer.concat([frame.eth(B, A, 0x0800), frame.ipv4('1.1.1.1', '2.2.2.2', 1, 8), hex('0800 0000 0001 0001')]);
+    const icmp = Buffer.concat([
+      frame.eth(B, A, 0x0800),
+      frame.ipv4('1.1.1.1', '2.2.2.2', 1, 8),
+      hex('0800 0000 0001 0001'),
+    ]);
     const pk = decode(icmp);
     assert.deepEqual([pk.status, pk.proto, pk.sport, pk.dport], [STATUS.ok, 1, 0, 0]);
-    const icmp6 = Buffer.concat([frame.eth(B, A, 0x86dd), frame.ipv6('2001:db8::1', '2001:db8::2', 58, 8), hex('8000 0000 0001 0001')]);
+    const icmp6 = Buffer.concat([
+      frame.eth(B, A, 0x86dd),
+      frame.ipv6('2001:db8::1', '2001:db8::2', 58, 8),
+      hex('8000 0000 0001 0001'),
+    ]);
     assert.equal(decode(icmp6).proto, 58);
   });
 });
@@ -141,7 +182,13 @@ describe('tunnels', () => {
 
   it('decapsulates Geneve with options', () => {
     const geneve = hex('01 00 6558 00000a 00 | 0102 0300 deadbeef'); // one 4-byte option word... plus data
-    const b = Buffer.concat([frame.eth(B, A, 0x0800), frame.ipv4('20.0.0.1', '20.0.0.2', 17, 8 + 12 + inner.length), frame.udp(1, 6081, 12 + inner.length), geneve.subarray(0, 12), inner]);
+    const b = Buffer.concat([
+      frame.eth(B, A, 0x0800),
+      frame.ipv4('20.0.0.1', '20.0.0.2', 17, 8 + 12 + inner.length),
+      frame.udp(1, 6081, 12 + inner.length),
+      geneve.subarray(0, 12),
+      inner,
+    ]);
     const pk = decode(b);
     assert.equal(pk.status, STATUS.ok);
     assert.equal(pk.tunnelKind, 'geneve');
@@ -150,23 +197,47 @@ describe('tunnels', () => {
   });
 
   it('decapsulates GRE with a key (transparent Ethernet bridging) and ERSPAN II/III', () => {
-    const teb = Buffer.concat([frame.eth(B, A, 0x0800), frame.ipv4('10.1.1.1', '10.1.1.2', 47, 8 + inner.length), hex('2000 6558 00abcd00'), inner]);
+    const teb = Buffer.concat([
+      frame.eth(B, A, 0x0800),
+      frame.ipv4('10.1.1.1', '10.1.1.2', 47, 8 + inner.length),
+      hex('2000 6558 00abcd00'),
+      inner,
+    ]);
     const pk = decode(teb);
     assert.equal(pk.tunnelKind, 'gre');
     assert.equal(pk.vni, 0xabcd);
     assert.equal(pk.frameBytes, inner.length);
-    const erspan2 = Buffer.concat([frame.eth(B, A, 0x0800), frame.ipv4('10.1.1.1', '10.1.1.2', 47, 16 + inner.length), hex('1000 88be 00000001'), hex('1000 0001 0000 0000'), inner]);
+    const erspan2 = Buffer.concat([
+      frame.eth(B, A, 0x0800),
+      frame.ipv4('10.1.1.1', '10.1.1.2', 47, 16 + inner.length),
+      hex('1000 88be 00000001'),
+      hex('1000 0001 0000 0000'),
+      inner,
+    ]);
     const pk2 = decode(erspan2);
     assert.equal(pk2.status, STATUS.ok);
     assert.equal(pk2.tunnelKind, 'erspan');
     assert.equal(pk2.frameBytes, inner.length);
-    const erspan3 = Buffer.concat([frame.eth(B, A, 0x0800), frame.ipv4('10.1.1.1', '10.1.1.2', 47, 20 + inner.length), hex('1000 22eb 00000001'), hex('2000 0001 00000000 0000 0000'), inner]);
+    const erspan3 = Buffer.concat([
+      frame.eth(B, A, 0x0800),
+      frame.ipv4('10.1.1.1', '10.1.1.2', 47, 20 + inner.length),
+      hex('1000 22eb 00000001'),
+      hex('2000 0001 00000000 0000 0000'),
+      inner,
+    ]);
     assert.equal(decode(erspan3).frameBytes, inner.length);
   });
 
   it('decapsulates GRE carrying IPv4 directly', () => {
     const ip = inner.subarray(14);
-    const pk = decode(Buffer.concat([frame.eth(B, A, 0x0800), frame.ipv4('10.1.1.1', '10.1.1.2', 47, 4 + ip.length), hex('0000 0800'), ip]));
+    const pk = decode(
+      Buffer.concat([
+        frame.eth(B, A, 0x0800),
+        frame.ipv4('10.1.1.1', '10.1.1.2', 47, 4 + ip.length),
+        hex('0000 0800'),
+        ip,
+      ]),
+    );
     assert.equal(ipToString(4, pk.src), '192.168.0.1');
     assert.equal(pk.frameBytes, ip.length);
   });
@@ -174,7 +245,13 @@ describe('tunnels', () => {
   it(`stops decapsulating at depth ${MAX_TUNNEL_DEPTH}`, () => {
     let f = inner;
     for (let i = 0; i < MAX_TUNNEL_DEPTH + 1; i++) {
-      f = Buffer.concat([frame.eth(B, A, 0x0800), frame.ipv4(`172.16.0.${i + 1}`, '172.16.1.1', 17, 16 + f.length), frame.udp(1, 4789, 8 + f.length), frame.vxlan(i), f]);
+      f = Buffer.concat([
+        frame.eth(B, A, 0x0800),
+        frame.ipv4(`172.16.0.${i + 1}`, '172.16.1.1', 17, 16 + f.length),
+        frame.udp(1, 4789, 8 + f.length),
+        frame.vxlan(i),
+        f,
+      ]);
     }
     const pk = decode(f);
     assert.equal(pk.status, STATUS.ok);
@@ -184,7 +261,13 @@ describe('tunnels', () => {
   });
 
   it('never accounts a tunnel whose inner frame was cut off', () => {
-    const b = Buffer.concat([frame.eth(B, A, 0x0800), frame.ipv4('172.16.0.1', '172.16.0.2', 17, 16 + inner.length), frame.udp(1, 4789, 8 + inner.length), frame.vxlan(1), inner]);
+    const b = Buffer.concat([
+      frame.eth(B, A, 0x0800),
+      frame.ipv4('172.16.0.1', '172.16.0.2', 17, 16 + inner.length),
+      frame.udp(1, 4789, 8 + inner.length),
+      frame.vxlan(1),
+      inner,
+    ]);
     const pk = decoder.decode(b, 0, 60, b.length, LINKTYPE.ETHERNET);
     assert.equal(pk.status, STATUS.truncated);
     assert.equal(pk.account, ACCOUNT.none);

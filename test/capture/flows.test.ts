@@ -35,12 +35,15 @@ describe('flow records', () => {
   });
 
   it('key both directions of a 5-tuple into one record with flags and times', async () => {
-    const path = writeTemp('conv.pcap', pcapFile([
-      { data: tcpFrame('10.0.0.9', '10.0.0.1', 5000, 80, 0, 0x02), ts: 10 },
-      { data: tcpFrame('10.0.0.1', '10.0.0.9', 80, 5000, 0, 0x12), ts: 11 },
-      { data: tcpFrame('10.0.0.9', '10.0.0.1', 5000, 80, 100, 0x18), ts: 12 },
-      { data: tcpFrame('10.0.0.9', '10.0.0.1', 5001, 80, 0, 0x02), ts: 13 },
-    ]));
+    const path = writeTemp(
+      'conv.pcap',
+      pcapFile([
+        { data: tcpFrame('10.0.0.9', '10.0.0.1', 5000, 80, 0, 0x02), ts: 10 },
+        { data: tcpFrame('10.0.0.1', '10.0.0.9', 80, 5000, 0, 0x12), ts: 11 },
+        { data: tcpFrame('10.0.0.9', '10.0.0.1', 5000, 80, 100, 0x18), ts: 12 },
+        { data: tcpFrame('10.0.0.9', '10.0.0.1', 5001, 80, 0, 0x02), ts: 13 },
+      ]),
+    );
     const { flows } = await flowsOf(path);
     assert.equal(flows.length, 2);
     const f = flows.find((x) => x.b.port === 5000) as FlowRecord;
@@ -54,7 +57,14 @@ describe('flow records', () => {
   it('keep a bounded table under a flow explosion and lose no bytes', async () => {
     // A port scan: 200,000 distinct 5-tuples from one scanner, against a limit of 4,096 records.
     const frames = Array.from({ length: 200_000 }, (_, i) => ({
-      data: tcpFrame('192.0.2.66', `10.0.${(i >> 8) & 255}.${i & 255}`, 40000 + (i % 20000), 1 + (i % 1024), 0, 0x02),
+      data: tcpFrame(
+        '192.0.2.66',
+        `10.0.${(i >> 8) & 255}.${i & 255}`,
+        40000 + (i % 20000),
+        1 + (i % 1024),
+        0,
+        0x02,
+      ),
       ts: 100 + i / 1e5,
     }));
     const { flows, analysis } = await flowsOf(writeTemp('scan.pcap', pcapFile(frames)), 4096);
@@ -62,7 +72,10 @@ describe('flow records', () => {
     const totalBytes = flows.reduce((s, f) => s + f.bytes[0] + f.bytes[1], 0);
     assert.equal(totalPackets, 200_000);
     assert.equal(totalBytes, 200_000 * 54);
-    assert.ok(flows.some((f) => f.aggregate), 'endpoint-pair aggregates appear');
+    assert.ok(
+      flows.some((f) => f.aggregate),
+      'endpoint-pair aggregates appear',
+    );
     assert.ok(analysis.flowTable.foldedPackets > 0);
     const edgeBytes = [...analysis.traffic.edges.values()].reduce((s, e) => s + e.bytes, 0);
     assert.equal(edgeBytes, 200_000 * 54);

@@ -20,7 +20,8 @@ const TSHARK = ['-o', 'ip.defragment:FALSE', '-o', 'ipv6.defragment:FALSE'];
 
 /** Frames tshark 4.0 cannot decapsulate, with the reason; sky-plan's inner flow replaces tshark's view. */
 const TSHARK_STOPS: Record<string, string> = {
-  'tcpdump_bigtcp-ipv4-vxlan-ipv4.pcap': 'tshark stops at a UDP length of 0 (GSO) and never reaches the VXLAN header',
+  'tcpdump_bigtcp-ipv4-vxlan-ipv4.pcap':
+    'tshark stops at a UDP length of 0 (GSO) and never reaches the VXLAN header',
 };
 
 function tshark(args: string[]): string {
@@ -40,14 +41,29 @@ interface Counts {
  * header. A first fragment's payload is cut, so its inner frame is the inner IP packet + inner Ethernet.
  */
 function innerFrameBytes(cols: string[], outerIpLength: number, innerIpLength: number): number {
-  const [, , , , , , , protocols = '', udpLength = '', greFlags = '', erspanVersion = '', geneveOptions = '', moreFragments = ''] = cols;
+  const [
+    ,
+    ,
+    ,
+    ,
+    ,
+    ,
+    ,
+    protocols = '',
+    udpLength = '',
+    greFlags = '',
+    erspanVersion = '',
+    geneveOptions = '',
+    moreFragments = '',
+  ] = cols;
   if (moreFragments.startsWith('1')) return innerIpLength + 14;
   const udp = Number(udpLength.split(',')[0]);
   if (protocols.includes(':vxlan:')) return udp - 8 - 8;
-  if (protocols.includes(':geneve:')) return udp - 8 - 8 - geneveOptions.split(',')[0]!.length / 2;
+  if (protocols.includes(':geneve:')) return udp - 8 - 8 - (geneveOptions.split(',')[0] ?? '').length / 2;
   const flags = Number.parseInt(greFlags.split(',')[0] ?? '0', 16);
   let gre = 4 + [0x8000, 0x2000, 0x1000].filter((bit) => flags & bit).length * 4;
-  if (protocols.includes(':erspan:')) gre += erspanVersion.startsWith('2') ? 12 : erspanVersion.startsWith('1') ? 8 : 0;
+  if (protocols.includes(':erspan:'))
+    gre += erspanVersion.startsWith('2') ? 12 : erspanVersion.startsWith('1') ? 8 : 0;
   return outerIpLength - 20 - gre;
 }
 
@@ -74,7 +90,10 @@ describe('byte and packet counts match tshark', () => {
       const ours = new Map<string, Counts>();
       for (const f of flows) {
         if (f.layer !== 'ip') continue;
-        for (const [dir, from, to] of [[0, f.a, f.b], [1, f.b, f.a]] as const) {
+        for (const [dir, from, to] of [
+          [0, f.a, f.b],
+          [1, f.b, f.a],
+        ] as const) {
           const c = ours.get(`${from.address}>${to.address}`) ?? { packets: 0, bytes: 0 };
           c.packets += f.packets[dir];
           c.bytes += f.bytes[dir];
@@ -86,16 +105,64 @@ describe('byte and packet counts match tshark', () => {
       const expectedFlows = new Map<string, Counts>();
       const expectedTunnels = new Map<string, Counts>();
       const undecoded = new Map<string, number>();
-      const fields = tshark(['-r', path, '-T', 'fields', '-E', 'separator=;', '-e', 'frame.len', '-e', 'ip.src', '-e', 'ip.dst', '-e', 'ip.len', '-e', 'ipv6.src', '-e', 'ipv6.dst', '-e', 'ipv6.plen', '-e', 'frame.protocols', '-e', 'udp.length', '-e', 'gre.flags_and_version', '-e', 'erspan.version', '-e', 'geneve.options', '-e', 'ip.flags.mf']);
+      const fields = tshark([
+        '-r',
+        path,
+        '-T',
+        'fields',
+        '-E',
+        'separator=;',
+        '-e',
+        'frame.len',
+        '-e',
+        'ip.src',
+        '-e',
+        'ip.dst',
+        '-e',
+        'ip.len',
+        '-e',
+        'ipv6.src',
+        '-e',
+        'ipv6.dst',
+        '-e',
+        'ipv6.plen',
+        '-e',
+        'frame.protocols',
+        '-e',
+        'udp.length',
+        '-e',
+        'gre.flags_and_version',
+        '-e',
+        'erspan.version',
+        '-e',
+        'geneve.options',
+        '-e',
+        'ip.flags.mf',
+      ]);
       for (const line of fields.split('\n')) {
         if (line === '') continue;
         const cols = line.split(';');
-        const [len = '0', ipSrc = '', ipDst = '', ipLen = '', v6Src = '', v6Dst = '', v6Len = '', protocols = ''] = cols;
+        const [
+          len = '0',
+          ipSrc = '',
+          ipDst = '',
+          ipLen = '',
+          v6Src = '',
+          v6Dst = '',
+          v6Len = '',
+          protocols = '',
+        ] = cols;
         const split = (s: string) => (s === '' ? [] : s.split(','));
         // Layers in order; an IPv6 layer is inner to IPv4 in these fixtures (never 4-in-6).
         const pairs = [
-          ...split(ipSrc).map((s, i) => ({ pair: `${s}>${split(ipDst)[i]}`, length: Number(split(ipLen)[i]) })),
-          ...split(v6Src).map((s, i) => ({ pair: `${s}>${split(v6Dst)[i]}`, length: Number(split(v6Len)[i]) + 40 })),
+          ...split(ipSrc).map((s, i) => ({
+            pair: `${s}>${split(ipDst)[i]}`,
+            length: Number(split(ipLen)[i]),
+          })),
+          ...split(v6Src).map((s, i) => ({
+            pair: `${s}>${split(v6Dst)[i]}`,
+            length: Number(split(v6Len)[i]) + 40,
+          })),
         ];
         // An IP header quoted inside an ICMP error is not a layer of its own.
         if (/icmp(v6)?:ip/.test(protocols)) pairs.splice(1);
@@ -104,7 +171,8 @@ describe('byte and packet counts match tshark', () => {
         const inner = pairs[pairs.length - 1] as { pair: string; length: number };
         if (tunnels.has(outer.pair)) {
           add(expectedTunnels, outer.pair, Number(len));
-          if (pairs.length > 1) add(expectedFlows, inner.pair, innerFrameBytes(cols, outer.length, inner.length));
+          if (pairs.length > 1)
+            add(expectedFlows, inner.pair, innerFrameBytes(cols, outer.length, inner.length));
           else undecoded.set(outer.pair, (undecoded.get(outer.pair) ?? 0) + Number(len));
         } else {
           add(expectedFlows, outer.pair, Number(len));
@@ -125,18 +193,23 @@ describe('byte and packet counts match tshark', () => {
         }
         assert.deepEqual(c, expected, `flow ${pair}`);
       }
-      for (const pair of expectedFlows.keys()) assert.ok(ours.has(pair), `tshark has ${pair}, sky-plan does not`);
+      for (const pair of expectedFlows.keys())
+        assert.ok(ours.has(pair), `tshark has ${pair}, sky-plan does not`);
 
       // tshark's conversation tables: packets per unordered pair, outer and inner layers alike.
       for (const table of ['conv,ip', 'conv,ipv6']) {
         const out = tshark(['-q', '-z', table, '-r', path]);
-        for (const m of out.matchAll(/^(\S+)\s+<->\s+(\S+)\s+(\d+)\s+\d+\s+\S+\s+(\d+)\s+\d+\s+\S+\s+(\d+)/gm)) {
+        for (const m of out.matchAll(
+          /^(\S+)\s+<->\s+(\S+)\s+(\d+)\s+\d+\s+\S+\s+(\d+)\s+\d+\s+\S+\s+(\d+)/gm,
+        )) {
           const [, a, b, , , total] = m;
           const both = a === b ? [`${a}>${b}`] : [`${a}>${b}`, `${b}>${a}`];
           const fromFlows = both.reduce((s, k) => s + (ours.get(k)?.packets ?? 0), 0);
           const fromTunnels = both.reduce((s, k) => s + (tunnels.get(k)?.packets ?? 0), 0);
-          if (fromFlows === 0 && fromTunnels === 0) assert.fail(`tshark ${table} has ${a} <-> ${b}, sky-plan does not`);
-          const ourTotal = tunnels.has(both[0] as string) || tunnels.has(both[1] as string) ? fromTunnels : fromFlows;
+          if (fromFlows === 0 && fromTunnels === 0)
+            assert.fail(`tshark ${table} has ${a} <-> ${b}, sky-plan does not`);
+          const ourTotal =
+            tunnels.has(both[0] as string) || tunnels.has(both[1] as string) ? fromTunnels : fromFlows;
           assert.equal(ourTotal, Number(total), `${table} ${a} <-> ${b}`);
         }
       }

@@ -27,7 +27,11 @@ describe('sky-plan analyze', () => {
     const doc = JSON.parse(r.stdout);
     assert.equal(doc.schema, 'sky-plan/graph@1');
     assert.ok(doc.nodes.every((n: { id: string }) => typeof n.id === 'string'));
-    assert.ok(doc.edges.every((e: { source: string; bytes: number; packets: number }) => e.source && e.bytes > 0 && e.packets > 0));
+    assert.ok(
+      doc.edges.every(
+        (e: { source: string; bytes: number; packets: number }) => e.source && e.bytes > 0 && e.packets > 0,
+      ),
+    );
     const out = join(tempDir(), 'g.json');
     const r2 = runCli(['analyze', cluster, '-i', inventory, '--out', out]);
     assert.equal(r2.status, 0);
@@ -64,7 +68,10 @@ describe('sky-plan analyze', () => {
   });
 
   it('warns about a truncated capture and still exits 0', () => {
-    const whole = pcapFile([{ data: tcpFrame('1.1.1.1', '2.2.2.2', 1, 2, 10) }, { data: tcpFrame('1.1.1.1', '2.2.2.2', 1, 2, 10) }]);
+    const whole = pcapFile([
+      { data: tcpFrame('1.1.1.1', '2.2.2.2', 1, 2, 10) },
+      { data: tcpFrame('1.1.1.1', '2.2.2.2', 1, 2, 10) },
+    ]);
     const r = runCli(['analyze', writeTemp('cut.pcap', whole.subarray(0, whole.length - 5)), '--json']);
     assert.equal(r.status, 0);
     assert.equal(JSON.parse(r.stdout).summary.edgePackets, 1);
@@ -74,10 +81,23 @@ describe('sky-plan analyze', () => {
   it('gives user mistakes a message and an exit code, never a stack trace', () => {
     const cases: [string[], number, RegExp][] = [
       [['analyze', '/nope.pcap'], 3, /capture file not found: \/nope\.pcap/],
-      [['analyze', writeTemp('t.txt', 'hello world, not a pcap')], 3, /unknown capture format, magic 0x68656c6c/],
+      [
+        ['analyze', writeTemp('t.txt', 'hello world, not a pcap')],
+        3,
+        /unknown capture format, magic 0x68656c6c/,
+      ],
       [['analyze', cluster, '--window', 'soon'], 2, /--window: "soon" is not a duration/],
       [['analyze', cluster, '--format', 'xml'], 2, /--format: "xml" is not one of/],
-      [['analyze', cluster, '--inventory', writeTemp('bad.yaml', 'vms:\n  - name: a\n    nics: [{ mac: nope }]\n')], 3, /bad\.yaml:3:19: vms\[0\]\.nics\[0\]\.mac: not a MAC address/],
+      [
+        [
+          'analyze',
+          cluster,
+          '--inventory',
+          writeTemp('bad.yaml', 'vms:\n  - name: a\n    nics: [{ mac: nope }]\n'),
+        ],
+        3,
+        /bad\.yaml:3:19: vms\[0\]\.nics\[0\]\.mac: not a MAC address/,
+      ],
       [['analyze', cluster, '--host', 'a', '--host', 'b'], 2, /2 --host given for 1 captures/],
       [['analyze'], 2, /missing required argument/],
       [['analyse', cluster], 2, /unknown command/],

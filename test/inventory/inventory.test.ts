@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { UserError } from '../../src/errors.js';
+import type { UserError } from '../../src/errors.js';
 import { loadInventory, parseInventory } from '../../src/inventory/load-inventory.js';
 
 function rejects(text: string, pattern: RegExp): void {
@@ -28,7 +28,7 @@ vms:
     assert.equal(inv.vms[0]?.nics[0]?.mac, '02:00:00:00:00:10');
   });
 
-  it('accepts the planner issue\'s minimal clouds spec and JSON', () => {
+  it("accepts the planner issue's minimal clouds spec and JSON", () => {
     const inv = parseInventory(
       `clouds:
   - { name: a, capacity: { vms: 12875 }, egress: { default: 0.02 } }   # $/GB to any other cloud
@@ -49,22 +49,34 @@ vms:
 `,
       /^invalid inventory: inv\.yaml:4:14: vms\[0\]\.nics\[0\]\.mac: not a MAC address/,
     );
-    rejects('vms:\n  - name: a\n    nics: [{ ips: ["10.0.0.300"] }]\n', /inv\.yaml:3:20: vms\[0\]\.nics\[0\]\.ips\[0\]: not an IPv4 or IPv6 address/);
+    rejects(
+      'vms:\n  - name: a\n    nics: [{ ips: ["10.0.0.300"] }]\n',
+      /inv\.yaml:3:20: vms\[0\]\.nics\[0\]\.ips\[0\]: not an IPv4 or IPv6 address/,
+    );
     rejects('vms:\n  - name: a\n    memoryGb: 4\n', /inv\.yaml:2:5: vms\[0\]: unknown field memoryGb/);
     rejects('vms:\n  - cloud: x\n', /inv\.yaml:2:5: vms\[0\]\.name: missing required field/);
     rejects('vms:\n  - name: a\n    vcpus: -2\n', /inv\.yaml:3:12: vms\[0\]\.vcpus/);
   });
 
   it('checks references and uniqueness', () => {
-    rejects('clouds: [{ name: a }]\nvms:\n  - { name: x, cloud: b }\n', /inv\.yaml:3:23: vms\[0\]\.cloud: unknown cloud "b" \(clouds: a\)/);
+    rejects(
+      'clouds: [{ name: a }]\nvms:\n  - { name: x, cloud: b }\n',
+      /inv\.yaml:3:23: vms\[0\]\.cloud: unknown cloud "b" \(clouds: a\)/,
+    );
     rejects('vms:\n  - { name: x }\n  - { name: x }\n', /vms\[1\]\.name: duplicate VM "x"/);
     rejects(
       'vms:\n  - { name: x, nics: [{ mac: "02:00:00:00:00:01" }] }\n  - { name: y, nics: [{ mac: "02-00-00-00-00-01" }] }\n',
       /MAC 02-00-00-00-00-01 is also on VM "x"/,
     );
-    rejects('vms:\n  - { name: x, nics: [{ ips: ["fd00::1"] }] }\n  - { name: y, nics: [{ ips: ["fd00:0::1"] }] }\n', /IP fd00:0::1 is also on VM "x"/);
+    rejects(
+      'vms:\n  - { name: x, nics: [{ ips: ["fd00::1"] }] }\n  - { name: y, nics: [{ ips: ["fd00:0::1"] }] }\n',
+      /IP fd00:0::1 is also on VM "x"/,
+    );
     // The same IP in two overlays is two VMs, not a conflict.
-    parseInventory('vms:\n  - { name: x, nics: [{ ips: ["10.0.0.1"], vni: 1 }] }\n  - { name: y, nics: [{ ips: ["10.0.0.1"], vni: 2 }] }\n', 'i');
+    parseInventory(
+      'vms:\n  - { name: x, nics: [{ ips: ["10.0.0.1"], vni: 1 }] }\n  - { name: y, nics: [{ ips: ["10.0.0.1"], vni: 2 }] }\n',
+      'i',
+    );
   });
 
   it('reports YAML syntax errors with their position, and missing files', async () => {
