@@ -292,12 +292,22 @@ function compareEndpoints(
   return portA <= portB ? 0 : 1;
 }
 
+/** FNV-1a-style mixing of the 12 key words, unrolled (this runs for every packet). */
 function hashKey(k: Uint32Array): number {
   let h = 0x811c9dc5;
-  for (let i = 0; i < KEY_WORDS; i++) {
-    h = Math.imul(h ^ (k[i] as number), 0x01000193);
-    h ^= h >>> 13;
-  }
+  h = Math.imul(h ^ (k[0] as number), 0x01000193);
+  h = Math.imul(h ^ (k[1] as number), 0x01000193);
+  h = Math.imul(h ^ (k[2] as number), 0x01000193);
+  h = Math.imul(h ^ (k[3] as number), 0x01000193);
+  h = Math.imul(h ^ (k[4] as number), 0x01000193);
+  h = Math.imul(h ^ (k[5] as number), 0x01000193);
+  h = Math.imul(h ^ (k[6] as number), 0x01000193);
+  h = Math.imul(h ^ (k[7] as number), 0x01000193);
+  h = Math.imul(h ^ (k[8] as number), 0x01000193);
+  h = Math.imul(h ^ (k[9] as number), 0x01000193);
+  h = Math.imul(h ^ (k[10] as number), 0x01000193);
+  h = Math.imul(h ^ (k[11] as number), 0x01000193);
   h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
-  return (h ^ (h >>> 13)) >>> 0;
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return (h ^ (h >>> 16)) >>> 0;
 }

@@ -1,5 +1,6 @@
 import { ipToString } from './addresses.js';
 import { ACCOUNT, type Packet } from './decode/packet.js';
+import { TUNNEL_KINDS } from './decode/tunnel.js';
 
 /** Encapsulation cost between two tunnel endpoints (hypervisors, switches), in one direction. */
 export interface TunnelUsage {
@@ -15,13 +16,18 @@ export interface TunnelUsage {
   innerUndecoded: number;
 }
 
+const CACHE_SLOTS = 1024;
+
 /**
- * Accumulates TunnelUsage per outer endpoint pair. IPv4 pairs are found through nested numeric maps, so a
- * tunnelled packet costs two lookups and no allocation; IPv6 pairs (rarer) use a string key.
+ * Accumulates TunnelUsage per outer endpoint pair and tunnel kind. A direct-mapped cache on the IPv4 pair
+ * answers almost every packet with a few typed-array reads; misses (and IPv6 pairs) go through a string
+ * key, so only the first packet of a pair, or a cache collision, allocates.
  */
 export class TunnelOverhead {
-  private readonly v4 = new Map<number, Map<number, TunnelUsage[]>>();
-  private readonly v6 = new Map<string, TunnelUsage[]>();
+  private readonly usages: TunnelUsage[] = [];
+  private readonly byKey = new Map<string, TunnelUsage>();
+  private readonly cacheKeys = new Uint32Array(CACHE_SLOTS * 3);
+  private readonly cacheUsage = new Int32Array(CACHE_SLOTS).fill(-1);
 
   add(pk: Packet): void {
     const usage = this.lookup(pk);
@@ -32,46 +38,53 @@ export class TunnelOverhead {
   }
 
   list(): TunnelUsage[] {
-    const all: TunnelUsage[] = [];
-    for (const byDst of this.v4.values()) for (const usages of byDst.values()) all.push(...usages);
-    for (const usages of this.v6.values()) all.push(...usages);
-    return all.sort((a, b) => b.bytes - a.bytes);
+    return [...this.usages].sort(
+      (a, b) => b.bytes - a.bytes || a.source.localeCompare(b.source) || a.target.localeCompare(b.target),
+    );
   }
 
   private lookup(pk: Packet): TunnelUsage {
-    let usages: TunnelUsage[] | undefined;
-    if (pk.tunnelIpVersion === 4) {
-      const src = pk.tunnelSrc[0] as number;
-      const dst = pk.tunnelDst[0] as number;
-      let byDst = this.v4.get(src);
-      if (byDst === undefined) {
-        byDst = new Map();
-        this.v4.set(src, byDst);
-      }
-      usages = byDst.get(dst);
-      if (usages === undefined) {
-        usages = [];
-        byDst.set(dst, usages);
-      }
-    } else {
-      const key = `${ipToString(6, pk.tunnelSrc)}>${ipToString(6, pk.tunnelDst)}`;
-      usages = this.v6.get(key);
-      if (usages === undefined) {
-        usages = [];
-        this.v6.set(key, usages);
-      }
+    const kind = TUNNEL_KINDS.indexOf(pk.tunnelKind);
+    if (pk.tunnelIpVersion !== 4) return this.slowLookup(pk);
+    const src = pk.tunnelSrc[0] as number;
+    const dst = pk.tunnelDst[0] as number;
+    const slot = (Math.imul(src ^ Math.imul(dst, 0x9e3779b1) ^ kind, 0x85ebca6b) >>> 22) & (CACHE_SLOTS - 1);
+    const k = slot * 3;
+    const cached = this.cacheUsage[slot] as number;
+    if (
+      cached >= 0 &&
+      this.cacheKeys[k] === src &&
+      this.cacheKeys[k + 1] === dst &&
+      this.cacheKeys[k + 2] === kind
+    ) {
+      return this.usages[cached] as TunnelUsage;
     }
-    for (const u of usages) if (u.kind === pk.tunnelKind) return u;
-    const usage: TunnelUsage = {
-      kind: pk.tunnelKind,
-      source: ipToString(pk.tunnelIpVersion, pk.tunnelSrc),
-      target: ipToString(pk.tunnelIpVersion, pk.tunnelDst),
-      packets: 0,
-      bytes: 0,
-      overheadBytes: 0,
-      innerUndecoded: 0,
-    };
-    usages.push(usage);
+    const usage = this.slowLookup(pk);
+    this.cacheKeys[k] = src;
+    this.cacheKeys[k + 1] = dst;
+    this.cacheKeys[k + 2] = kind;
+    this.cacheUsage[slot] = this.usages.indexOf(usage);
+    return usage;
+  }
+
+  private slowLookup(pk: Packet): TunnelUsage {
+    const source = ipToString(pk.tunnelIpVersion, pk.tunnelSrc);
+    const target = ipToString(pk.tunnelIpVersion, pk.tunnelDst);
+    const key = `${pk.tunnelKind} ${source} ${target}`;
+    let usage = this.byKey.get(key);
+    if (usage === undefined) {
+      usage = {
+        kind: pk.tunnelKind,
+        source,
+        target,
+        packets: 0,
+        bytes: 0,
+        overheadBytes: 0,
+        innerUndecoded: 0,
+      };
+      this.byKey.set(key, usage);
+      this.usages.push(usage);
+    }
     return usage;
   }
 }

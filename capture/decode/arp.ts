@@ -1,3 +1,4 @@
+import { u16, u32, u48 } from './bytes.js';
 import { ACCOUNT, type Packet } from './packet.js';
 
 /**
@@ -10,13 +11,13 @@ const LENGTH = 28;
 export function decodeArp(pk: Packet, b: Buffer, p: number, end: number): boolean {
   pk.account = ACCOUNT.l2;
   if (end - p < 8) return pk.short('arp');
-  if (b.readUInt16BE(p) !== 1 || b.readUInt16BE(p + 2) !== 0x0800 || b[p + 4] !== 6 || b[p + 5] !== 4) {
+  if (u16(b, p) !== 1 || u16(b, p + 2) !== 0x0800 || b[p + 4] !== 6 || b[p + 5] !== 4) {
     return true; // another hardware/protocol pair: nothing to learn, still a valid frame
   }
   if (end - p < LENGTH) return pk.short('arp');
-  pk.arpOp = b.readUInt16BE(p + 6);
-  pk.arpSenderMac = b.readUIntBE(p + 8, 6);
-  pk.arpSenderIp = b.readUInt32BE(p + 14);
-  pk.arpTargetIp = b.readUInt32BE(p + 24);
+  pk.arpOp = u16(b, p + 6);
+  pk.arpSenderMac = u48(b, p + 8);
+  pk.arpSenderIp = u32(b, p + 14);
+  pk.arpTargetIp = u32(b, p + 24);
   return true;
 }

@@ -1,3 +1,4 @@
+import { u16, u48 } from './bytes.js';
 import { decodeEtherType } from './ethertype.js';
 import { BROADCAST_MAC, GROUP, type Packet } from './packet.js';
 
@@ -12,18 +13,18 @@ const MAX_TAGS = 3;
 
 export function decodeEthernet(pk: Packet, b: Buffer, p: number, end: number): boolean {
   if (end - p < HEADER) return pk.short('ethernet');
-  pk.dstMac = b.readUIntBE(p, 6);
-  pk.srcMac = b.readUIntBE(p + 6, 6);
+  pk.dstMac = u48(b, p);
+  pk.srcMac = u48(b, p + 6);
   if (pk.dstMac === BROADCAST_MAC) pk.groupDst = GROUP.broadcast;
   else if (((b[p] as number) & 1) === 1) pk.groupDst = GROUP.multicast;
-  let type = b.readUInt16BE(p + 12);
+  let type = u16(b, p + 12);
   p += HEADER;
   for (let tags = 0; type === 0x8100 || type === 0x88a8 || type === 0x9100; tags++) {
     if (tags === MAX_TAGS) return pk.malformed('vlan_too_many_tags');
     if (end - p < TAG) return pk.short('vlan');
-    const vid = b.readUInt16BE(p) & 0x0fff;
+    const vid = u16(b, p) & 0x0fff;
     pk.vlan = pk.vlan < 0 ? vid : ((pk.vlan << 12) | vid) >>> 0;
-    type = b.readUInt16BE(p + 2);
+    type = u16(b, p + 2);
     p += TAG;
   }
   return decodeEtherType(pk, b, p, end, type);

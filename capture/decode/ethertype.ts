@@ -1,4 +1,5 @@
 import { decodeArp } from './arp.js';
+import { dispatchTable } from './dispatch-table.js';
 import { decodeIpv4 } from './ipv4.js';
 import { decodeIpv6 } from './ipv6.js';
 import { ACCOUNT, type Packet } from './packet.js';
@@ -6,12 +7,12 @@ import { ACCOUNT, type Packet } from './packet.js';
 type LayerDecoder = (pk: Packet, b: Buffer, p: number, end: number) => boolean;
 
 /** EtherType → decoder (IEEE registry). Anything else is still a valid MAC-to-MAC frame. */
-const ETHERTYPES: Record<number, LayerDecoder> = {
-  2048: decodeIpv4,
-  34525: decodeIpv6,
-  2054: decodeArp,
-  32821: decodeArp, // RARP: QEMU's announce-self after a live migration
-};
+const ETHERTYPES = dispatchTable<LayerDecoder>(0x10000, [
+  [0x0800, decodeIpv4],
+  [0x86dd, decodeIpv6],
+  [0x0806, decodeArp],
+  [0x8035, decodeArp], // RARP: QEMU's announce-self after a live migration
+]);
 
 export function decodeEtherType(pk: Packet, b: Buffer, p: number, end: number, type: number): boolean {
   pk.etherType = type;

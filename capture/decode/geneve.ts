@@ -1,3 +1,4 @@
+import { u16, u24 } from './bytes.js';
 import { decodeEthernet } from './ethernet.js';
 import { decodeEtherType } from './ethertype.js';
 import type { Packet } from './packet.js';
@@ -16,8 +17,8 @@ export function decodeGeneve(pk: Packet, b: Buffer, p: number, end: number, firs
   if (first >> 6 !== 0) return pk.unsupported('geneve_version');
   const inner = p + HEADER + (first & 0x3f) * 4;
   if (inner > end) return pk.short('geneve_options');
-  const protocol = b.readUInt16BE(p + 2);
-  if (!enterTunnel(pk, 'geneve', inner, b.readUIntBE(p + 4, 3), firstFragment)) return true;
+  const protocol = u16(b, p + 2);
+  if (!enterTunnel(pk, 'geneve', inner, u24(b, p + 4), firstFragment)) return true;
   if (protocol === TRANSPARENT_ETHERNET) return decodeEthernet(pk, b, inner, end);
   return decodeEtherType(pk, b, inner, end, protocol);
 }

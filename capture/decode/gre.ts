@@ -1,3 +1,4 @@
+import { u16, u32 } from './bytes.js';
 import { decodeErspan } from './erspan.js';
 import { decodeEthernet } from './ethernet.js';
 import { decodeEtherType } from './ethertype.js';
@@ -19,15 +20,15 @@ const ERSPAN_III = 0x22eb;
 
 export function decodeGre(pk: Packet, b: Buffer, p: number, end: number, fragment: boolean): boolean {
   if (end - p < 4) return pk.short('gre');
-  const flags = b.readUInt16BE(p);
+  const flags = u16(b, p);
   if ((flags & 7) !== 0) return pk.unsupported('gre_version'); // version 1 is PPTP's enhanced GRE
-  const protocol = b.readUInt16BE(p + 2);
+  const protocol = u16(b, p + 2);
   let q = p + 4;
   if (flags & C) q += 4;
   let key = NONE;
   if (flags & K) {
     if (end - q < 4) return pk.short('gre');
-    key = b.readUInt32BE(q);
+    key = u32(b, q);
     q += 4;
   }
   if (flags & S) q += 4;

@@ -1,3 +1,4 @@
+import { dispatchTable } from './dispatch-table.js';
 import { decodeGre } from './gre.js';
 import { decodeIcmp } from './icmp.js';
 import { decodeIpInIp } from './ip-in-ip.js';
@@ -8,15 +9,15 @@ import { decodeUdp } from './udp.js';
 type TransportDecoder = (pk: Packet, b: Buffer, p: number, end: number, firstFragment: boolean) => boolean;
 
 /** IANA protocol number → decoder. Other protocols are accounted at the IP layer with ports 0. */
-const PROTOCOLS: Record<number, TransportDecoder> = {
-  1: decodeIcmp,
-  4: decodeIpInIp,
-  6: decodeTcp,
-  17: decodeUdp,
-  41: decodeIpInIp,
-  47: decodeGre,
-  58: decodeIcmp,
-};
+const PROTOCOLS = dispatchTable<TransportDecoder>(0x100, [
+  [1, decodeIcmp],
+  [4, decodeIpInIp],
+  [6, decodeTcp],
+  [17, decodeUdp],
+  [41, decodeIpInIp],
+  [47, decodeGre],
+  [58, decodeIcmp],
+]);
 
 export function decodeIpPayload(
   pk: Packet,

@@ -1,3 +1,4 @@
+import { u16, u32 } from './bytes.js';
 import { decodeIpPayload } from './ip-protocol.js';
 import { ACCOUNT, GROUP, type Packet } from './packet.js';
 import { continueTunnel, TUNNEL_KINDS, type TunnelKind } from './tunnel.js';
@@ -21,15 +22,15 @@ export function decodeIpv4(pk: Packet, b: Buffer, p: number, end: number): boole
   pk.l3Start = p;
   pk.ipVersion = 4;
   pk.proto = b[p + 9] as number;
-  const src = b.readUInt32BE(p + 12);
-  const dst = b.readUInt32BE(p + 16);
+  const src = u32(b, p + 12);
+  const dst = u32(b, p + 16);
   pk.src[0] = src;
   pk.dst[0] = dst;
   if (dst === 0xffffffff) pk.groupDst = GROUP.broadcast;
   else if (dst >>> 28 === 0xe && pk.groupDst === GROUP.none) pk.groupDst = GROUP.multicast;
   pk.account = ACCOUNT.ip;
   if (end - p < ihl) return pk.short('ipv4_options');
-  const total = b.readUInt16BE(p + 2);
+  const total = u16(b, p + 2);
   if (pk.innerFromFragment && pk.tunnelDepth > 0 && pk.innerLength < 0)
     pk.innerLength = p - pk.innerStart + total;
   let payloadEnd = end;
@@ -37,9 +38,9 @@ export function decodeIpv4(pk: Packet, b: Buffer, p: number, end: number): boole
     if (total < ihl) return pk.malformed('ipv4_bad_total_length');
     if (p + total < end) payloadEnd = p + total; // Ethernet padding is not payload
   }
-  const frag = b.readUInt16BE(p + 6);
+  const frag = u16(b, p + 6);
   if ((frag & (MF | OFFSET_MASK)) !== 0) {
-    const id = b.readUInt16BE(p + 4);
+    const id = u16(b, p + 4);
     const proto = pk.proto;
     const slot = fragSlot(src, dst, id, proto);
     if ((frag & OFFSET_MASK) !== 0) {

@@ -1,3 +1,4 @@
+import { u16, u32 } from './bytes.js';
 import { decodeIpPayload } from './ip-protocol.js';
 import { ACCOUNT, GROUP, type Packet } from './packet.js';
 
@@ -16,12 +17,12 @@ export function decodeIpv6(pk: Packet, b: Buffer, p: number, end: number): boole
   pk.l3Start = p;
   pk.ipVersion = 6;
   for (let i = 0; i < 4; i++) {
-    pk.src[i] = b.readUInt32BE(p + 8 + i * 4);
-    pk.dst[i] = b.readUInt32BE(p + 24 + i * 4);
+    pk.src[i] = u32(b, p + 8 + i * 4);
+    pk.dst[i] = u32(b, p + 24 + i * 4);
   }
   if (b[p + 24] === 0xff && pk.groupDst === GROUP.none) pk.groupDst = GROUP.multicast;
   pk.account = ACCOUNT.ip;
-  const payloadLength = b.readUInt16BE(p + 4);
+  const payloadLength = u16(b, p + 4);
   if (pk.innerFromFragment && pk.tunnelDepth > 0 && pk.innerLength < 0) {
     pk.innerLength = p - pk.innerStart + HEADER + payloadLength;
   }
@@ -51,7 +52,7 @@ export function decodeIpv6(pk: Packet, b: Buffer, p: number, end: number): boole
     if (next === 44) {
       len = 8;
       fragment = true;
-      laterFragment = (b.readUInt16BE(p + 2) & 0xfff8) !== 0;
+      laterFragment = (u16(b, p + 2) & 0xfff8) !== 0;
     } else if (next === 51) len = ((b[p + 1] as number) + 2) * 4;
     else len = ((b[p + 1] as number) + 1) * 8;
     next = b[p] as number;

@@ -1,3 +1,4 @@
+import { u16, u48 } from './bytes.js';
 import { decodeEtherType } from './ethertype.js';
 import { ACCOUNT, GROUP, type Packet } from './packet.js';
 
@@ -15,17 +16,7 @@ const MIN_ETHERTYPE = 0x0600;
 
 export function decodeLinuxSll(pk: Packet, b: Buffer, p: number, end: number): boolean {
   if (end - p < 16) return pk.short('linux_sll');
-  return cooked(
-    pk,
-    b,
-    p + 16,
-    end,
-    b.readUInt16BE(p),
-    b.readUInt16BE(p + 2),
-    b.readUInt16BE(p + 4),
-    p + 6,
-    b.readUInt16BE(p + 14),
-  );
+  return cooked(pk, b, p + 16, end, u16(b, p), u16(b, p + 2), u16(b, p + 4), p + 6, u16(b, p + 14));
 }
 
 export function decodeLinuxSll2(pk: Packet, b: Buffer, p: number, end: number): boolean {
@@ -36,10 +27,10 @@ export function decodeLinuxSll2(pk: Packet, b: Buffer, p: number, end: number): 
     p + 20,
     end,
     b[p + 10] as number,
-    b.readUInt16BE(p + 8),
+    u16(b, p + 8),
     b[p + 11] as number,
     p + 12,
-    b.readUInt16BE(p),
+    u16(b, p),
   );
 }
 
@@ -54,7 +45,7 @@ function cooked(
   addr: number,
   protocol: number,
 ): boolean {
-  if (hwType === ARPHRD_ETHER && addrLen === 6) pk.srcMac = b.readUIntBE(addr, 6);
+  if (hwType === ARPHRD_ETHER && addrLen === 6) pk.srcMac = u48(b, addr);
   if (packetType === PACKET_BROADCAST) pk.groupDst = GROUP.broadcast;
   else if (packetType === PACKET_MULTICAST) pk.groupDst = GROUP.multicast;
   if (protocol < MIN_ETHERTYPE) {

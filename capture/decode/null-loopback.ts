@@ -1,3 +1,4 @@
+import { u32, u32le } from './bytes.js';
 import { decodeIpv4 } from './ipv4.js';
 import { decodeIpv6 } from './ipv6.js';
 import type { Packet } from './packet.js';
@@ -17,9 +18,9 @@ export function decodeNullLoopback(
   networkOrder: boolean,
 ): boolean {
   if (end - p < 4) return pk.short('null');
-  let family = networkOrder ? b.readUInt32BE(p) : b.readUInt32LE(p);
+  let family = networkOrder ? u32(b, p) : u32le(b, p);
   // The writer's byte order is unknown for LINKTYPE_NULL: a family above 0xffff was written big-endian.
-  if (family > 0xffff) family = b.readUInt32BE(p);
+  if (family > 0xffff) family = u32(b, p);
   if (family === AF_INET) return decodeIpv4(pk, b, p + 4, end);
   if (family === 24 || family === 28 || family === 30) return decodeIpv6(pk, b, p + 4, end);
   return pk.unsupported('null_address_family');

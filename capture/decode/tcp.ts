@@ -1,3 +1,4 @@
+import { u16 } from './bytes.js';
 import type { Packet } from './packet.js';
 
 /**
@@ -8,8 +9,8 @@ const MIN_HEADER = 20;
 
 export function decodeTcp(pk: Packet, b: Buffer, p: number, end: number): boolean {
   if (end - p < 4) return pk.short('tcp');
-  pk.sport = b.readUInt16BE(p);
-  pk.dport = b.readUInt16BE(p + 2);
+  pk.sport = u16(b, p);
+  pk.dport = u16(b, p + 2);
   if (end - p < 14) return pk.short('tcp');
   pk.tcpFlags = b[p + 13] as number;
   if ((b[p + 12] as number) >> 4 < 5) return pk.malformed('tcp_bad_data_offset');

@@ -26,8 +26,8 @@ export function enterTunnel(
   if (pk.tunnelDepth === 0) {
     pk.tunnelKind = kind;
     pk.tunnelIpVersion = pk.ipVersion;
-    pk.tunnelSrc.set(pk.src);
-    pk.tunnelDst.set(pk.dst);
+    copyAddress(pk.src, pk.tunnelSrc);
+    copyAddress(pk.dst, pk.tunnelDst);
   }
   pk.tunnelDepth++;
   if (firstFragment) pk.innerFromFragment = true;
@@ -41,11 +41,19 @@ export function enterTunnel(
 export function continueTunnel(pk: Packet, kindIndex: number): void {
   pk.tunnelKind = TUNNEL_KINDS[kindIndex] ?? '';
   pk.tunnelIpVersion = pk.ipVersion;
-  pk.tunnelSrc.set(pk.src);
-  pk.tunnelDst.set(pk.dst);
+  copyAddress(pk.src, pk.tunnelSrc);
+  copyAddress(pk.dst, pk.tunnelDst);
   pk.tunnelDepth = 1;
   pk.tunnelContinuation = true;
   pk.innerStart = pk.frameStart + pk.origLen;
   pk.innerLength = 0;
   pk.resetInner();
+}
+
+/** Element copies: TypedArray#set costs more than the four words it moves. */
+function copyAddress(from: Uint32Array, to: Uint32Array): void {
+  to[0] = from[0] as number;
+  to[1] = from[1] as number;
+  to[2] = from[2] as number;
+  to[3] = from[3] as number;
 }

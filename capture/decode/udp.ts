@@ -1,3 +1,5 @@
+import { u16 } from './bytes.js';
+import { dispatchTable } from './dispatch-table.js';
 import { decodeGeneve } from './geneve.js';
 import type { Packet } from './packet.js';
 import { decodeVxlan } from './vxlan.js';
@@ -8,16 +10,16 @@ const HEADER = 8;
 type PayloadDecoder = (pk: Packet, b: Buffer, p: number, end: number, firstFragment: boolean) => boolean;
 
 /** Destination port → overlay decapsulation (IANA assignments; 8472 is Linux/flannel's pre-IANA VXLAN port). */
-const UDP_TUNNELS: Record<number, PayloadDecoder> = {
-  4789: decodeVxlan,
-  8472: decodeVxlan,
-  6081: decodeGeneve,
-};
+const UDP_TUNNELS = dispatchTable<PayloadDecoder>(0x10000, [
+  [4789, decodeVxlan],
+  [8472, decodeVxlan],
+  [6081, decodeGeneve],
+]);
 
 export function decodeUdp(pk: Packet, b: Buffer, p: number, end: number, fragment: boolean): boolean {
   if (end - p < 4) return pk.short('udp');
-  pk.sport = b.readUInt16BE(p);
-  pk.dport = b.readUInt16BE(p + 2);
+  pk.sport = u16(b, p);
+  pk.dport = u16(b, p + 2);
   if (end - p < HEADER) return pk.short('udp');
   const tunnel = UDP_TUNNELS[pk.dport];
   return tunnel === undefined ? true : tunnel(pk, b, p + HEADER, end, fragment);

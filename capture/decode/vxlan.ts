@@ -1,3 +1,4 @@
+import { u24 } from './bytes.js';
 import { decodeEthernet } from './ethernet.js';
 import type { Packet } from './packet.js';
 import { enterTunnel } from './tunnel.js';
@@ -7,7 +8,7 @@ const HEADER = 8;
 
 export function decodeVxlan(pk: Packet, b: Buffer, p: number, end: number, firstFragment: boolean): boolean {
   if (end - p < HEADER) return pk.short('vxlan');
-  const vni = b.readUIntBE(p + 4, 3);
+  const vni = u24(b, p + 4);
   if (!enterTunnel(pk, 'vxlan', p + HEADER, vni, firstFragment)) return true;
   return decodeEthernet(pk, b, p + HEADER, end);
 }

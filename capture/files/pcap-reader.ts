@@ -1,4 +1,5 @@
 import { UserError } from '../../src/errors.js';
+import { u32 as u32be, u32le } from '../decode/bytes.js';
 import { type FrameSink, MAX_RECORD_BYTES, type ReadSummary } from './frame-sink.js';
 import type { RecordBuffer } from './record-buffer.js';
 
@@ -28,7 +29,7 @@ export async function readPcap(rb: RecordBuffer, sink: FrameSink): Promise<ReadS
   const le = magicLE === PCAP_MAGIC_US || magicLE === PCAP_MAGIC_NS;
   const magic = le ? magicLE : rb.buf.readUInt32BE(rb.pos);
   const tsDivisor = magic === PCAP_MAGIC_NS ? 1e9 : 1e6;
-  const u32 = le ? (o: number) => rb.buf.readUInt32LE(o) : (o: number) => rb.buf.readUInt32BE(o);
+  const u32 = (o: number) => (le ? u32le(rb.buf, o) : u32be(rb.buf, o));
   const snaplen = u32(rb.pos + 16);
   const linkType = u32(rb.pos + 20) & 0x0fffffff; // upper bits carry FCS flags, not the type
   const limit = Math.min(MAX_RECORD_BYTES, Math.max(snaplen, MIN_RECORD_LIMIT));

@@ -12,8 +12,8 @@ import { RecordBuffer } from './record-buffer.js';
  */
 export async function readCapture(path: string, sink: FrameSink): Promise<ReadSummary> {
   const source = await openByteSource(path);
+  const rb = new RecordBuffer(source);
   try {
-    const rb = new RecordBuffer(source);
     if (!(await rb.fill(4))) {
       throw new UserError('capture_empty', `${source.name} is empty or shorter than any capture header`);
     }
@@ -27,6 +27,7 @@ export async function readCapture(path: string, sink: FrameSink): Promise<ReadSu
     if (source.endWarning !== undefined) summary.warnings.push(`${source.name}: ${source.endWarning}`);
     return summary;
   } finally {
+    await rb.settle();
     await source.close();
   }
 }

@@ -1,18 +1,23 @@
 import type { ByteSource } from './byte-source.js';
 
 const CHUNK = 4 << 20;
+/** Room in front of each chunk for the unread tail of the previous one (any record up to this size). */
+const HEADROOM = 1 << 20;
 
 /**
  * A sliding window over a ByteSource. Readers parse records in place at `pos` and call `fill` only when
- * a record crosses the end of what is buffered, so the per-record path is synchronous.
- * The buffer is owned here: slices handed to sinks are valid only until the next `fill`.
+ * a record crosses the end of what is buffered, so the per-record path is synchronous. The next chunk is
+ * always being read into a second buffer while this one is parsed, so I/O and decoding overlap.
+ * The buffers are owned here: bytes handed to sinks are valid only until the next `fill`.
  */
 export class RecordBuffer {
-  buf: Buffer = Buffer.allocUnsafe(CHUNK);
+  buf: Buffer = Buffer.allocUnsafe(0);
   pos = 0;
   end = 0;
-  /** Absolute file offset of `buf[0]`, for messages that point into the file. */
+  /** Absolute input offset of `buf[0]`, for messages that point into the file. */
   base = 0;
+  private spare: Buffer = Buffer.allocUnsafe(HEADROOM + CHUNK);
+  private pending: Promise<number> | undefined;
   private eof = false;
 
   constructor(private readonly source: ByteSource) {}
@@ -28,27 +33,50 @@ export class RecordBuffer {
 
   /** Makes at least `need` bytes available at `pos`; false when the input ends first. */
   async fill(need: number): Promise<boolean> {
-    if (this.end - this.pos >= need) return true;
-    if (this.eof) return false;
-    if (this.pos > 0) {
-      this.buf.copy(this.buf, 0, this.pos, this.end);
-      this.base += this.pos;
-      this.end -= this.pos;
-      this.pos = 0;
-    }
-    if (need > this.buf.length) {
-      const bigger = Buffer.allocUnsafe(Math.max(need, this.buf.length * 2));
-      this.buf.copy(bigger, 0, 0, this.end);
-      this.buf = bigger;
-    }
-    while (this.end < need) {
-      const n = await this.source.read(this.buf, this.end, this.buf.length - this.end);
+    while (this.end - this.pos < need) {
+      if (this.eof) return false;
+      if (this.pending === undefined) this.prefetch();
+      const n = await (this.pending as Promise<number>);
+      this.pending = undefined;
       if (n === 0) {
         this.eof = true;
         return false;
       }
-      this.end += n;
+      const leftover = this.end - this.pos;
+      const absolute = this.base + this.pos;
+      let next: Buffer;
+      let start: number;
+      if (leftover <= HEADROOM) {
+        // The usual case: the unread tail goes in front of the new chunk, and the buffers swap roles.
+        next = this.spare;
+        start = HEADROOM - leftover;
+        this.buf.copy(next, start, this.pos, this.end);
+        this.spare = this.buf.length === HEADROOM + CHUNK ? this.buf : Buffer.allocUnsafe(HEADROOM + CHUNK);
+      } else {
+        // A record larger than the headroom: join the tail and the chunk in a buffer of their own.
+        next = Buffer.allocUnsafe(leftover + n);
+        start = 0;
+        this.buf.copy(next, 0, this.pos, this.end);
+        this.spare.copy(next, leftover, HEADROOM, HEADROOM + n);
+      }
+      this.buf = next;
+      this.pos = start;
+      this.end = start + leftover + n;
+      this.base = absolute - start;
+      this.prefetch();
     }
     return true;
+  }
+
+  /** Waits for a read still in flight, so the source can be closed under it safely. */
+  async settle(): Promise<void> {
+    await this.pending?.catch(() => 0);
+    this.pending = undefined;
+  }
+
+  private prefetch(): void {
+    this.pending = this.source.read(this.spare, HEADROOM, CHUNK);
+    // Errors surface at the next `fill`; a reader that stops early never awaits it.
+    this.pending.catch(() => undefined);
   }
 }
