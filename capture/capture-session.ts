@@ -24,6 +24,7 @@ export class CaptureSession implements FrameSink {
   readonly counter = new StatsCounter();
   readonly table: FlowTable;
   private currentWindow = Number.NaN;
+  private readonly windowed: boolean;
 
   constructor(
     private readonly attribution: Attribution,
@@ -33,6 +34,7 @@ export class CaptureSession implements FrameSink {
     flowOptions: FlowTableOptions,
   ) {
     this.table = new FlowTable(flowOptions);
+    this.windowed = Number.isFinite(windowSeconds);
   }
 
   frame(data: Buffer, offset: number, caplen: number, origLen: number, ts: number, linkType: number): void {
@@ -44,7 +46,7 @@ export class CaptureSession implements FrameSink {
       if (!pk.tunnelContinuation) this.counter.stats.unaccounted++;
       return;
     }
-    const w = Math.floor(ts / this.windowSeconds);
+    const w = this.windowed ? Math.floor(ts / this.windowSeconds) : 0;
     if (w !== this.currentWindow) {
       if (Number.isNaN(this.currentWindow)) this.currentWindow = w;
       else if (w > this.currentWindow) {

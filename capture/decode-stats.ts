@@ -57,9 +57,20 @@ export class StatsCounter {
       if (ts > this.last) this.last = ts;
     }
     if (pk.tunnelDepthExceeded) s.tunnelDepthExceeded++;
-    const name = STATUS_NAMES[pk.status];
-    s[name]++;
-    if (pk.status === STATUS.ok) return;
+    switch (pk.status) {
+      case STATUS.ok:
+        s.ok++;
+        return;
+      case STATUS.truncated:
+        s.truncated++;
+        break;
+      case STATUS.malformed:
+        s.malformed++;
+        break;
+      case STATUS.unsupported:
+        s.unsupported++;
+        break;
+    }
     if (pk.reason === 'link_type') {
       this.linkTypeCounts.set(pk.linkType, (this.linkTypeCounts.get(pk.linkType) ?? 0) + 1);
       return;

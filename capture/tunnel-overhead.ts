@@ -1,6 +1,5 @@
 import { ipToString } from './addresses.js';
 import { ACCOUNT, type Packet } from './decode/packet.js';
-import { TUNNEL_KINDS } from './decode/tunnel.js';
 
 /** Encapsulation cost between two tunnel endpoints (hypervisors, switches), in one direction. */
 export interface TunnelUsage {
@@ -44,7 +43,7 @@ export class TunnelOverhead {
   }
 
   private lookup(pk: Packet): TunnelUsage {
-    const kind = TUNNEL_KINDS.indexOf(pk.tunnelKind);
+    const kind = pk.tunnelKindIndex;
     if (pk.tunnelIpVersion !== 4) return this.slowLookup(pk);
     const src = pk.tunnelSrc[0] as number;
     const dst = pk.tunnelDst[0] as number;

@@ -36,6 +36,10 @@ export class Decoder {
   decode(b: Buffer, offset: number, caplen: number, origLen: number, linkType: number): Packet {
     const pk = this.packet;
     pk.reset(offset, caplen, origLen, linkType);
+    if (linkType === LINKTYPE.ETHERNET) {
+      decodeEthernet(pk, b, offset, offset + caplen);
+      return pk;
+    }
     const decode = linkType < LINK_DECODERS.length ? LINK_DECODERS[linkType] : undefined;
     if (decode === undefined) pk.unsupported('link_type');
     else decode(pk, b, offset, offset + caplen);

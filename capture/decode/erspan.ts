@@ -1,6 +1,6 @@
 import { decodeEthernet } from './ethernet.js';
 import { NONE, type Packet } from './packet.js';
-import { enterTunnel } from './tunnel.js';
+import { enterTunnel, TUNNEL } from './tunnel.js';
 
 /**
  * ERSPAN, the port mirror carried in GRE (draft-foschiano-erspan-03):
@@ -26,6 +26,6 @@ export function decodeErspan(
   }
   if (inner > end) return pk.short('erspan');
   if (type !== 1 && (b[p] as number) >> 4 !== type - 1) return pk.unsupported('erspan_version');
-  if (!enterTunnel(pk, 'erspan', inner, NONE, firstFragment)) return true;
+  if (!enterTunnel(pk, TUNNEL.erspan, inner, NONE, firstFragment)) return true;
   return decodeEthernet(pk, b, inner, end);
 }

@@ -16,6 +16,8 @@ const ETHERTYPES = dispatchTable<LayerDecoder>(0x10000, [
 
 export function decodeEtherType(pk: Packet, b: Buffer, p: number, end: number, type: number): boolean {
   pk.etherType = type;
+  // Direct calls for the common case let V8 inline them; the table serves the rest.
+  if (type === 0x0800) return decodeIpv4(pk, b, p, end);
   const next = ETHERTYPES[type];
   if (next !== undefined) return next(pk, b, p, end);
   pk.account = ACCOUNT.l2;

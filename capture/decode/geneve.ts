@@ -2,7 +2,7 @@ import { u16, u24 } from './bytes.js';
 import { decodeEthernet } from './ethernet.js';
 import { decodeEtherType } from './ethertype.js';
 import type { Packet } from './packet.js';
-import { enterTunnel } from './tunnel.js';
+import { enterTunnel, TUNNEL } from './tunnel.js';
 
 /**
  * Geneve (RFC 8926): ver 2b | opt len 6b (4-byte words) | O, C, reserved | protocol type 2 | VNI 3 | reserved 1 |
@@ -18,7 +18,7 @@ export function decodeGeneve(pk: Packet, b: Buffer, p: number, end: number, firs
   const inner = p + HEADER + (first & 0x3f) * 4;
   if (inner > end) return pk.short('geneve_options');
   const protocol = u16(b, p + 2);
-  if (!enterTunnel(pk, 'geneve', inner, u24(b, p + 4), firstFragment)) return true;
+  if (!enterTunnel(pk, TUNNEL.geneve, inner, u24(b, p + 4), firstFragment)) return true;
   if (protocol === TRANSPARENT_ETHERNET) return decodeEthernet(pk, b, inner, end);
   return decodeEtherType(pk, b, inner, end, protocol);
 }

@@ -3,7 +3,7 @@ import { decodeErspan } from './erspan.js';
 import { decodeEthernet } from './ethernet.js';
 import { decodeEtherType } from './ethertype.js';
 import { NONE, type Packet } from './packet.js';
-import { enterTunnel } from './tunnel.js';
+import { enterTunnel, TUNNEL } from './tunnel.js';
 
 /**
  * GRE (RFC 2784, key and sequence from RFC 2890):
@@ -37,9 +37,9 @@ export function decodeGre(pk: Packet, b: Buffer, p: number, end: number, fragmen
     return decodeErspan(pk, b, q, end, protocol === ERSPAN_III ? 3 : (flags & S) !== 0 ? 2 : 1, fragment);
   }
   if (protocol === TRANSPARENT_ETHERNET) {
-    if (!enterTunnel(pk, 'gre', q, key === NONE ? NONE : key >>> 8, fragment)) return true;
+    if (!enterTunnel(pk, TUNNEL.gre, q, key === NONE ? NONE : key >>> 8, fragment)) return true;
     return decodeEthernet(pk, b, q, end);
   }
-  if (!enterTunnel(pk, 'gre', q, key, fragment)) return true;
+  if (!enterTunnel(pk, TUNNEL.gre, q, key, fragment)) return true;
   return decodeEtherType(pk, b, q, end, protocol);
 }

@@ -27,6 +27,9 @@ export function decodeIpPayload(
   proto: number,
   firstFragment: boolean,
 ): boolean {
+  // Direct calls for the common cases let V8 inline them; the table serves the rest.
+  if (proto === 6) return decodeTcp(pk, b, p, end);
+  if (proto === 17) return decodeUdp(pk, b, p, end, firstFragment);
   const next = PROTOCOLS[proto];
   return next === undefined ? true : next(pk, b, p, end, firstFragment);
 }

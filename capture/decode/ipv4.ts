@@ -1,7 +1,7 @@
 import { u16, u32 } from './bytes.js';
 import { decodeIpPayload } from './ip-protocol.js';
 import { ACCOUNT, GROUP, type Packet } from './packet.js';
-import { continueTunnel, TUNNEL_KINDS, type TunnelKind } from './tunnel.js';
+import { continueTunnel } from './tunnel.js';
 
 /**
  * IPv4 (RFC 791): ver 4b | IHL 4b | TOS | total length 2 | id 2 | flags 3b, fragment offset 13b | TTL |
@@ -81,7 +81,7 @@ function rememberFragment(
   pk.fragKeys[k + 1] = dst;
   pk.fragKeys[k + 2] = id;
   pk.fragKeys[k + 3] = proto;
-  pk.fragTunnel[slot] = pk.tunnelDepth > 0 ? TUNNEL_KINDS.indexOf(pk.tunnelKind as TunnelKind) : 0;
+  pk.fragTunnel[slot] = pk.tunnelDepth > 0 ? pk.tunnelKindIndex : 0;
   pk.fragPorts[slot] = ((pk.sport << 16) | pk.dport) >>> 0;
 }
 

@@ -68,6 +68,8 @@ export class Packet {
   // The outermost tunnel, for per-endpoint overhead.
   tunnelDepth = 0;
   tunnelKind: TunnelKind = '';
+  /** Index of tunnelKind in TUNNEL_KINDS (a number is cheaper to key on than the name). */
+  tunnelKindIndex = 0;
   tunnelIpVersion = 0;
   readonly tunnelSrc = new Uint32Array(4);
   readonly tunnelDst = new Uint32Array(4);
@@ -101,7 +103,9 @@ export class Packet {
     this.cut = caplen < origLen;
     this.innerStart = frameStart;
     this.tunnelDepth = 0;
+    this.vni = NONE;
     this.tunnelKind = '';
+    this.tunnelKindIndex = 0;
     this.tunnelDepthExceeded = false;
     this.innerFromFragment = false;
     this.innerLength = NONE;

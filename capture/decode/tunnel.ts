@@ -3,6 +3,7 @@ import type { Packet } from './packet.js';
 /** Tunnel names, indexed so fragment state can store them in a byte. */
 export const TUNNEL_KINDS = ['', 'vxlan', 'geneve', 'gre', 'erspan', 'ipip', 'ip6in4'] as const;
 export type TunnelKind = (typeof TUNNEL_KINDS)[number];
+export const TUNNEL = { vxlan: 1, geneve: 2, gre: 3, erspan: 4, ipip: 5, ip6in4: 6 } as const;
 
 /** Nesting deeper than this is treated as payload: no real overlay stacks more, and it bounds the work. */
 export const MAX_TUNNEL_DEPTH = 4;
@@ -14,7 +15,7 @@ export const MAX_TUNNEL_DEPTH = 4;
  */
 export function enterTunnel(
   pk: Packet,
-  kind: TunnelKind,
+  kind: number,
   innerStart: number,
   vni: number,
   firstFragment: boolean,
@@ -24,7 +25,8 @@ export function enterTunnel(
     return false;
   }
   if (pk.tunnelDepth === 0) {
-    pk.tunnelKind = kind;
+    pk.tunnelKindIndex = kind;
+    pk.tunnelKind = TUNNEL_KINDS[kind] ?? '';
     pk.tunnelIpVersion = pk.ipVersion;
     copyAddress(pk.src, pk.tunnelSrc);
     copyAddress(pk.dst, pk.tunnelDst);
@@ -39,6 +41,7 @@ export function enterTunnel(
 
 /** A later IPv4 fragment of a tunnelled packet: the whole frame is overhead between the tunnel endpoints. */
 export function continueTunnel(pk: Packet, kindIndex: number): void {
+  pk.tunnelKindIndex = kindIndex;
   pk.tunnelKind = TUNNEL_KINDS[kindIndex] ?? '';
   pk.tunnelIpVersion = pk.ipVersion;
   copyAddress(pk.src, pk.tunnelSrc);

@@ -37,6 +37,22 @@ export async function readPcap(rb: RecordBuffer, sink: FrameSink): Promise<ReadS
 
   let frames = 0;
   for (;;) {
+    // Every complete record already buffered, with locals only: this loop runs once per frame.
+    const buf = rb.buf;
+    const end = rb.end;
+    let p = rb.pos;
+    while (end - p >= RECORD_HEADER) {
+      const inclLen = le ? u32le(buf, p + 8) : u32be(buf, p + 8);
+      if (inclLen > limit || end - p - RECORD_HEADER < inclLen) break;
+      const origLen = le ? u32le(buf, p + 12) : u32be(buf, p + 12);
+      const ts = le
+        ? u32le(buf, p) + u32le(buf, p + 4) / tsDivisor
+        : u32be(buf, p) + u32be(buf, p + 4) / tsDivisor;
+      sink.frame(buf, p + RECORD_HEADER, inclLen, origLen > inclLen ? origLen : inclLen, ts, linkType);
+      frames++;
+      p += RECORD_HEADER + inclLen;
+    }
+    rb.pos = p;
     if (rb.available < RECORD_HEADER && !(await rb.fill(RECORD_HEADER))) {
       if (rb.available > 0) {
         warnings.push(
@@ -45,28 +61,19 @@ export async function readPcap(rb: RecordBuffer, sink: FrameSink): Promise<ReadS
       }
       break;
     }
-    let p = rb.pos;
-    const inclLen = u32(p + 8);
+    const inclLen = u32(rb.pos + 8);
     if (inclLen > limit) {
       warnings.push(
         `corrupt record at byte ${rb.offset} (frame ${frames + 1}): captured length ${inclLen} exceeds the limit of ${limit}; stopped reading, the ${frames} frames before it were read`,
       );
       break;
     }
-    if (rb.available < RECORD_HEADER + inclLen) {
-      if (!(await rb.fill(RECORD_HEADER + inclLen))) {
-        warnings.push(
-          `capture truncated at byte ${rb.offset}: frame ${frames + 1} needs ${inclLen} bytes but only ${rb.available - RECORD_HEADER} remain; the ${frames} frames before it were read`,
-        );
-        break;
-      }
-      p = rb.pos;
+    if (!(await rb.fill(RECORD_HEADER + inclLen))) {
+      warnings.push(
+        `capture truncated at byte ${rb.offset}: frame ${frames + 1} needs ${inclLen} bytes but only ${rb.available - RECORD_HEADER} remain; the ${frames} frames before it were read`,
+      );
+      break;
     }
-    const origLen = u32(p + 12);
-    const ts = u32(p) + u32(p + 4) / tsDivisor;
-    sink.frame(rb.buf, p + RECORD_HEADER, inclLen, Math.max(origLen, inclLen), ts, linkType);
-    frames++;
-    rb.pos = p + RECORD_HEADER + inclLen;
   }
   return { format: 'pcap', frames, warnings };
 }

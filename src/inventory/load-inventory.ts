@@ -27,6 +27,29 @@ export async function loadInventory(path: string): Promise<Inventory> {
 }
 
 export function parseInventory(text: string, path: string): Inventory {
+  // Inventories exported by tools are often JSON, and big: JSON.parse is ~20x faster than a YAML parse.
+  // Only when such a file is invalid is it parsed again as YAML, to point at the line.
+  if (/^\s*[{[]/.test(text)) {
+    let data: unknown;
+    try {
+      data = JSON.parse(text);
+    } catch {
+      data = undefined;
+    }
+    const parsed = data === undefined ? undefined : inventorySchema.safeParse(data);
+    if (parsed?.success) {
+      try {
+        checkReferences(parsed.data, () => path);
+        return parsed.data;
+      } catch {
+        // Reported again below, with its line.
+      }
+    }
+  }
+  return parseYamlInventory(text, path);
+}
+
+function parseYamlInventory(text: string, path: string): Inventory {
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   const syntax = doc.errors[0];

@@ -180,6 +180,19 @@ describe('tunnels', () => {
     assert.equal(pk.overheadBytes, 50);
   });
 
+  it('forgets the VNI of the previous frame', () => {
+    decode(
+      Buffer.concat([
+        frame.eth(B, A, 0x0800),
+        frame.ipv4('172.16.0.1', '172.16.0.2', 17, 16 + inner.length),
+        frame.udp(1, 4789, 8 + inner.length),
+        frame.vxlan(9),
+        inner,
+      ]),
+    );
+    assert.equal(decode(inner).vni, -1);
+  });
+
   it('decapsulates Geneve with options', () => {
     const geneve = hex('01 00 6558 00000a 00 | 0102 0300 deadbeef'); // one 4-byte option word... plus data
     const b = Buffer.concat([
