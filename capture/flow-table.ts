@@ -44,6 +44,8 @@ export class FlowTable {
   last = new Float64Array(0);
   macA = new Float64Array(0);
   macB = new Float64Array(0);
+  /** Bit 0: macA came from A's own packets; bit 1: macB from B's. */
+  macFromSender = new Uint8Array(0);
   /** Slots with packets since the last drain, in first-touch order. */
   touched = new Int32Array(0);
   touchedCount = 0;
@@ -139,12 +141,16 @@ export class FlowTable {
     this.windowBytes[d] = (this.windowBytes[d] as number) + frameBytes;
     if (ts < (this.first[slot] as number)) this.first[slot] = ts;
     if (ts > (this.last[slot] as number)) this.last[slot] = ts;
-    // The sender's own MAC is authoritative; a destination MAC may be a router's, so it only fills a gap.
-    if (pk.srcMac !== NO_MAC) {
+    // The sender's own MAC is authoritative, so each side's is read from the first packet it sends; a
+    // destination MAC may be a router's, so it only fills a gap until then.
+    const senderBit = dir === 0 ? 1 : 2;
+    const known = this.macFromSender[slot] as number;
+    if ((known & senderBit) === 0 && pk.srcMacAt >= 0) {
       if (dir === 0) this.macA[slot] = pk.srcMac;
       else this.macB[slot] = pk.srcMac;
+      this.macFromSender[slot] = known | senderBit;
     }
-    if (pk.dstMac !== NO_MAC && pk.groupDst === GROUP.none) {
+    if (pk.dstMacAt >= 0 && pk.groupDst === GROUP.none) {
       if (dir === 0 && this.macB[slot] === NO_MAC) this.macB[slot] = pk.dstMac;
       else if (dir === 1 && this.macA[slot] === NO_MAC) this.macA[slot] = pk.dstMac;
     }
@@ -204,6 +210,7 @@ export class FlowTable {
     this.last[s] = ts;
     this.macA[s] = NO_MAC;
     this.macB[s] = NO_MAC;
+    this.macFromSender[s] = 0;
     this.count++;
     return s;
   }
@@ -225,6 +232,7 @@ export class FlowTable {
     this.last = new Float64Array(capacity);
     this.macA = new Float64Array(capacity);
     this.macB = new Float64Array(capacity);
+    this.macFromSender = new Uint8Array(capacity);
     this.touched = new Int32Array(capacity);
     this.count = 0;
   }
@@ -246,6 +254,7 @@ export class FlowTable {
       last: this.last,
       macA: this.macA,
       macB: this.macB,
+      macFromSender: this.macFromSender,
     };
     this.allocate(this.capacity * 2);
     this.touchedCount = 0;
@@ -257,6 +266,7 @@ export class FlowTable {
       this.last[s] = old.last[o] as number;
       this.macA[s] = old.macA[o] as number;
       this.macB[s] = old.macB[o] as number;
+      this.macFromSender[s] = old.macFromSender[o] as number;
       for (let d = 0; d < 2; d++) {
         const from = o * 2 + d;
         const to = s * 2 + d;

@@ -35,7 +35,7 @@ export class Decoder {
 
   decode(b: Buffer, offset: number, caplen: number, origLen: number, linkType: number): Packet {
     const pk = this.packet;
-    pk.reset(offset, caplen, origLen, linkType);
+    pk.reset(b, offset, caplen, origLen, linkType);
     if (linkType === LINKTYPE.ETHERNET) {
       decodeEthernet(pk, b, offset, offset + caplen);
       return pk;

@@ -13,10 +13,10 @@ const MAX_TAGS = 3;
 
 export function decodeEthernet(pk: Packet, b: Buffer, p: number, end: number): boolean {
   if (end - p < HEADER) return pk.short('ethernet');
-  pk.dstMac = u48(b, p);
-  pk.srcMac = u48(b, p + 6);
-  if (pk.dstMac === BROADCAST_MAC) pk.groupDst = GROUP.broadcast;
-  else if (((b[p] as number) & 1) === 1) pk.groupDst = GROUP.multicast;
+  pk.dstMacAt = p;
+  pk.srcMacAt = p + 6;
+  if (((b[p] as number) & 1) === 1)
+    pk.groupDst = u48(b, p) === BROADCAST_MAC ? GROUP.broadcast : GROUP.multicast;
   let type = u16(b, p + 12);
   p += HEADER;
   for (let tags = 0; type === 0x8100 || type === 0x88a8 || type === 0x9100; tags++) {

@@ -1,4 +1,4 @@
-import { u16, u48 } from './bytes.js';
+import { u16 } from './bytes.js';
 import { decodeEtherType } from './ethertype.js';
 import { ACCOUNT, GROUP, type Packet } from './packet.js';
 
@@ -45,7 +45,7 @@ function cooked(
   addr: number,
   protocol: number,
 ): boolean {
-  if (hwType === ARPHRD_ETHER && addrLen === 6) pk.srcMac = u48(b, addr);
+  if (hwType === ARPHRD_ETHER && addrLen === 6) pk.srcMacAt = addr;
   if (packetType === PACKET_BROADCAST) pk.groupDst = GROUP.broadcast;
   else if (packetType === PACKET_MULTICAST) pk.groupDst = GROUP.multicast;
   if (protocol < MIN_ETHERTYPE) {

@@ -1,3 +1,4 @@
+import { u48 } from './bytes.js';
 import type { TunnelKind } from './tunnel.js';
 
 /**
@@ -12,6 +13,8 @@ export type Status = (typeof STATUS)[keyof typeof STATUS];
 export const ACCOUNT = { none: 0, l2: 1, ip: 2 } as const;
 
 export const GROUP = { none: 0, multicast: 1, broadcast: 2 } as const;
+
+const EMPTY = new Uint8Array(0);
 
 export const NO_MAC = -1;
 export const BROADCAST_MAC = 0xffffffffffff;
@@ -44,8 +47,11 @@ export class Packet {
   // The innermost frame, the one VM edges count.
   innerStart = 0;
   l3Start = NONE;
-  srcMac = NO_MAC;
-  dstMac = NO_MAC;
+  /** Where the MACs are in `buf` (NONE when the link layer has none): read only when a consumer asks. */
+  srcMacAt = NONE;
+  dstMacAt = NONE;
+  /** The frame's bytes, borrowed from the reader for the duration of the sink call. */
+  buf: Uint8Array = EMPTY;
   /** Destination is a group: GROUP.multicast or GROUP.broadcast (MAC, SLL packet type or IP says so). */
   groupDst: number = GROUP.none;
   vlan = NONE;
@@ -92,7 +98,8 @@ export class Packet {
   /** Index into TUNNEL_KINDS when the first fragment carried a tunnel (0: it did not). */
   readonly fragTunnel = new Uint8Array(4096);
 
-  reset(frameStart: number, caplen: number, origLen: number, linkType: number): void {
+  reset(buf: Uint8Array, frameStart: number, caplen: number, origLen: number, linkType: number): void {
+    this.buf = buf;
     this.status = STATUS.ok;
     this.reason = '';
     this.account = ACCOUNT.none;
@@ -117,8 +124,8 @@ export class Packet {
   /** Forgets the layers above a tunnel header, which the inner frame replaces. */
   resetInner(): void {
     this.l3Start = NONE;
-    this.srcMac = NO_MAC;
-    this.dstMac = NO_MAC;
+    this.srcMacAt = NONE;
+    this.dstMacAt = NONE;
     this.groupDst = GROUP.none;
     this.vlan = NONE;
     this.etherType = NONE;
@@ -154,6 +161,14 @@ export class Packet {
     this.status = STATUS.unsupported;
     this.reason = reason;
     return false;
+  }
+
+  get srcMac(): number {
+    return this.srcMacAt === NONE ? NO_MAC : u48(this.buf, this.srcMacAt);
+  }
+
+  get dstMac(): number {
+    return this.dstMacAt === NONE ? NO_MAC : u48(this.buf, this.dstMacAt);
   }
 
   /** Bytes of the innermost frame as it was on the wire. */

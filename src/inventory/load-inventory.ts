@@ -1,6 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { isNode, LineCounter, parseDocument } from 'yaml';
-import type { z } from 'zod';
+import * as v from 'valibot';
 import { canonicalIp, parseMac } from '../../capture/addresses.js';
 import type { KnownVm } from '../../capture/attribution.js';
 import { UserError } from '../errors.js';
@@ -26,7 +25,7 @@ export async function loadInventory(path: string): Promise<Inventory> {
   return parseInventory(text, path);
 }
 
-export function parseInventory(text: string, path: string): Inventory {
+export async function parseInventory(text: string, path: string): Promise<Inventory> {
   // Inventories exported by tools are often JSON, and big: JSON.parse is ~20x faster than a YAML parse.
   // Only when such a file is invalid is it parsed again as YAML, to point at the line.
   if (/^\s*[{[]/.test(text)) {
@@ -36,11 +35,11 @@ export function parseInventory(text: string, path: string): Inventory {
     } catch {
       data = undefined;
     }
-    const parsed = data === undefined ? undefined : inventorySchema.safeParse(data);
+    const parsed = data === undefined ? undefined : v.safeParse(inventorySchema, data);
     if (parsed?.success) {
       try {
-        checkReferences(parsed.data, () => path);
-        return parsed.data;
+        checkReferences(parsed.output, () => path);
+        return parsed.output;
       } catch {
         // Reported again below, with its line.
       }
@@ -49,7 +48,9 @@ export function parseInventory(text: string, path: string): Inventory {
   return parseYamlInventory(text, path);
 }
 
-function parseYamlInventory(text: string, path: string): Inventory {
+async function parseYamlInventory(text: string, path: string): Promise<Inventory> {
+  // Loaded on demand: JSON inventories and runs without an inventory never pay for the YAML parser.
+  const { isNode, LineCounter, parseDocument } = await import('yaml');
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   const syntax = doc.errors[0];
@@ -67,13 +68,20 @@ function parseYamlInventory(text: string, path: string): Inventory {
     }
     return path;
   };
-  const parsed = inventorySchema.safeParse(doc.toJS() ?? {});
+  const parsed = v.safeParse(inventorySchema, doc.toJS() ?? {});
   if (!parsed.success) {
-    const issue = parsed.error.issues[0] as z.core.$ZodIssue;
-    throw invalid(`${at(issue.path)}: ${formatPath(issue.path)}: ${describe(issue)}`);
+    const issue = parsed.issues[0];
+    const path = (issue.path ?? []).map((item) => item.key as PropertyKey);
+    if (issue.type === 'strict_object' && issue.input !== undefined) {
+      // The path ends at the unknown key: point at its line, name the object that holds it.
+      throw invalid(
+        `${at(path)}: ${formatPath(path.slice(0, -1))}: unknown field ${String(path[path.length - 1])}`,
+      );
+    }
+    throw invalid(`${at(path)}: ${formatPath(path)}: ${describe(issue)}`);
   }
-  checkReferences(parsed.data, at);
-  return parsed.data;
+  checkReferences(parsed.output, at);
+  return parsed.output;
 }
 
 function invalid(message: string): UserError {
@@ -87,12 +95,10 @@ function formatPath(path: readonly PropertyKey[]): string {
     .join('');
 }
 
-function describe(issue: z.core.$ZodIssue): string {
-  if (issue.code === 'unrecognized_keys')
-    return `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.join(', ')}`;
-  if (issue.code === 'invalid_type' && issue.input === undefined)
-    return `missing required field (${issue.expected})`;
-  return issue.message;
+function describe(issue: v.BaseIssue<unknown>): string {
+  if (issue.input === undefined) return 'missing required field';
+  if (issue.kind === 'validation' && issue.type === 'check') return issue.message;
+  return `expected ${issue.expected}, got ${issue.received}`;
 }
 
 /** Cross-field rules: names are unique, references resolve, a MAC or an IP belongs to one VM per overlay. */

@@ -1,83 +1,77 @@
-import { z } from 'zod';
+import * as v from 'valibot';
 import { canonicalIp, parseMac } from '../../capture/addresses.js';
 
 /**
  * The inventory / clouds spec (README "Inventory"). One file may hold clouds, hosts and VMs; the planner's
  * clouds spec is the same shape. Unknown fields are errors, so a typo never silently loses a setting.
+ * (valibot rather than zod: the same checks, loaded in a fifth of the time, which every CLI run pays.)
  */
-const price = z.number().nonnegative();
-const count = z.number().int().nonnegative();
+const price = v.pipe(v.number(), v.minValue(0));
+const count = v.pipe(v.number(), v.integer(), v.minValue(0));
+const positive = v.pipe(v.number(), v.gtValue(0));
 
-const egress = z
-  .object({
-    /** $/GB to any other cloud. */
-    default: price.optional(),
-    /** $/GB to the internet (external endpoints). */
-    internet: price.optional(),
-    /** $/GB to a named cloud, overriding the default. */
-    to: z.record(z.string(), price).optional(),
-  })
-  .strict();
+const egress = v.strictObject({
+  /** $/GB to any other cloud. */
+  default: v.optional(price),
+  /** $/GB to the internet (external endpoints). */
+  internet: v.optional(price),
+  /** $/GB to a named cloud, overriding the default. */
+  to: v.optional(v.record(v.string(), price)),
+});
 
-export const cloudSchema = z
-  .object({
-    name: z.string().min(1),
-    capacity: z
-      .object({ vcpus: count.optional(), memoryGiB: price.optional(), vms: count.optional() })
-      .strict()
-      .optional(),
-    compute: z
-      .object({ vcpuHour: price.optional(), gibHour: price.optional(), vmHour: price.optional() })
-      .strict()
-      .optional(),
-    egress: egress.optional(),
-    wan: z
-      .object({
-        defaultMbps: z.number().positive().optional(),
-        toMbps: z.record(z.string(), z.number().positive()).optional(),
-      })
-      .strict()
-      .optional(),
-  })
-  .strict();
+export const cloudSchema = v.strictObject({
+  name: v.pipe(v.string(), v.minLength(1)),
+  capacity: v.optional(
+    v.strictObject({ vcpus: v.optional(count), memoryGiB: v.optional(price), vms: v.optional(count) }),
+  ),
+  compute: v.optional(
+    v.strictObject({ vcpuHour: v.optional(price), gibHour: v.optional(price), vmHour: v.optional(price) }),
+  ),
+  egress: v.optional(egress),
+  wan: v.optional(
+    v.strictObject({ defaultMbps: v.optional(positive), toMbps: v.optional(v.record(v.string(), positive)) }),
+  ),
+});
 
-const mac = z
-  .string()
-  .refine((s) => parseMac(s) !== undefined, { message: 'not a MAC address (expected 02:00:00:00:00:10)' });
-const ip = z.string().refine((s) => canonicalIp(s) !== undefined, { message: 'not an IPv4 or IPv6 address' });
+const mac = v.pipe(
+  v.string(),
+  v.check((s) => parseMac(s) !== undefined, 'not a MAC address (expected 02:00:00:00:00:10)'),
+);
+const ip = v.pipe(
+  v.string(),
+  v.check((s) => canonicalIp(s) !== undefined, 'not an IPv4 or IPv6 address'),
+);
+const overlayId = v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(0xffffff));
 
-const nic = z
-  .object({
-    mac: mac.optional(),
-    ips: z.array(ip).optional(),
-    vlan: z.number().int().min(0).max(0xffffff).optional(),
-    vni: z.number().int().min(0).max(0xffffff).optional(),
-  })
-  .strict();
+const nic = v.strictObject({
+  mac: v.optional(mac),
+  ips: v.optional(v.array(ip)),
+  vlan: v.optional(overlayId),
+  vni: v.optional(overlayId),
+});
 
-export const vmSchema = z
-  .object({
-    name: z.string().min(1),
-    cloud: z.string().optional(),
-    host: z.string().optional(),
-    vcpus: z.number().positive().optional(),
-    memoryGiB: z.number().positive().optional(),
-    diskGiB: z.number().nonnegative().optional(),
-    image: z.string().optional(),
-    nics: z.array(nic).default([]),
-  })
-  .strict();
+export const vmSchema = v.strictObject({
+  name: v.pipe(v.string(), v.minLength(1)),
+  cloud: v.optional(v.string()),
+  host: v.optional(v.string()),
+  vcpus: v.optional(positive),
+  memoryGiB: v.optional(positive),
+  diskGiB: v.optional(price),
+  image: v.optional(v.string()),
+  nics: v.optional(v.array(nic), []),
+});
 
-export const hostSchema = z.object({ name: z.string().min(1), cloud: z.string().optional() }).strict();
+export const hostSchema = v.strictObject({
+  name: v.pipe(v.string(), v.minLength(1)),
+  cloud: v.optional(v.string()),
+});
 
-export const inventorySchema = z
-  .object({
-    clouds: z.array(cloudSchema).default([]),
-    hosts: z.array(hostSchema).default([]),
-    vms: z.array(vmSchema).default([]),
-  })
-  .strict();
+export const inventorySchema = v.strictObject({
+  clouds: v.optional(v.array(cloudSchema), []),
+  hosts: v.optional(v.array(hostSchema), []),
+  vms: v.optional(v.array(vmSchema), []),
+});
 
-export type Inventory = z.infer<typeof inventorySchema>;
-export type Cloud = z.infer<typeof cloudSchema>;
-export type Vm = z.infer<typeof vmSchema>;
+export type Inventory = v.InferOutput<typeof inventorySchema>;
+export type Cloud = v.InferOutput<typeof cloudSchema>;
+export type Vm = v.InferOutput<typeof vmSchema>;

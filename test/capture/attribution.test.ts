@@ -4,7 +4,7 @@ import { analyzeCaptures } from '../../src/analyze.js';
 import { parseInventory } from '../../src/inventory/load-inventory.js';
 import { frame, hex, pcapFile, tcpFrame, writeTemp } from '../helpers.js';
 
-const inventory = parseInventory(
+const inventory = await parseInventory(
   `clouds: [{ name: rennes }, { name: chicago }]
 vms:
   - { name: h0, cloud: rennes, nics: [{ mac: "02:00:00:00:00:01", ips: ["10.0.0.1"] }] }

@@ -1,0 +1,164 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Decoder } from '../../capture/decode/decoder.js';
+import { readCapture } from '../../capture/files/read-capture.js';
+import {
+  buildScenario,
+  CLOUDS,
+  type ScenarioSize,
+  scenarioInventory,
+} from '../../src/synth/cluster-scenario.js';
+import { writeCluster } from '../../src/synth/write-cluster.js';
+import { CLI, ROOT } from '../helpers.js';
+
+/**
+ * `npm run bench`: sky-plan analyze against tcpdump and tshark on the same synthetic capture (2.3M packets,
+ * 217 VMs on 24 hypervisors in 3 clouds), file readers against libpcap, and peak RSS on a 2 GB capture.
+ * Every ratio compares runs made in this process's lifetime on this machine, since machines are noisy.
+ * Options: --runs N (default 5), --no-tshark, --no-big (skip the 2 GB capture).
+ */
+const args = process.argv.slice(2);
+const runs = Number(args[args.indexOf('--runs') + 1] ?? 5) || 5;
+const dir = join(tmpdir(), 'sky-plan-bench');
+
+const SIZE: ScenarioSize = {
+  mappers: 24,
+  reducers: 24,
+  gridWidth: 12,
+  gridHeight: 12,
+  workers: 23,
+  hostsPerCloud: 8,
+  duration: 60,
+  volume: 3.5,
+};
+const BIG: ScenarioSize = { ...SIZE, volume: 7 };
+
+function capture(name: string, size: ScenarioSize): { path: string; inventory: string } {
+  const path = join(dir, `${name}.pcap`);
+  const inventory = join(dir, `${name}-inventory.json`);
+  if (!existsSync(path)) {
+    process.stderr.write(`generating ${path} ...\n`);
+    writeCluster(dir, size, { mss: 512, name });
+  }
+  writeFileSync(inventory, JSON.stringify(scenarioInventory(buildScenario(size))));
+  return { path, inventory };
+}
+
+function time(command: string, argv: string[]): number {
+  const t = process.hrtime.bigint();
+  const r = spawnSync(command, argv, { stdio: ['ignore', 'ignore', 'pipe'], maxBuffer: 64 << 20 });
+  if (r.status !== 0) throw new Error(`${command} ${argv.join(' ')} failed: ${r.stderr}`);
+  return Number(process.hrtime.bigint() - t) / 1e9;
+}
+
+function median(command: string, argv: string[], n: number): number {
+  const times = Array.from({ length: n }, () => time(command, argv)).sort((a, b) => a - b);
+  return times[Math.floor(times.length / 2)] as number;
+}
+
+async function readerRate(path: string, decode: boolean): Promise<{ frames: number; rate: number }> {
+  const d = new Decoder();
+  let n = 0;
+  const t = process.hrtime.bigint();
+  await readCapture(path, {
+    frame: decode
+      ? (b, o, c, l, _ts, lt) => {
+          d.decode(b, o, c, l, lt);
+          n++;
+        }
+      : () => {
+          n++;
+        },
+  });
+  return { frames: n, rate: n / (Number(process.hrtime.bigint() - t) / 1e9) };
+}
+
+async function libpcapRate(path: string): Promise<number | undefined> {
+  let pcap: { createOfflineSession(path: string, options: object): NodeJS.EventEmitter };
+  try {
+    pcap = (await import('pcap')).default as typeof pcap;
+  } catch {
+    return undefined;
+  }
+  let n = 0;
+  const t = process.hrtime.bigint();
+  await new Promise<void>((resolve) => {
+    const session = pcap.createOfflineSession(path, {});
+    session.on('packet', () => {
+      n++;
+    });
+    session.on('complete', () => resolve());
+  });
+  return n / (Number(process.hrtime.bigint() - t) / 1e9);
+}
+
+const fmt = (x: number, digits = 2) => x.toFixed(digits);
+
+mkdirSync(dir, { recursive: true });
+const main = capture('bench', SIZE);
+const bytes = statSync(main.path).size;
+const { frames: packets, rate: ours } = await readerRate(main.path, false);
+process.stdout.write(
+  `capture: ${main.path}, ${(bytes / 1e9).toFixed(2)} GB, ${packets} packets, 217 VMs on ${SIZE.hostsPerCloud * CLOUDS.length} hypervisors\n\n`,
+);
+
+const graphOut = join(dir, 'graph.json');
+const analyze = median(
+  process.execPath,
+  [CLI, 'analyze', main.path, '--inventory', main.inventory, '--out', graphOut],
+  runs,
+);
+const tcpdump = median('tcpdump', ['-r', main.path, '-w', '/dev/null'], runs);
+const startup = median(process.execPath, [CLI, '--version'], runs);
+process.stdout.write(
+  `analyze (inventory, graph JSON)   ${fmt(analyze, 3)} s  ${fmt(packets / analyze / 1e6)} Mpps\n`,
+);
+process.stdout.write(
+  `tcpdump -r FILE -w /dev/null      ${fmt(tcpdump, 3)} s  ${fmt(packets / tcpdump / 1e6)} Mpps\n`,
+);
+process.stdout.write(
+  `  ratio analyze / tcpdump: ${fmt(analyze / tcpdump)}x (target <= 1.00x); node start-up alone: ${fmt(startup, 3)} s\n`,
+);
+if (!args.includes('--no-tshark')) {
+  const tshark = time('tshark', ['-q', '-z', 'conv,ip', '-r', main.path]);
+  process.stdout.write(
+    `tshark -q -z conv,ip -r FILE      ${fmt(tshark, 1)} s  ${fmt(packets / tshark / 1e3, 0)} kpps\n`,
+  );
+  process.stdout.write(`  ratio analyze / tshark: ${fmt(analyze / tshark, 4)}x\n`);
+}
+
+process.stdout.write('\nfile readers (in this process, read only / read + decode):\n');
+const oursDecode = (await readerRate(main.path, true)).rate;
+const libpcap = await libpcapRate(main.path);
+process.stdout.write(
+  `  sky-plan reader (TypeScript)   ${fmt(ours / 1e6)} Mpps read, ${fmt(oursDecode / 1e6)} Mpps read + decode\n`,
+);
+if (libpcap === undefined) process.stdout.write('  libpcap via the pcap package: not installed\n');
+else
+  process.stdout.write(
+    `  libpcap via the pcap package   ${fmt(libpcap / 1e6)} Mpps read only (${fmt(ours / libpcap)}x slower than ours)\n`,
+  );
+
+if (!args.includes('--no-big')) {
+  const big = capture('big', BIG);
+  const size = statSync(big.path).size;
+  const r = spawnSync(
+    process.execPath,
+    [
+      join(ROOT, 'dist/test/bench/max-rss.js'),
+      'analyze',
+      big.path,
+      '--inventory',
+      big.inventory,
+      '--out',
+      join(dir, 'big.json'),
+    ],
+    { encoding: 'utf8' },
+  );
+  const rss = Number(/max-rss (\d+)/.exec(r.stderr)?.[1]);
+  process.stdout.write(
+    `\npeak RSS of analyze on a ${fmt(size / 1e9)} GB capture: ${fmt(rss / 1e6, 0)} MB (target < 300 MB)\n`,
+  );
+}
