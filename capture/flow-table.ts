@@ -56,6 +56,8 @@ export class FlowTable {
   earlyDrains = 0;
 
   private readonly scratch = new Uint32Array(KEY_WORDS);
+  /** Slot of the previous packet's flow (-1 after the slots moved). */
+  private lastSlot = -1;
   private readonly pairLimit: number;
 
   constructor(readonly options: FlowTableOptions = FLOW_TABLE_DEFAULTS) {
@@ -109,7 +111,8 @@ export class FlowTable {
     k[10] = pk.vlan < 0 ? NONE32 : pk.vlan;
     k[11] = pk.vni < 0 ? NONE32 : pk.vni;
 
-    let slot = this.find(k);
+    // Packets come in bursts of one flow: try the previous packet's flow before hashing.
+    let slot = this.lastSlot >= 0 && this.sameKey(this.lastSlot, k) ? this.lastSlot : this.find(k);
     if (slot < 0) {
       if (this.count >= this.pairLimit && pk.account === ACCOUNT.ip) {
         k[0] = (k[0] as number) | AGGREGATE;
@@ -123,7 +126,27 @@ export class FlowTable {
       }
     }
     this.record(slot, dir, pk, ts);
+    this.lastSlot = slot;
     return true;
+  }
+
+  private sameKey(slot: number, k: Uint32Array): boolean {
+    const base = slot * KEY_WORDS;
+    const keys = this.keys;
+    return (
+      keys[base] === k[0] &&
+      keys[base + 1] === k[1] &&
+      keys[base + 5] === k[5] &&
+      keys[base + 9] === k[9] &&
+      keys[base + 2] === k[2] &&
+      keys[base + 3] === k[3] &&
+      keys[base + 4] === k[4] &&
+      keys[base + 6] === k[6] &&
+      keys[base + 7] === k[7] &&
+      keys[base + 8] === k[8] &&
+      keys[base + 10] === k[10] &&
+      keys[base + 11] === k[11]
+    );
   }
 
   private record(slot: number, dir: number, pk: Packet, ts: number): void {
@@ -182,6 +205,7 @@ export class FlowTable {
     this.windowBytes.fill(0);
     this.touchedCount = 0;
     this.count = 0;
+    this.lastSlot = -1;
   }
 
   isAggregate(slot: number): boolean {
@@ -258,6 +282,7 @@ export class FlowTable {
     };
     this.allocate(this.capacity * 2);
     this.touchedCount = 0;
+    this.lastSlot = -1;
     const key = new Uint32Array(KEY_WORDS);
     for (let o = 0; o < old.capacity; o++) {
       if (old.used[o] === 0) continue;

@@ -6,7 +6,8 @@ import { fileURLToPath } from 'node:url';
 
 /** Repository root (tests run from dist/test/..., fixtures stay in the source tree). */
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-export const CLI = join(ROOT, 'dist/src/cli/main.js');
+/** The bundled CLI, as `npx sky-plan` runs it. */
+export const CLI = join(ROOT, 'dist/sky-plan.mjs');
 export const fixture = (...parts: string[]) => join(ROOT, 'fixtures', ...parts);
 
 export function tempDir(): string {

@@ -48,7 +48,7 @@ export async function readPcap(rb: RecordBuffer, sink: FrameSink): Promise<ReadS
       const ts = le
         ? u32le(buf, p) + u32le(buf, p + 4) / tsDivisor
         : u32be(buf, p) + u32be(buf, p + 4) / tsDivisor;
-      sink.frame(buf, p + RECORD_HEADER, inclLen, origLen > inclLen ? origLen : inclLen, ts, linkType);
+      sink.frame(buf, p + RECORD_HEADER, inclLen, Math.max(origLen, inclLen), ts, linkType);
       frames++;
       p += RECORD_HEADER + inclLen;
     }
