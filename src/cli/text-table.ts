@@ -29,12 +29,16 @@ export function formatBytes(n: number): string {
   return `${v.toFixed(v < 10 ? 2 : v < 100 ? 1 : 0)} ${units[u]}`;
 }
 
+/** 1234567 → "1,234,567" (toLocaleString would load ICU data, which costs more than a whole small run). */
 export function formatCount(n: number): string {
-  return n.toLocaleString('en-US');
+  return String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
 }
 
 export function formatMoney(n: number): string {
-  return `$${n < 1 ? n.toFixed(4) : n.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
+  if (n === 0) return '$0';
+  if (n < 1) return `$${n.toFixed(4)}`;
+  const [whole = '0', cents = '00'] = n.toFixed(2).split('.');
+  return `$${formatCount(Number(whole))}.${cents}`;
 }
 
 export function formatPercent(part: number, whole: number): string {

@@ -99,7 +99,17 @@ const fmt = (x: number, digits = 2) => x.toFixed(digits);
 mkdirSync(dir, { recursive: true });
 const main = capture('bench', SIZE);
 const bytes = statSync(main.path).size;
-const { frames: packets, rate: ours } = await readerRate(main.path, false);
+// Readers run three times each (the first warms the JIT); the best rate counts.
+const best = async (f: () => Promise<number | undefined>) => {
+  let top: number | undefined;
+  for (let i = 0; i < 3; i++) {
+    const r = await f();
+    if (r !== undefined) top = Math.max(top ?? 0, r);
+  }
+  return top;
+};
+const { frames: packets } = await readerRate(main.path, false);
+const ours = (await best(async () => (await readerRate(main.path, false)).rate)) as number;
 process.stdout.write(
   `capture: ${main.path}, ${(bytes / 1e9).toFixed(2)} GB, ${packets} packets, 217 VMs on ${SIZE.hostsPerCloud * CLOUDS.length} hypervisors\n\n`,
 );
@@ -130,8 +140,8 @@ if (!args.includes('--no-tshark')) {
 }
 
 process.stdout.write('\nfile readers (in this process, read only / read + decode):\n');
-const oursDecode = (await readerRate(main.path, true)).rate;
-const libpcap = await libpcapRate(main.path);
+const oursDecode = (await best(async () => (await readerRate(main.path, true)).rate)) as number;
+const libpcap = await best(() => libpcapRate(main.path));
 process.stdout.write(
   `  sky-plan reader (TypeScript)   ${fmt(ours / 1e6)} Mpps read, ${fmt(oursDecode / 1e6)} Mpps read + decode\n`,
 );
