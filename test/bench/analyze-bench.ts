@@ -2,14 +2,18 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PerformanceObserver } from 'node:perf_hooks';
 import { Decoder } from '../../capture/decode/decoder.js';
 import { readCapture } from '../../capture/files/read-capture.js';
+import { analyzeCaptures } from '../../src/analyze.js';
 import {
   buildScenario,
   CLOUDS,
   type ScenarioSize,
   scenarioInventory,
 } from '../../src/synth/cluster-scenario.js';
+import { frameLength, TCP_FLAGS, writeFrame } from '../../src/synth/frame-builder.js';
+import { PcapWriter } from '../../src/synth/pcap-writer.js';
 import { writeCluster } from '../../src/synth/write-cluster.js';
 import { CLI, ROOT } from '../helpers.js';
 
@@ -17,7 +21,8 @@ import { CLI, ROOT } from '../helpers.js';
  * `npm run bench`: sky-plan analyze against tcpdump and tshark on the same synthetic capture (2.3M packets,
  * 217 VMs on 24 hypervisors in 3 clouds), file readers against libpcap, and peak RSS on a 2 GB capture.
  * Every ratio compares runs made in this process's lifetime on this machine, since machines are noisy.
- * Options: --runs N (default 5), --no-tshark, --no-big (skip the 2 GB capture).
+ * Also: garbage collections during a warm analysis (allocation on the hot path) and peak RSS under a
+ * flow explosion. Options: --runs N (default 5), --no-tshark, --no-big (skip the 2 GB capture).
  */
 const args = process.argv.slice(2);
 const runs = Number(args[args.indexOf('--runs') + 1] ?? 5) || 5;
@@ -96,6 +101,29 @@ async function libpcapRate(path: string): Promise<number | undefined> {
 
 const fmt = (x: number, digits = 2) => x.toFixed(digits);
 
+/** One scanner probing 1,000 hosts on many ports: every packet a new 5-tuple. */
+function writeScan(path: string, count: number): void {
+  const writer = new PcapWriter(path);
+  const scanner = { mac: 0x020000000999, ip: 0xc0000242 };
+  for (let i = 0; i < count; i++) {
+    const target = { mac: 0x020000001000 + (i % 1000), ip: (0x0a000000 + (i % 1000)) >>> 0 };
+    const p = writer.frame(1_700_000_000 + i / 1e5, frameLength('tcp', 0, false));
+    writeFrame(
+      writer.buffer,
+      p,
+      scanner,
+      target,
+      'tcp',
+      40000 + (i % 25000),
+      1 + Math.floor(i / 1000),
+      0,
+      TCP_FLAGS.SYN,
+      undefined,
+    );
+  }
+  writer.close();
+}
+
 mkdirSync(dir, { recursive: true });
 const main = capture('bench', SIZE);
 const bytes = statSync(main.path).size;
@@ -150,6 +178,46 @@ else
   process.stdout.write(
     `  libpcap via the pcap package   ${fmt(libpcap / 1e6)} Mpps read only (${fmt(ours / libpcap)}x slower than ours)\n`,
   );
+
+// Allocation on the hot path shows up as young-generation collections during a warm in-process run.
+{
+  let collections = 0;
+  const observer = new PerformanceObserver((list) => {
+    collections += list.getEntries().length;
+  });
+  await analyzeCaptures([{ path: main.path }]);
+  observer.observe({ entryTypes: ['gc'] });
+  const t = process.hrtime.bigint();
+  await analyzeCaptures([{ path: main.path }]);
+  const seconds = Number(process.hrtime.bigint() - t) / 1e9;
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  observer.disconnect();
+  process.stdout.write(
+    `\nanalysis in process, warm: ${fmt(seconds, 3)} s, ${fmt(packets / seconds / 1e6)} Mpps, ${collections} garbage collections for ${packets} packets\n`,
+  );
+}
+
+// A port scan: a million distinct 5-tuples against the default flow-table limit.
+{
+  const scan = join(dir, 'scan.pcap');
+  if (!existsSync(scan)) writeScan(scan, 1_000_000);
+  const r = spawnSync(
+    process.execPath,
+    [join(ROOT, 'dist/test/bench/max-rss.js'), 'analyze', scan, '--json'],
+    {
+      encoding: 'utf8',
+      maxBuffer: 256 << 20,
+    },
+  );
+  const rss = Number(/max-rss (\d+)/.exec(r.stderr)?.[1]);
+  const doc = JSON.parse(r.stdout) as {
+    flowTable: { foldedPackets: number };
+    summary: { edgePackets: number };
+  };
+  process.stdout.write(
+    `flow explosion (1,000,000 distinct 5-tuples): peak RSS ${fmt(rss / 1e6, 0)} MB, ${doc.flowTable.foldedPackets} packets folded into endpoint pairs, ${doc.summary.edgePackets} packets in the graph\n`,
+  );
+}
 
 if (!args.includes('--no-big')) {
   const big = capture('big', BIG);

@@ -5,5 +5,4 @@
 process.on('exit', () => {
   process.stderr.write(`max-rss ${process.resourceUsage().maxRSS * 1024}\n`);
 });
-process.argv.splice(1, 1);
 await import(new URL('../../sky-plan.mjs', import.meta.url).href);
