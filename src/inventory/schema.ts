@@ -57,8 +57,30 @@ export const vmSchema = v.strictObject({
   vcpus: v.optional(positive),
   memoryGiB: v.optional(positive),
   diskGiB: v.optional(price),
+  /** Content group for dedup-aware migration cost (see `images`). */
   image: v.optional(v.string()),
   nics: v.optional(v.array(nic), []),
+  /** Planner: keep the VM where it is. */
+  pinned: v.optional(v.boolean()),
+  /** Planner: the clouds it may run in (data residency), or those it may not. */
+  allowedClouds: v.optional(v.array(v.string())),
+  deniedClouds: v.optional(v.array(v.string())),
+});
+
+const fraction = v.pipe(v.number(), v.minValue(0), v.maxValue(1));
+
+/** Share of a VM's memory that VMs of the same image have in common (0.6 = 60%). */
+export const imageSchema = v.strictObject({ name: v.pipe(v.string(), v.minLength(1)), similarity: fraction });
+
+export const constraintsSchema = v.strictObject({
+  /** Groups of VMs that must share a cloud. */
+  affinity: v.optional(v.array(v.array(v.string())), []),
+  /** Groups of VMs that must all run in different clouds. */
+  antiAffinity: v.optional(v.array(v.array(v.string())), []),
+  maxMoves: v.optional(count),
+  budget: v.optional(
+    v.strictObject({ bytes: v.optional(price), dollars: v.optional(price), seconds: v.optional(price) }),
+  ),
 });
 
 export const hostSchema = v.strictObject({
@@ -70,8 +92,11 @@ export const inventorySchema = v.strictObject({
   clouds: v.optional(v.array(cloudSchema), []),
   hosts: v.optional(v.array(hostSchema), []),
   vms: v.optional(v.array(vmSchema), []),
+  images: v.optional(v.array(imageSchema), []),
+  constraints: v.optional(constraintsSchema),
 });
 
 export type Inventory = v.InferOutput<typeof inventorySchema>;
 export type Cloud = v.InferOutput<typeof cloudSchema>;
 export type Vm = v.InferOutput<typeof vmSchema>;
+export type Constraints = v.InferOutput<typeof constraintsSchema>;

@@ -127,7 +127,18 @@ export function buildScenario(size: ScenarioSize): Scenario {
   };
 }
 
-/** The inventory an operator would write for this cluster, with public-cloud-like egress prices ($/GB). */
+const JOB_IMAGES: Record<ScenarioVm['job'], string> = {
+  mr: 'hadoop-3.3',
+  cfd: 'openfoam-11',
+  rw: 'blender-4',
+  web: 'nginx-1.24',
+};
+
+/**
+ * The inventory and clouds spec an operator would write for this cluster: public-cloud-like prices
+ * (egress $/GB, compute $/vCPU-hour and $/GiB-hour), capacities that do not let one cloud take
+ * everything, WAN bandwidth, images for dedup-aware migration, and a residency pin for the web frontend.
+ */
 export function scenarioInventory(s: Scenario): Inventory {
   const hex = (mac: number) =>
     mac
@@ -135,13 +146,38 @@ export function scenarioInventory(s: Scenario): Inventory {
       .padStart(12, '0')
       .replace(/(..)(?!$)/g, '$1:');
   const dotted = (n: number) => `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
-  const egress: Record<string, { default: number; internet: number }> = {
-    rennes: { default: 0.02, internet: 0.09 },
-    chicago: { default: 0.02, internet: 0.09 },
-    sandiego: { default: 0.08, internet: 0.12 },
+  const vcpus = s.vms.reduce((sum, v) => sum + v.vcpus, 0);
+  const memory = s.vms.reduce((sum, v) => sum + v.memoryGiB, 0);
+  const capacity = {
+    vcpus: Math.ceil(vcpus * 0.6),
+    memoryGiB: Math.ceil(memory * 0.6),
+    vms: Math.ceil(s.vms.length * 0.6),
   };
+  const clouds: Inventory['clouds'] = [
+    {
+      name: 'rennes',
+      capacity,
+      compute: { vcpuHour: 0.021, gibHour: 0.0028 },
+      egress: { default: 0.02, internet: 0.09 },
+      wan: { defaultMbps: 1000, toMbps: { sandiego: 400 } },
+    },
+    {
+      name: 'chicago',
+      capacity,
+      compute: { vcpuHour: 0.024, gibHour: 0.0032 },
+      egress: { default: 0.02, internet: 0.09, to: { sandiego: 0.01 } },
+      wan: { defaultMbps: 1000 },
+    },
+    {
+      name: 'sandiego',
+      capacity,
+      compute: { vcpuHour: 0.026, gibHour: 0.0035 },
+      egress: { default: 0.08, internet: 0.12 },
+      wan: { defaultMbps: 1000, toMbps: { rennes: 400 } },
+    },
+  ].filter((c) => (CLOUDS as readonly string[]).includes(c.name));
   return {
-    clouds: CLOUDS.map((name) => ({ name, egress: egress[name] ?? {} })),
+    clouds,
     hosts: s.hosts.map((h) => ({ name: h.name, cloud: h.cloud })),
     vms: s.vms.map((v) => ({
       name: v.name,
@@ -149,7 +185,10 @@ export function scenarioInventory(s: Scenario): Inventory {
       host: v.host,
       vcpus: v.vcpus,
       memoryGiB: v.memoryGiB,
+      image: JOB_IMAGES[v.job],
       nics: [{ mac: hex(v.mac), ips: [dotted(v.ip)] }],
+      ...(v.job === 'web' ? { pinned: true } : {}),
     })),
+    images: Object.values(JOB_IMAGES).map((name) => ({ name, similarity: 0.35 })),
   };
 }

@@ -1,7 +1,7 @@
+import { seededRng } from '../../planner/rng.js';
 import { type Scenario, type ScenarioVm, VNI } from './cluster-scenario.js';
 import { frameLength, type Nic, TCP_FLAGS, writeFrame } from './frame-builder.js';
 import type { PcapWriter } from './pcap-writer.js';
-import { seededRng } from './rng.js';
 
 /** A party to a conversation: a VM, or an internet peer reached through the VM's cloud gateway. */
 type Party = { vm: ScenarioVm } | { external: Nic };

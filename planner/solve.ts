@@ -1,0 +1,96 @@
+import { findConflicts } from './infeasibility.js';
+import { evaluate, violations } from './objective.js';
+import type { PlanProblem } from './problem.js';
+import { SOLVE_DEFAULTS, type SolveOptions, type SolveResult, type Solver } from './solver.js';
+import { highsSolver, InfeasibleError } from './solvers/exact-highs.js';
+import { lpSolverSolver } from './solvers/exact-lp-solver.js';
+import { currentSolver, greedySolver } from './solvers/greedy.js';
+import { multilevelSolver } from './solvers/multilevel.js';
+
+export const SOLVERS = {
+  exact: highsSolver,
+  'exact-lp': lpSolverSolver,
+  multilevel: multilevelSolver,
+  greedy: greedySolver,
+  current: currentSolver,
+} as const satisfies Record<string, Solver>;
+
+export type SolverName = keyof typeof SOLVERS | 'auto';
+
+/** `auto` proves optimality up to this many (VM × cloud) decisions, where HiGHS does it in seconds. */
+export const AUTO_EXACT_LIMIT = 400;
+
+/** The constraints cannot all hold: `conflicts` names them. */
+export class PlanInfeasibleError extends Error {
+  constructor(readonly conflicts: string[]) {
+    super(`no placement satisfies every constraint:\n  ${conflicts.join('\n  ')}`);
+  }
+}
+
+export interface PlanResult extends SolveResult {
+  /** Why this solver (for `auto`), and anything the contract changed. */
+  reason: string;
+}
+
+/**
+ * Solves with the named solver under the contract every solver shares: hard constraints hold, and the
+ * plan is never worse than the current placement (when that is feasible, it is kept if it is cheaper).
+ */
+export async function solve(
+  p: PlanProblem,
+  name: SolverName = 'auto',
+  options: SolveOptions = SOLVE_DEFAULTS,
+): Promise<PlanResult> {
+  const conflicts = findConflicts(p);
+  if (conflicts.length > 0) throw new PlanInfeasibleError(conflicts);
+  const decisions = p.vms.length * p.clouds.length;
+  let reason: string;
+  let result: SolveResult;
+  try {
+    if (name === 'auto') {
+      if (decisions <= AUTO_EXACT_LIMIT) {
+        reason = `exact: ${p.vms.length} VMs × ${p.clouds.length} clouds = ${decisions} decisions (≤ ${AUTO_EXACT_LIMIT}), small enough to prove optimal`;
+        result = await highsSolver.solve(p, options);
+        if (!result.optimal) {
+          const heuristic = await multilevelSolver.solve(p, options);
+          if (evaluate(p, heuristic.placement).cost.total < evaluate(p, result.placement).cost.total) {
+            reason += '; the time limit hit before a proof, and the multilevel plan was cheaper';
+            result = {
+              ...heuristic,
+              bound: result.bound ?? Number.NaN,
+              notes: [...heuristic.notes, ...result.notes],
+            };
+          }
+        }
+      } else {
+        reason = `multilevel: ${decisions} decisions (> ${AUTO_EXACT_LIMIT}), too many to prove quickly`;
+        result = await multilevelSolver.solve(p, options);
+      }
+    } else {
+      reason = `${name}: as requested`;
+      result = await SOLVERS[name].solve(p, options);
+    }
+  } catch (err) {
+    if (err instanceof InfeasibleError) {
+      throw new PlanInfeasibleError([
+        'the capacities cannot hold every VM together with the pins, residency, affinity and anti-affinity rules, move limit and budgets',
+      ]);
+    }
+    throw err;
+  }
+  const broken = violations(p, result.placement);
+  if (broken.length > 0)
+    throw new Error(`solver ${result.solver} returned an infeasible plan: ${broken.join('; ')}`);
+  const current = p.vms.map((vm) => vm.current);
+  if (!current.includes(-1) && violations(p, current).length === 0) {
+    if (evaluate(p, current).cost.total < evaluate(p, result.placement).cost.total - 1e-9) {
+      result = {
+        ...result,
+        placement: Int32Array.from(current),
+        optimal: false,
+        notes: [...result.notes, 'kept the current placement: it was cheaper'],
+      };
+    }
+  }
+  return { ...result, reason };
+}

@@ -1,0 +1,27 @@
+import type { PlanProblem } from './problem.js';
+
+export interface SolveOptions {
+  seed: number;
+  /** Wall-clock limit for solvers that search (the exact MILP stops with its best plan and gap). */
+  timeLimitSeconds: number;
+}
+
+export const SOLVE_DEFAULTS: SolveOptions = { seed: 1, timeLimitSeconds: 10 };
+
+export interface SolveResult {
+  placement: Int32Array;
+  solver: string;
+  /** True when the solver proved the placement optimal. */
+  optimal: boolean;
+  /** Proven lower bound on the total cost, and the relative gap to it, when the solver has one. */
+  bound?: number;
+  gap?: number;
+  seconds: number;
+  notes: string[];
+}
+
+/** Every solver takes the same problem and options; one contract test runs them all. */
+export interface Solver {
+  readonly name: string;
+  solve(problem: PlanProblem, options: SolveOptions): Promise<SolveResult>;
+}

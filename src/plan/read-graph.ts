@@ -1,0 +1,76 @@
+import { readFile } from 'node:fs/promises';
+import * as v from 'valibot';
+import { UserError } from '../errors.js';
+import { GRAPH_SCHEMA } from '../graph/graph-model.js';
+
+/**
+ * The parts of a sky-plan/graph@1 document the planner reads. `analyze` writes more; a graph written by
+ * hand or another tool needs only these (extra fields are ignored).
+ */
+const node = v.looseObject({
+  id: v.pipe(v.string(), v.minLength(1)),
+  kind: v.optional(v.picklist(['vm', 'host', 'unknown', 'external'])),
+  cloud: v.optional(v.string()),
+  vcpus: v.optional(v.pipe(v.number(), v.minValue(0))),
+  memoryGiB: v.optional(v.pipe(v.number(), v.minValue(0))),
+});
+const edge = v.looseObject({
+  source: v.string(),
+  target: v.string(),
+  bytes: v.pipe(v.number(), v.minValue(0)),
+  packets: v.optional(v.pipe(v.number(), v.minValue(0))),
+  bytesPerSecond: v.optional(v.pipe(v.number(), v.minValue(0))),
+});
+const graphSchema = v.looseObject({
+  schema: v.literal(GRAPH_SCHEMA),
+  nodes: v.array(node),
+  edges: v.array(edge),
+  timeRange: v.optional(v.nullable(v.looseObject({ seconds: v.number() }))),
+});
+
+export type PlannerGraph = v.InferOutput<typeof graphSchema>;
+
+export async function readGraph(path: string): Promise<PlannerGraph> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    throw new UserError('graph_unreadable', `cannot read the graph ${path}: ${(err as Error).message}`);
+  }
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (err) {
+    throw new UserError(
+      'graph_invalid',
+      `${path} is not JSON (${(err as Error).message}); expected the output of sky-plan analyze --json`,
+    );
+  }
+  const parsed = v.safeParse(graphSchema, data);
+  if (!parsed.success) {
+    const issue = parsed.issues[0];
+    const at = (issue.path ?? [])
+      .map((p) => (typeof p.key === 'number' ? `[${p.key}]` : `.${String(p.key)}`))
+      .join('');
+    throw new UserError(
+      'graph_invalid',
+      `invalid graph ${path}: ${at.replace(/^\./, '') || '(top level)'}: ${issue.message}`,
+    );
+  }
+  const ids = new Set<string>();
+  for (const n of parsed.output.nodes) {
+    if (ids.has(n.id))
+      throw new UserError('graph_invalid', `invalid graph ${path}: node "${n.id}" appears twice`);
+    ids.add(n.id);
+  }
+  parsed.output.edges.forEach((e, i) => {
+    for (const end of [e.source, e.target]) {
+      if (!ids.has(end))
+        throw new UserError(
+          'graph_invalid',
+          `invalid graph ${path}: edges[${i}] names node "${end}", which is not in nodes`,
+        );
+    }
+  });
+  return parsed.output;
+}
