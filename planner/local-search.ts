@@ -18,13 +18,19 @@ export function makeFeasible(state: PlacementState, initial: ArrayLike<number>):
   for (const u of order) {
     const c = state.unitCloud[u] as number;
     const cap = c >= 0 ? p.clouds[c]?.capacity : undefined;
+    // Largest first: an over-full cloud sheds its biggest units until it fits, so few units move.
     const over =
       cap !== undefined &&
       ((state.used[c * 3] as number) > cap.vcpus + EPS ||
         (state.used[c * 3 + 1] as number) > cap.memoryGiB + EPS ||
         (state.used[c * 3 + 2] as number) > cap.vms + EPS);
+    if (over) {
+      displaced.push(u);
+      unassign(state, u);
+      continue;
+    }
     const split = (units.members[u] as number[]).some((v) => initial[v] !== c);
-    if (c < 0 || units.allowed[u * k + c] === 0 || over || split || !antiOk(state, u)) displaced.push(u);
+    if (c < 0 || units.allowed[u * k + c] === 0 || split || !state.antiAllows(u, c)) displaced.push(u);
   }
   for (const u of displaced) unassign(state, u);
   for (const u of displaced) {
@@ -42,16 +48,6 @@ export function makeFeasible(state: PlacementState, initial: ArrayLike<number>):
     state.assign(u, best);
   }
   return true;
-}
-
-function antiOk(state: PlacementState, u: number): boolean {
-  const c = state.unitCloud[u] as number;
-  state.unitCloud[u] = -1;
-  for (const v of state.units.members[u] as number[]) state.placement[v] = -1;
-  const ok = c >= 0 && state.fits(u, c);
-  state.unitCloud[u] = c;
-  for (const v of state.units.members[u] as number[]) state.placement[v] = c;
-  return ok;
 }
 
 /** Takes a unit out (no cloud), releasing its capacity. */

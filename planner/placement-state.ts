@@ -76,6 +76,11 @@ export class PlacementState {
         return false;
       if ((this.used[c * 3 + 2] as number) + (this.units.count[u] as number) > cap.vms + 1e-9) return false;
     }
+    return this.antiAllows(u, c);
+  }
+
+  /** No anti-affinity partner of a member of u (outside u) is in cloud c. */
+  antiAllows(u: number, c: number): boolean {
     for (const v of this.units.members[u] as number[]) {
       for (const g of this.anti[v] as number[]) {
         for (const w of this.p.antiAffinity[g] as number[]) {

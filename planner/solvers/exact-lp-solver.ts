@@ -1,13 +1,41 @@
-import lpSolverModule, { type Model } from 'javascript-lp-solver';
+import { createRequire } from 'node:module';
+import { Worker } from 'node:worker_threads';
+import type { Model } from 'javascript-lp-solver';
 import type { PlanProblem } from '../problem.js';
 import type { SolveOptions, SolveResult, Solver } from '../solver.js';
 import { InfeasibleError } from './exact-highs.js';
 import { buildMilp, placementFromX } from './milp-model.js';
 
-// Its types describe the CommonJS build; the ES build exports the solver as the default.
-type LpSolver = typeof lpSolverModule.default;
-const lpSolver = ((lpSolverModule as unknown as { default?: LpSolver }).default ??
-  lpSolverModule) as LpSolver;
+/**
+ * javascript-lp-solver runs synchronously and does not always honour its timeout, so it runs in a worker
+ * thread that is terminated at the time limit: a slow instance fails cleanly instead of hanging.
+ */
+function solveInWorker(model: Model, seconds: number): Promise<Record<string, number | boolean | undefined>> {
+  const modulePath = createRequire(import.meta.url).resolve('javascript-lp-solver');
+  const code = `const { parentPort, workerData } = require('node:worker_threads');
+const solver = require(${JSON.stringify(modulePath)});
+parentPort.postMessage((solver.default ?? solver).Solve(workerData));`;
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(code, { eval: true, workerData: model });
+    const timer = setTimeout(() => {
+      void worker.terminate();
+      reject(
+        new Error(
+          `javascript-lp-solver did not finish within ${seconds} s: use --solver exact (HiGHS) for this instance`,
+        ),
+      );
+    }, seconds * 1000);
+    worker.once('message', (result) => {
+      clearTimeout(timer);
+      void worker.terminate();
+      resolve(result);
+    });
+    worker.once('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+  });
+}
 
 /**
  * The same MILP through javascript-lp-solver (pure JavaScript branch and bound): a second, independent
@@ -24,7 +52,7 @@ export const lpSolverSolver: Solver = {
       constraints: {},
       variables: {},
       binaries: {},
-      timeout: options.timeLimitSeconds * 1000,
+      options: { exitOnCycles: true },
     };
     milp.names.forEach((name, i) => {
       model.variables[name] = { cost: milp.cost[i] as number };
@@ -48,9 +76,9 @@ export const lpSolverSolver: Solver = {
         v[row.name] = (v[row.name] ?? 0) + coef;
       }
     }
-    const result = lpSolver.Solve(model) as { feasible: boolean; isIntegral?: boolean };
+    const result = await solveInWorker(model, options.timeLimitSeconds);
     if (!result.feasible) throw new InfeasibleError();
-    const values = result as unknown as Record<string, number | undefined>;
+    const values = result as Record<string, number | undefined>;
     const placement = placementFromX(p, milp, (col) => values[milp.names[col] as string] ?? 0);
     return {
       placement,

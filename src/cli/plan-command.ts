@@ -1,0 +1,115 @@
+import { writeFile } from 'node:fs/promises';
+import type { Command } from 'commander';
+import { PlanInfeasibleError, SOLVERS, type SolverName, solve } from '../../planner/solve.js';
+import { SOLVE_DEFAULTS } from '../../planner/solver.js';
+import { EXIT, UserError } from '../errors.js';
+import { loadInventory } from '../inventory/load-inventory.js';
+import type { Inventory } from '../inventory/schema.js';
+import { buildProblem, PLAN_DEFAULTS } from '../plan/build-problem.js';
+import { planDocument } from '../plan/plan-document.js';
+import { readGraph } from '../plan/read-graph.js';
+import { renderPlan } from '../plan/render-plan.js';
+import { parseDuration } from './duration.js';
+
+const SOLVER_NAMES = ['auto', ...Object.keys(SOLVERS)];
+
+interface PlanFlags {
+  graph: string;
+  clouds: string;
+  inventory?: string;
+  solver: string;
+  seed: string;
+  horizon?: string;
+  downtimeCost?: string;
+  timeLimit?: string;
+  json?: boolean;
+  out?: string;
+}
+
+export function registerPlan(program: Command): void {
+  program
+    .command('plan')
+    .summary('decide where each VM should run to cut cross-cloud traffic cost')
+    .description(
+      'Reads the graph from `sky-plan analyze` and a clouds spec (capacities, prices, WAN bandwidth,\n' +
+        'constraints), and finds the placement with the lowest total cost over the horizon: egress between\n' +
+        'clouds, compute, internet egress, and the one-time cost of moving.',
+    )
+    .requiredOption('-g, --graph <file>', 'graph JSON (sky-plan/graph@1) from sky-plan analyze --json')
+    .requiredOption('-c, --clouds <file>', 'clouds spec (YAML/JSON); it may also hold the inventory')
+    .option('-i, --inventory <file>', 'inventory (YAML/JSON), when it is not in the clouds spec')
+    .option('-s, --solver <name>', `${SOLVER_NAMES.join('|')}`, 'auto')
+    .option('--seed <n>', 'seed for the heuristics (same input and seed, same plan)', '1')
+    .option(
+      '--horizon <duration>',
+      'how long the traffic pattern holds (weighs moves against savings)',
+      '30d',
+    )
+    .option('--downtime-cost <dollars>', 'penalty per moved VM for its downtime', '0')
+    .option(
+      '--time-limit <duration>',
+      'limit for the exact solver before it returns its best plan and gap',
+      '10s',
+    )
+    .option('--json', 'print the plan JSON (sky-plan/plan@1) on stdout')
+    .option('-o, --out <file>', 'write the plan JSON there (the summary still goes to stdout)')
+    .action(async (flags: PlanFlags) => {
+      await planAction(flags);
+    });
+}
+
+async function planAction(flags: PlanFlags): Promise<void> {
+  if (!SOLVER_NAMES.includes(flags.solver)) {
+    throw new UserError(
+      'bad_solver',
+      `--solver: "${flags.solver}" is not one of ${SOLVER_NAMES.join(', ')}`,
+      EXIT.usage,
+    );
+  }
+  const seed = Number(flags.seed);
+  if (!Number.isInteger(seed))
+    throw new UserError('bad_seed', `--seed: "${flags.seed}" is not an integer`, EXIT.usage);
+  const downtime = Number(flags.downtimeCost ?? 0);
+  if (!(downtime >= 0))
+    throw new UserError(
+      'bad_downtime_cost',
+      `--downtime-cost: "${flags.downtimeCost}" is not an amount of dollars`,
+      EXIT.usage,
+    );
+  const horizonSeconds =
+    flags.horizon === undefined ? PLAN_DEFAULTS.horizonSeconds : parseDuration(flags.horizon, '--horizon');
+  const timeLimitSeconds =
+    flags.timeLimit === undefined
+      ? SOLVE_DEFAULTS.timeLimitSeconds
+      : parseDuration(flags.timeLimit, '--time-limit');
+  const graph = await readGraph(flags.graph);
+  let spec = await loadInventory(flags.clouds);
+  if (flags.inventory !== undefined) spec = merge(spec, await loadInventory(flags.inventory));
+  const { problem, notes } = buildProblem(graph, spec, { horizonSeconds, downtimePenalty: downtime });
+  let result: Awaited<ReturnType<typeof solve>>;
+  try {
+    result = await solve(problem, flags.solver as SolverName, { seed, timeLimitSeconds });
+  } catch (err) {
+    if (err instanceof PlanInfeasibleError) throw new UserError('plan_infeasible', err.message);
+    throw err;
+  }
+  const doc = planDocument(problem, result, seed, notes);
+  const json = `${JSON.stringify(doc, null, 1)}\n`;
+  if (flags.out !== undefined) await writeFile(flags.out, json);
+  process.stdout.write(flags.json ? json : renderPlan(doc));
+}
+
+/** Clouds spec + separate inventory: clouds from the spec, VMs and hosts from both (inventory wins). */
+function merge(spec: Inventory, inventory: Inventory): Inventory {
+  const vms = new Map(spec.vms.map((vm) => [vm.name, vm]));
+  for (const vm of inventory.vms) vms.set(vm.name, { ...vms.get(vm.name), ...vm });
+  const merged: Inventory = {
+    clouds: spec.clouds.length > 0 ? spec.clouds : inventory.clouds,
+    hosts: [...spec.hosts, ...inventory.hosts],
+    vms: [...vms.values()],
+    images: [...spec.images, ...inventory.images],
+  };
+  const constraints = spec.constraints ?? inventory.constraints;
+  if (constraints !== undefined) merged.constraints = constraints;
+  return merged;
+}

@@ -1,0 +1,194 @@
+import { type CostBreakdown, evaluate } from '../../planner/objective.js';
+import type { PlanProblem } from '../../planner/problem.js';
+import type { PlanResult } from '../../planner/solve.js';
+import { VERSION } from '../version.js';
+
+export const PLAN_SCHEMA = 'sky-plan/plan@1';
+
+export interface CloudPairRate {
+  from: string;
+  to: string;
+  bytesPerSecond: number;
+}
+
+export interface PlanMetrics {
+  cost: CostBreakdown;
+  crossCloud: CloudPairRate[];
+  crossCloudBytesPerSecond: number;
+  moves: number;
+  migrationBytes: number;
+  migrationSeconds: number;
+  load: { cloud: string; vcpus: number; memoryGiB: number; vms: number }[];
+}
+
+export interface PeerRate {
+  peer: string;
+  bytesPerSecond: number;
+}
+
+export interface PlanMove {
+  vm: string;
+  from: string;
+  to: string;
+  /** This VM's own bytes on the WAN (memory and disk it does not share with its image). */
+  wanBytes: number;
+  seconds: number;
+  cost: number;
+  /** Peers it ends up with in one cloud, and peers it leaves, with the traffic between them. */
+  bringsTogether: PeerRate[];
+  separates: PeerRate[];
+}
+
+export interface PlanDocument {
+  schema: typeof PLAN_SCHEMA;
+  generator: { name: 'sky-plan'; version: string };
+  horizonSeconds: number;
+  downtimePenalty: number;
+  solver: {
+    name: string;
+    reason: string;
+    optimal: boolean;
+    gap: number | null;
+    bound: number | null;
+    seconds: number;
+    seed: number;
+    notes: string[];
+  };
+  placement: Record<string, string>;
+  moves: PlanMove[];
+  /** Image content sent once per destination cloud (dedup-aware migration). */
+  sharedContent: { image: string; to: string; bytes: number }[];
+  before: PlanMetrics;
+  after: PlanMetrics;
+  notes: string[];
+}
+
+const TOP_PEERS = 5;
+
+export function planDocument(
+  p: PlanProblem,
+  result: PlanResult,
+  seed: number,
+  notes: string[],
+): PlanDocument {
+  const before = p.vms.map((vm) => vm.current);
+  const after = result.placement;
+  const cloud = (c: number) => (c >= 0 ? (p.clouds[c]?.name ?? '?') : 'new');
+  const k = p.clouds.length;
+  const moves: PlanMove[] = [];
+  const peers = peerRates(p);
+  p.vms.forEach((vm, v) => {
+    const a = before[v] as number;
+    const b = after[v] as number;
+    if (a < 0 || a === b) return;
+    const bringsTogether: PeerRate[] = [];
+    const separates: PeerRate[] = [];
+    for (const [w, rate] of peers[v] ?? []) {
+      const wasTogether = before[w] === a;
+      const isTogether = after[w] === b;
+      const peer = { peer: p.vms[w]?.name ?? '?', bytesPerSecond: rate };
+      if (isTogether && !wasTogether) bringsTogether.push(peer);
+      if (wasTogether && !isTogether) separates.push(peer);
+    }
+    const byRate = (x: PeerRate, y: PeerRate) => y.bytesPerSecond - x.bytesPerSecond;
+    moves.push({
+      vm: vm.name,
+      from: cloud(a),
+      to: cloud(b),
+      wanBytes: vm.uniqueBytes,
+      seconds: vm.uniqueBytes / (p.wan[a * k + b] as number),
+      cost: (vm.uniqueBytes / 1e9) * (p.egress[a * k + b] as number) + p.downtimePenalty,
+      bringsTogether: bringsTogether.sort(byRate).slice(0, TOP_PEERS),
+      separates: separates.sort(byRate).slice(0, TOP_PEERS),
+    });
+  });
+  const sharedContent: PlanDocument['sharedContent'] = [];
+  p.images.forEach((img, i) => {
+    for (let c = 0; c < k; c++) {
+      if (img.presentAt[c] || img.sharedBytes === 0) continue;
+      if (p.vms.some((vm, v) => vm.image === i && vm.current >= 0 && vm.current !== c && after[v] === c)) {
+        sharedContent.push({ image: img.name, to: cloud(c), bytes: img.sharedBytes });
+      }
+    }
+  });
+  return {
+    schema: PLAN_SCHEMA,
+    generator: { name: 'sky-plan', version: VERSION },
+    horizonSeconds: p.horizonSeconds,
+    downtimePenalty: p.downtimePenalty,
+    solver: {
+      name: result.solver,
+      reason: result.reason,
+      optimal: result.optimal,
+      gap: result.gap ?? null,
+      bound: result.bound === undefined || Number.isNaN(result.bound) ? null : result.bound,
+      seconds: result.seconds,
+      seed,
+      notes: result.notes,
+    },
+    placement: Object.fromEntries(p.vms.map((vm, v) => [vm.name, cloud(after[v] as number)])),
+    moves,
+    sharedContent,
+    // New VMs have no "before": they are priced where the plan puts them.
+    before: metrics(
+      p,
+      before.map((c, v) => (c >= 0 ? c : (after[v] as number))),
+    ),
+    after: metrics(p, after),
+    notes,
+  };
+}
+
+function metrics(p: PlanProblem, placement: ArrayLike<number>): PlanMetrics {
+  const k = p.clouds.length;
+  const e = evaluate(p, placement);
+  const pair = new Float64Array(k * k);
+  for (let i = 0; i < p.edges.rate.length; i++) {
+    const a = placement[p.edges.from[i] as number] as number;
+    const b = placement[p.edges.to[i] as number] as number;
+    if (a !== b) pair[a * k + b] = (pair[a * k + b] as number) + (p.edges.rate[i] as number);
+  }
+  const crossCloud: CloudPairRate[] = [];
+  for (let a = 0; a < k; a++) {
+    for (let b = 0; b < k; b++) {
+      const r = pair[a * k + b] as number;
+      if (r > 0)
+        crossCloud.push({ from: p.clouds[a]?.name ?? '?', to: p.clouds[b]?.name ?? '?', bytesPerSecond: r });
+    }
+  }
+  crossCloud.sort((x, y) => y.bytesPerSecond - x.bytesPerSecond);
+  const load = p.clouds.map((c, i) => {
+    let vcpus = 0;
+    let memoryGiB = 0;
+    let vms = 0;
+    p.vms.forEach((vm, v) => {
+      if (placement[v] !== i) return;
+      vcpus += vm.vcpus;
+      memoryGiB += vm.memoryGiB;
+      vms++;
+    });
+    return { cloud: c.name, vcpus, memoryGiB, vms };
+  });
+  return {
+    cost: e.cost,
+    crossCloud,
+    crossCloudBytesPerSecond: crossCloud.reduce((s, x) => s + x.bytesPerSecond, 0),
+    moves: e.moves,
+    migrationBytes: e.migrationBytes,
+    migrationSeconds: e.migrationSeconds,
+    load,
+  };
+}
+
+/** Traffic with each peer, both directions together. */
+function peerRates(p: PlanProblem): Map<number, number>[] {
+  const out = p.vms.map(() => new Map<number, number>());
+  for (let i = 0; i < p.edges.rate.length; i++) {
+    const u = p.edges.from[i] as number;
+    const w = p.edges.to[i] as number;
+    const r = p.edges.rate[i] as number;
+    out[u]?.set(w, (out[u]?.get(w) ?? 0) + r);
+    out[w]?.set(u, (out[w]?.get(u) ?? 0) + r);
+  }
+  return out;
+}

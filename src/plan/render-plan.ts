@@ -1,0 +1,86 @@
+import { formatBytes, formatMoney, formatPercent, textTable } from '../cli/text-table.js';
+import type { PlanDocument } from './plan-document.js';
+
+const TOP_MOVES = 20;
+
+/** The human view of a plan: what it saves, how it was found, and each move with its reason. */
+export function renderPlan(doc: PlanDocument): string {
+  const out: string[] = [];
+  const { before, after, solver } = doc;
+  const vms = Object.keys(doc.placement).length;
+  const days = doc.horizonSeconds / 86400;
+  const status = solver.optimal
+    ? 'proven optimal'
+    : solver.gap !== null
+      ? `gap ${(solver.gap * 100).toFixed(2)}%`
+      : 'heuristic';
+  out.push(
+    `sky-plan plan: ${vms} VMs, ${before.load.length} clouds, horizon ${days.toFixed(days < 10 ? 1 : 0)} days`,
+  );
+  out.push(`  solver: ${solver.name}, ${status}, ${solver.seconds.toFixed(2)} s (seed ${solver.seed})`);
+  out.push(`  why: ${solver.reason}`);
+  for (const note of [...solver.notes, ...doc.notes]) out.push(`  note: ${note}`);
+  out.push('', 'Cost over the horizon');
+  const rows = (['egress', 'internet', 'compute', 'migration', 'total'] as const).map((part) => {
+    const b = before.cost[part];
+    const a = after.cost[part];
+    const change = a - b;
+    return [
+      part === 'egress' ? 'egress between clouds' : part === 'internet' ? 'internet and fixed peers' : part,
+      formatMoney(b),
+      formatMoney(a),
+      Math.abs(change) < 0.005 ? '-' : `${change < 0 ? '-' : '+'}${formatMoney(Math.abs(change))}`,
+      part === 'total' ? formatPercent(change, b) : '',
+    ];
+  });
+  out.push(textTable(['', 'before', 'after', 'change', ''], rows));
+  out.push(
+    '',
+    `Cross-cloud traffic: ${formatBytes(before.crossCloudBytesPerSecond)}/s before, ${formatBytes(after.crossCloudBytesPerSecond)}/s after`,
+  );
+  out.push(
+    textTable(
+      ['cloud', 'VMs before', 'VMs after', 'vCPUs after', 'GiB after'],
+      after.load.map((l, i) => [
+        l.cloud,
+        String(before.load[i]?.vms ?? 0),
+        String(l.vms),
+        String(l.vcpus),
+        String(l.memoryGiB),
+      ]),
+    ),
+  );
+  if (doc.moves.length === 0) {
+    out.push('', 'No move pays for itself over the horizon: keep the current placement.');
+    return `${out.join('\n')}\n`;
+  }
+  const minutes = after.migrationSeconds / 60;
+  out.push(
+    '',
+    `Moves: ${doc.moves.length}, ${formatBytes(after.migrationBytes)} over the WAN (dedup-aware), ${minutes.toFixed(1)} min at the given WAN bandwidth if run one after another`,
+  );
+  const reason = (m: PlanDocument['moves'][number]) => {
+    const joins = m.bringsTogether.slice(0, 2).map((x) => `${x.peer} ${formatBytes(x.bytesPerSecond)}/s`);
+    const leaves = m.separates.slice(0, 1).map((x) => `${x.peer} ${formatBytes(x.bytesPerSecond)}/s`);
+    return (
+      [
+        joins.length > 0 ? `joins ${joins.join(', ')}` : '',
+        leaves.length > 0 ? `leaves ${leaves.join(', ')}` : '',
+      ]
+        .filter(Boolean)
+        .join('; ') || 'cheaper compute or egress there'
+    );
+  };
+  out.push(
+    textTable(
+      ['VM', 'from', 'to', 'WAN', 'cost', 'because it'],
+      doc.moves
+        .slice(0, TOP_MOVES)
+        .map((m) => [m.vm, m.from, m.to, formatBytes(m.wanBytes), formatMoney(m.cost), reason(m)]),
+    ),
+  );
+  if (doc.moves.length > TOP_MOVES) out.push(`  … and ${doc.moves.length - TOP_MOVES} more (see --json)`);
+  for (const s of doc.sharedContent)
+    out.push(`  image ${s.image}: ${formatBytes(s.bytes)} of shared content sent once to ${s.to}`);
+  return `${out.join('\n')}\n`;
+}
