@@ -1,0 +1,143 @@
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { before, describe, it } from 'node:test';
+import { fixture, runCli, tempDir, writeTemp } from '../helpers.js';
+
+const inventory = fixture('cluster', 'inventory.yaml');
+let graph: string;
+
+before(() => {
+  graph = join(tempDir(), 'graph.json');
+  const r = runCli(['analyze', fixture('cluster', 'cluster.pcap.gz'), '-i', inventory, '--out', graph]);
+  assert.equal(r.status, 0, r.stderr);
+});
+
+/** The plan without what varies from run to run (solve time, version). */
+function stable(json: string): unknown {
+  const doc = JSON.parse(json);
+  doc.generator.version = '(any)';
+  doc.solver.seconds = '(any)';
+  return doc;
+}
+
+describe('sky-plan plan', () => {
+  it('finds the proven-optimal plan for the bundled cluster (golden)', () => {
+    const r = runCli(['plan', '--graph', graph, '--clouds', inventory, '--json']);
+    assert.equal(r.status, 0, r.stderr);
+    const doc = stable(r.stdout) as {
+      schema: string;
+      solver: { optimal: boolean };
+      after: { cost: { total: number } };
+      before: { cost: { total: number } };
+    };
+    assert.equal(doc.schema, 'sky-plan/plan@1');
+    assert.equal(doc.solver.optimal, true);
+    assert.ok(doc.after.cost.total < doc.before.cost.total);
+    const path = fixture('golden', 'cluster-plan.json');
+    if (process.env.UPDATE_GOLDEN === '1') writeFileSync(path, `${JSON.stringify(doc, null, 1)}\n`);
+    assert.deepEqual(doc, JSON.parse(readFileSync(path, 'utf8')));
+  });
+
+  it('prints a summary with the cost breakdown and each move with its reason, and writes --out', () => {
+    const out = join(tempDir(), 'plan.json');
+    const r = runCli([
+      'plan',
+      '-g',
+      graph,
+      '-c',
+      inventory,
+      '--solver',
+      'multilevel',
+      '--seed',
+      '3',
+      '--out',
+      out,
+    ]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /solver: multilevel/);
+    assert.match(r.stdout, /egress between clouds\s+\$[\d.,]+\s+\$[\d.,]+/);
+    assert.match(r.stdout, /total\s+\$[\d,.]+\s+\$[\d,.]+\s+-\$[\d,.]+\s+-[\d.]+%/);
+    assert.match(r.stdout, /because it/);
+    const doc = JSON.parse(readFileSync(out, 'utf8'));
+    assert.equal(doc.solver.seed, 3);
+    assert.ok(doc.moves.every((m: { from: string; to: string }) => m.from !== m.to));
+  });
+
+  it('accepts the minimal clouds spec and a hand-written graph', () => {
+    const clouds = writeTemp(
+      'clouds.yaml',
+      `clouds:
+  - { name: a, capacity: { vms: 12875 }, egress: { default: 0.02 } }   # $/GB to any other cloud
+  - { name: b, capacity: { vms: 12875 }, egress: { default: 0.02 } }
+`,
+    );
+    const hand = writeTemp(
+      'g.json',
+      JSON.stringify({
+        schema: 'sky-plan/graph@1',
+        nodes: [
+          { id: 'x', cloud: 'a', vcpus: 2, memoryGiB: 0.001 },
+          { id: 'y', cloud: 'b', vcpus: 2, memoryGiB: 0.001 },
+          { id: 'z', cloud: 'b', vcpus: 2, memoryGiB: 0.001 },
+          { id: 'new' },
+        ],
+        edges: [
+          { source: 'x', target: 'y', bytes: 5e6, packets: 4000 },
+          { source: 'y', target: 'x', bytes: 5e6, packets: 4000 },
+          { source: 'new', target: 'x', bytes: 1e6, packets: 1000 },
+        ],
+      }),
+    );
+    const r = runCli(['plan', '-g', hand, '-c', clouds, '--json']);
+    assert.equal(r.status, 0, r.stderr);
+    const doc = JSON.parse(r.stdout);
+    assert.equal(doc.placement.x, doc.placement.y, 'the talking pair ends up together');
+    assert.equal(doc.placement.new, doc.placement.x, 'the new VM is placed next to its peer');
+    assert.match(doc.notes.join('\n'), /no timeRange/);
+  });
+
+  it('names conflicting constraints, and refuses bad input with a message', () => {
+    const spec = readFileSync(inventory, 'utf8').replace(
+      /^images:/m,
+      'constraints:\n  antiAffinity: [[cfd-0-0, cfd-0-1, cfd-0-2, cfd-1-0]]\nimages:',
+    );
+    const r = runCli(['plan', '-g', graph, '-c', writeTemp('inv.yaml', spec)]);
+    assert.equal(r.status, 3);
+    assert.match(
+      r.stderr,
+      /no placement satisfies every constraint:\n\s+anti-affinity group \[cfd-0-0, cfd-0-1, cfd-0-2, cfd-1-0\] has 4 VMs but there are only 3 clouds/,
+    );
+    const cases: [string[], number, RegExp][] = [
+      [['plan', '-c', inventory], 2, /required option '-g, --graph <file>'/],
+      [
+        ['plan', '-g', graph, '-c', inventory, '--solver', 'magic'],
+        2,
+        /--solver: "magic" is not one of auto, exact/,
+      ],
+      [
+        [
+          'plan',
+          '-g',
+          writeTemp('bad.json', '{"schema":"sky-plan/graph@1","nodes":[{"id":1}],"edges":[]}'),
+          '-c',
+          inventory,
+        ],
+        3,
+        /invalid graph .*nodes\[0\]\.id/,
+      ],
+      [['plan', '-g', writeTemp('x.json', 'not json'), '-c', inventory], 3, /is not JSON/],
+      [
+        ['plan', '-g', graph, '-c', inventory, '--horizon', 'forever'],
+        2,
+        /--horizon: "forever" is not a duration/,
+      ],
+    ];
+    for (const [args, status, message] of cases) {
+      const c = runCli(args);
+      assert.equal(c.status, status, `${args.join(' ')}: ${c.stderr}`);
+      assert.match(c.stderr, message);
+      assert.doesNotMatch(c.stderr, /\n\s+at /);
+    }
+  });
+});
