@@ -2,7 +2,7 @@ import { seededRng } from '../rng.js';
 import { coarsen } from './coarsen.js';
 import { initialAssignment } from './initial.js';
 import type { Level, Partitioning } from './level.js';
-import { levelCost, loads, refine } from './refine.js';
+import { levelCost, loads, rebalance, refine } from './refine.js';
 
 export interface MultilevelOptions {
   seed: number;
@@ -11,13 +11,16 @@ export interface MultilevelOptions {
   /** Stop coarsening at this many vertices (times the number of clouds). */
   coarsestPerCloud: number;
   refinePasses: number;
+  /** Relative cost noise in the initial assignment of trials after the first. */
+  noise: number;
 }
 
 export const MULTILEVEL_DEFAULTS: MultilevelOptions = {
   seed: 1,
   trials: 4,
-  coarsestPerCloud: 20,
+  coarsestPerCloud: 4,
   refinePasses: 8,
+  noise: 0.3,
 };
 
 /**
@@ -44,8 +47,15 @@ export function multilevelPartition(
       if (coarse.n > 0.95 * top.n) break;
       levels.push(coarse);
     }
-    let where = initialAssignment(levels[levels.length - 1] as Level, part, rng);
-    if (where === null) continue;
+    const initial = initialAssignment(
+      levels[levels.length - 1] as Level,
+      part,
+      rng,
+      t === 0 ? 0 : options.noise,
+    );
+    if (initial === null) continue;
+    let where: Int32Array = initial;
+    let balanced = false;
     for (let i = levels.length - 1; i >= 0; i--) {
       const level = levels[i] as Level;
       if (i < levels.length - 1) {
@@ -54,8 +64,11 @@ export function multilevelPartition(
         const coarseWhere: Int32Array = where;
         where = Int32Array.from({ length: level.n }, (_, v) => coarseWhere[map[v] as number] as number);
       }
-      refine(level, part, where, loads(level, part, where), options.refinePasses);
+      const used = loads(level, part, where);
+      balanced = rebalance(level, part, where, used);
+      refine(level, part, where, used, options.refinePasses);
     }
+    if (!balanced) continue;
     const cost = levelCost(finest, part, where);
     if (cost < bestCost) {
       best = where;

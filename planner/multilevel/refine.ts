@@ -123,3 +123,42 @@ export function levelCost(level: Level, part: Partitioning, where: Int32Array): 
   }
   return total;
 }
+
+/**
+ * Restores capacities after projection or a forced initial assignment: vertices leave over-full clouds
+ * for clouds with room, cheapest cost increase first. Returns false if some cloud is still over-full.
+ */
+export function rebalance(level: Level, part: Partitioning, where: Int32Array, used: Float64Array): boolean {
+  const { k } = part;
+  const cap = part.capacity;
+  const over = (c: number) =>
+    (used[c * 3] as number) > (cap[c * 3] as number) + 1e-9 ||
+    (used[c * 3 + 1] as number) > (cap[c * 3 + 1] as number) + 1e-9 ||
+    (used[c * 3 + 2] as number) > (cap[c * 3 + 2] as number) + 1e-9;
+  const anti = antiIndex(level);
+  const cost = new Float64Array(k);
+  for (let round = 0; round < 4; round++) {
+    if (!Array.from({ length: k }, (_, c) => over(c)).some(Boolean)) return true;
+    const candidates: [number, number, number][] = [];
+    for (let v = 0; v < level.n; v++) {
+      const a = where[v] as number;
+      if (!over(a)) continue;
+      costs(level, part, where, v, cost);
+      let best = -1;
+      for (let c = 0; c < k; c++) {
+        if (c === a || over(c) || !level.allowed[v * k + c] || !fits(level, part, used, v, c)) continue;
+        if (best < 0 || (cost[c] as number) < (cost[best] as number)) best = c;
+      }
+      if (best >= 0) candidates.push([v, best, (cost[best] as number) - (cost[a] as number)]);
+    }
+    candidates.sort((x, y) => x[2] - y[2]);
+    for (const [v, c] of candidates) {
+      const a = where[v] as number;
+      if (!over(a) || !fits(level, part, used, v, c) || !antiAllows(level, anti, where, v, c)) continue;
+      addLoad(level, used, v, a, -1);
+      addLoad(level, used, v, c, 1);
+      where[v] = c;
+    }
+  }
+  return !Array.from({ length: k }, (_, c) => over(c)).some(Boolean);
+}

@@ -2,6 +2,7 @@ import highsModule from 'highs';
 import type { PlanProblem } from '../problem.js';
 import type { SolveOptions, SolveResult, Solver } from '../solver.js';
 import { buildMilp, type Milp, placementFromX } from './milp-model.js';
+import { multilevelSolver } from './multilevel.js';
 
 // The package's types describe its CommonJS build; its ES build exports the loader as the default.
 type Loader = typeof highsModule.default;
@@ -30,6 +31,18 @@ export const highsSolver: Solver = {
         mip_abs_gap: 1e-9,
         random_seed: options.seed,
       });
+      // A heuristic plan as the first incumbent lets branch and bound prune from the start.
+      const start = await multilevelSolver.solve(p, options).catch(() => undefined);
+      if (start !== undefined) {
+        const indices: number[] = [];
+        const values: number[] = [];
+        milp.x.forEach((col, i) => {
+          if (col < 0) return;
+          indices.push(col);
+          values.push(start.placement[Math.floor(i / p.clouds.length)] === i % p.clouds.length ? 1 : 0);
+        });
+        model.setSolution({ indices, values });
+      }
       model.run();
       const status = model.getModelStatus() as number;
       if (status === STATUS_INFEASIBLE) throw new InfeasibleError();

@@ -13,12 +13,12 @@ export interface Milp {
 }
 
 /**
- * The placement MILP. Traffic uses the disagreement form instead of one variable per (edge, cloud pair):
- * with p_a the cheapest egress out of cloud a, a directed edge u→v costs
- *   Σ_a p_a·r·d[u,v,a],   d[u,v,a] ≥ x[u,a] − x[v,a]
- * which is exact for integer x and whose LP relaxation is the multiway-cut relaxation, tight enough to
- * prove 60 VMs × 3 clouds in seconds. Only prices above p_a (per-pair overrides) add product terms
- * y ≥ x[u,a] + x[v,b] − 1. Shared image content is bought once per destination: z[i,c] ≥ x[v,c].
+ * The placement MILP. Traffic between a VM pair is linearised in transportation form rather than with
+ * the naive products y ≥ x[u,a] + x[v,b] − 1 (whose relaxation is 0 whenever x is fractional):
+ *   Σ_b y[a,b] = x[u,a],  Σ_a y[a,b] = x[v,b],  cost Σ y[a,b]·(r_uv·E[a,b] + r_vu·E[b,a])
+ * which contains the multiway-cut relaxation for uniform prices and stays exact with per-pair prices.
+ * Both directions of a pair share one set of variables. Shared image content is bought once per
+ * destination: z[i,c] ≥ x[v,c].
  */
 export function buildMilp(p: PlanProblem): Milp {
   const k = p.clouds.length;
@@ -43,50 +43,52 @@ export function buildMilp(p: PlanProblem): Milp {
   });
   const xv = (v: number, c: number) => m.x[v * k + c] as number;
 
-  const base = p.clouds.map((_, a) => {
-    let min = Number.POSITIVE_INFINITY;
-    for (let b = 0; b < k; b++) if (b !== a) min = Math.min(min, p.egress[a * k + b] as number);
-    return Number.isFinite(min) ? min : 0;
-  });
-  // Merge parallel directed edges (same ordered pair) so each gets one set of variables.
-  const rates = new Map<number, number>();
+  // One set of pair variables per unordered VM pair with traffic: y[a,b] = "u in a and v in b".
+  const pairRates = new Map<number, [number, number]>();
   for (let i = 0; i < p.edges.rate.length; i++) {
-    const key = (p.edges.from[i] as number) * n + (p.edges.to[i] as number);
-    rates.set(key, (rates.get(key) ?? 0) + (p.edges.rate[i] as number));
+    const u = p.edges.from[i] as number;
+    const v = p.edges.to[i] as number;
+    if (u === v) continue;
+    const key = Math.min(u, v) * n + Math.max(u, v);
+    const entry = pairRates.get(key) ?? [0, 0];
+    entry[u < v ? 0 : 1] += p.edges.rate[i] as number;
+    pairRates.set(key, entry);
   }
   let e = 0;
-  for (const [key, rate] of rates) {
+  for (const [key, [forward, backward]] of pairRates) {
     const u = Math.floor(key / n);
     const v = key % n;
-    if (u === v || rate <= 0) continue;
+    if (forward + backward <= 0) continue;
     e++;
+    // Σ_b y[a,b] = x[u,a] and Σ_a y[a,b] = x[v,b]: the transportation form (level-1 RLT), whose LP
+    // relaxation is tight where the pair's clouds are forced, whatever the price matrix.
+    const rowOfU: [number, number][][] = Array.from({ length: k }, () => []);
+    const rowOfV: [number, number][][] = Array.from({ length: k }, () => []);
     for (let a = 0; a < k; a++) {
-      const xu = xv(u, a);
-      if (xu < 0 || base[a] === 0) continue;
-      const d = col(`d${e}_${a}`, (base[a] as number) * rate * H, false);
-      const terms: [number, number][] = [
-        [d, 1],
-        [xu, -1],
-      ];
-      if (xv(v, a) >= 0) terms.push([xv(v, a), 1]);
-      m.rows.push({ name: `dis${e}_${a}`, terms, lo: 0, hi: Number.POSITIVE_INFINITY });
+      if (xv(u, a) < 0) continue;
+      for (let b = 0; b < k; b++) {
+        if (xv(v, b) < 0) continue;
+        const price = forward * (p.egress[a * k + b] as number) + backward * (p.egress[b * k + a] as number);
+        const y = col(`y${e}_${a}_${b}`, price * H, false);
+        (rowOfU[a] as [number, number][]).push([y, 1]);
+        (rowOfV[b] as [number, number][]).push([y, 1]);
+      }
     }
     for (let a = 0; a < k; a++) {
-      for (let b = 0; b < k; b++) {
-        const excess = a === b ? 0 : (p.egress[a * k + b] as number) - (base[a] as number);
-        if (excess <= 0 || xv(u, a) < 0 || xv(v, b) < 0) continue;
-        const y = col(`y${e}_${a}_${b}`, excess * rate * H, false);
+      if (xv(u, a) >= 0)
         m.rows.push({
-          name: `pair${e}_${a}_${b}`,
-          terms: [
-            [y, 1],
-            [xv(u, a), -1],
-            [xv(v, b), -1],
-          ],
-          lo: -1,
-          hi: Number.POSITIVE_INFINITY,
+          name: `pu${e}_${a}`,
+          terms: [...(rowOfU[a] as [number, number][]), [xv(u, a), -1]],
+          lo: 0,
+          hi: 0,
         });
-      }
+      if (xv(v, a) >= 0)
+        m.rows.push({
+          name: `pv${e}_${a}`,
+          terms: [...(rowOfV[a] as [number, number][]), [xv(v, a), -1]],
+          lo: 0,
+          hi: 0,
+        });
     }
   }
 
