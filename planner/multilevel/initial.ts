@@ -23,16 +23,18 @@ export function initialAssignment(
     for (let c = 0; c < k; c++) n += level.allowed[v * k + c] as number;
     return n;
   });
-  // The most constrained first (pinned, residency), then the largest, so they still find room.
-  const order = Array.from({ length: level.n }, (_, v) => v).sort(
-    (a, b) =>
-      (choices[a] as number) - (choices[b] as number) ||
-      (level.vcpus[b] as number) +
-        (level.count[b] as number) -
-        (level.vcpus[a] as number) -
-        (level.count[a] as number) ||
-      (jitter[a] as number) - (jitter[b] as number),
-  );
+  // The most constrained first (pinned, residency), largest first among them; then the rest in
+  // breadth-first order from a random start, so each cloud fills with a connected region (graph growing)
+  // instead of scattered vertices.
+  const constrained = Array.from({ length: level.n }, (_, v) => v)
+    .filter((v) => (choices[v] as number) < k)
+    .sort(
+      (a, b) =>
+        (choices[a] as number) - (choices[b] as number) ||
+        (level.vcpus[b] as number) - (level.vcpus[a] as number) ||
+        (jitter[a] as number) - (jitter[b] as number),
+    );
+  const order = [...constrained, ...breadthFirst(level, rng, (v) => (choices[v] as number) === k)];
   const cost = new Float64Array(k);
   for (const v of order) {
     costs(level, part, where, v, cost);
@@ -71,4 +73,32 @@ export function initialAssignment(
     used[best * 3 + 2] = (used[best * 3 + 2] as number) + (level.count[v] as number);
   }
   return where;
+}
+
+/** Vertices (those `include` accepts) in breadth-first order, each component from a random start. */
+function breadthFirst(level: Level, rng: () => number, include: (v: number) => boolean): number[] {
+  const seen = new Uint8Array(level.n);
+  const order: number[] = [];
+  const starts = Array.from({ length: level.n }, (_, v) => v).filter(include);
+  for (let i = starts.length - 1; i > 0; i--) {
+    const j = Math.floor(rng() * (i + 1));
+    [starts[i], starts[j]] = [starts[j] as number, starts[i] as number];
+  }
+  for (const s of starts) {
+    if (seen[s]) continue;
+    seen[s] = 1;
+    const queue = [s];
+    for (let head = 0; head < queue.length; head++) {
+      const v = queue[head] as number;
+      order.push(v);
+      for (let i = level.xadj[v] as number; i < (level.xadj[v + 1] as number); i++) {
+        const w = level.adjncy[i] as number;
+        if (!seen[w] && include(w)) {
+          seen[w] = 1;
+          queue.push(w);
+        }
+      }
+    }
+  }
+  return order;
 }

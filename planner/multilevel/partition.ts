@@ -13,14 +13,17 @@ export interface MultilevelOptions {
   refinePasses: number;
   /** Relative cost noise in the initial assignment of trials after the first. */
   noise: number;
+  /** Initial assignments tried on the coarsest graph per trial. */
+  initialTries: number;
 }
 
 export const MULTILEVEL_DEFAULTS: MultilevelOptions = {
   seed: 1,
   trials: 4,
-  coarsestPerCloud: 4,
+  coarsestPerCloud: 30,
   refinePasses: 8,
   noise: 0.3,
+  initialTries: 8,
 };
 
 /**
@@ -47,12 +50,22 @@ export function multilevelPartition(
       if (coarse.n > 0.95 * top.n) break;
       levels.push(coarse);
     }
-    const initial = initialAssignment(
-      levels[levels.length - 1] as Level,
-      part,
-      rng,
-      t === 0 ? 0 : options.noise,
-    );
+    // The coarsest graph is small: try several perturbed initial assignments, refined, keep the best.
+    const coarsest = levels[levels.length - 1] as Level;
+    let initial: Int32Array | null = null;
+    let initialCost = Number.POSITIVE_INFINITY;
+    for (let i = 0; i < options.initialTries; i++) {
+      const candidate = initialAssignment(coarsest, part, rng, t === 0 && i === 0 ? 0 : options.noise);
+      if (candidate === null) continue;
+      const used = loads(coarsest, part, candidate);
+      rebalance(coarsest, part, candidate, used);
+      refine(coarsest, part, candidate, used, options.refinePasses);
+      const cost = levelCost(coarsest, part, candidate);
+      if (cost < initialCost) {
+        initial = candidate;
+        initialCost = cost;
+      }
+    }
     if (initial === null) continue;
     let where: Int32Array = initial;
     let balanced = false;

@@ -69,12 +69,20 @@ export function refine(
       costs(level, part, where, v, cost);
       let best = a;
       let bestCost = (cost[a] as number) - EPS * Math.abs(cost[a] as number) - EPS;
+      let level0 = -1; // a zero-gain move to a lighter cloud, as METIS makes to even out loads
       for (let c = 0; c < k; c++) {
-        if (c === a || !level.allowed[v * k + c] || (cost[c] as number) >= bestCost) continue;
+        if (c === a || !level.allowed[v * k + c]) continue;
+        const cc = cost[c] as number;
+        if (cc > (cost[a] as number) + EPS * Math.abs(cost[a] as number) + EPS) continue;
         if (!fits(level, part, used, v, c) || !antiAllows(level, anti, where, v, c)) continue;
-        best = c;
-        bestCost = cost[c] as number;
+        if (cc < bestCost) {
+          best = c;
+          bestCost = cc;
+        } else if ((used[c * 3 + 2] as number) + (level.count[v] as number) < (used[a * 3 + 2] as number)) {
+          if (level0 < 0 || (used[c * 3 + 2] as number) < (used[level0 * 3 + 2] as number)) level0 = c;
+        }
       }
+      if (best === a && level0 >= 0) best = level0;
       if (best !== a) {
         addLoad(level, used, v, a, -1);
         addLoad(level, used, v, best, 1);

@@ -29,10 +29,12 @@ export const multilevelSolver: Solver = {
     const restarts = units <= 200 ? 12 : units <= 5000 ? 4 : 1;
     let best: { placement: Int32Array; cost: number; notes: string[] } | undefined;
     for (let r = 0; r < restarts; r++) {
+      // Small clusters coarsen down to a few groups per cloud: whole communities then move together.
       const where = multilevelPartition(level, part, {
         ...MULTILEVEL_DEFAULTS,
         seed: options.seed * 1000 + r,
         trials: 1,
+        coarsestPerCloud: units <= 200 ? 4 : MULTILEVEL_DEFAULTS.coarsestPerCloud,
       });
       if (where === null) continue;
       const placement = new Int32Array(p.vms.length);
