@@ -51,16 +51,12 @@ export function unaryCosts(p: PlanProblem): Float64Array {
 
 /** $/GB to bring an image's shared content to cloud c: from the cheapest cloud that already has it. */
 export function sharedPrice(p: PlanProblem, image: number, c: number): number {
-  const img = p.images[image];
-  if (img === undefined || img.presentAt[c]) return 0;
-  const k = p.clouds.length;
-  let best = Number.POSITIVE_INFINITY;
-  for (let a = 0; a < k; a++) if (img.presentAt[a]) best = Math.min(best, p.egress[a * k + c] as number);
-  return Number.isFinite(best) ? best : 0;
+  const source = sharedSource(p, image, c);
+  return source < 0 ? 0 : (p.egress[source * p.clouds.length + c] as number);
 }
 
 /** The cloud shared content comes from (for transfer time), or -1 when none has it yet. */
-function sharedSource(p: PlanProblem, image: number, c: number): number {
+export function sharedSource(p: PlanProblem, image: number, c: number): number {
   const img = p.images[image];
   const k = p.clouds.length;
   let best = -1;

@@ -1,4 +1,4 @@
-import { evaluate, sharedPrice, unaryCosts, violations } from './objective.js';
+import { evaluate, sharedPrice, sharedSource, unaryCosts, violations } from './objective.js';
 import { GB, type PlanProblem } from './problem.js';
 import { buildUnits, type Units } from './units.js';
 
@@ -240,13 +240,7 @@ export class PlacementState {
       shared += (sign * img.sharedBytes * price) / GB;
       bytes += sign * img.sharedBytes;
       dollars += (sign * img.sharedBytes * price) / GB;
-      let source = -1;
-      for (let s = 0; s < k; s++)
-        if (
-          img.presentAt[s] &&
-          (source < 0 || (p.egress[s * k + c] as number) < (p.egress[source * k + c] as number))
-        )
-          source = s;
+      const source = sharedSource(p, image, c);
       if (source >= 0) seconds += (sign * img.sharedBytes) / (p.wan[source * k + c] as number);
     }
     return { moves, bytes, dollars, seconds, shared };

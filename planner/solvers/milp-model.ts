@@ -1,4 +1,4 @@
-import { sharedPrice, unaryCosts } from '../objective.js';
+import { sharedPrice, sharedSource, unaryCosts } from '../objective.js';
 import { GB, type PlanProblem } from '../problem.js';
 
 /** A solver-neutral mixed-integer linear program, written out by each exact backend in its own format. */
@@ -131,13 +131,7 @@ export function buildMilp(p: PlanProblem): Milp {
         });
       budgetBytes.push([z, img.sharedBytes]);
       budgetDollars.push([z, (img.sharedBytes / GB) * price]);
-      let source = -1;
-      for (let a = 0; a < k; a++)
-        if (
-          img.presentAt[a] &&
-          (source < 0 || (p.egress[a * k + c] as number) < (p.egress[source * k + c] as number))
-        )
-          source = a;
+      const source = sharedSource(p, i, c);
       if (source >= 0) budgetSeconds.push([z, img.sharedBytes / (p.wan[source * k + c] as number)]);
     }
   });
