@@ -58,10 +58,9 @@ export class TrafficGraph {
   ) {}
 
   consumerFor(capture: CaptureContext): FlowConsumer {
-    return {
-      window: (table, window) => this.addWindow(table, window, capture),
-      flows: this.onFlow === undefined ? undefined : (table) => this.emitFlows(table, capture),
-    } as FlowConsumer;
+    const consumer: FlowConsumer = { window: (table, window) => this.addWindow(table, window, capture) };
+    if (this.onFlow !== undefined) consumer.flows = (table) => this.emitFlows(table, capture);
+    return consumer;
   }
 
   nodeIndex(endpoint: Endpoint): number {
@@ -173,8 +172,7 @@ export class TrafficGraph {
   }
 
   private emitFlows(table: FlowTable, capture: CaptureContext): void {
-    const onFlow = this.onFlow;
-    if (onFlow === undefined) return;
+    const onFlow = this.onFlow as (record: FlowRecord) => void;
     for (let slot = 0; slot < table.capacity; slot++) {
       if (table.used[slot] === 0) continue;
       const a = this.attribution.resolve(flowSide(table, slot, 0)).id;

@@ -22,10 +22,6 @@ const LINK_DECODERS = dispatchTable<LinkDecoder>(0x10000, [
   [LINKTYPE.LOOP, (pk, b, p, end) => decodeNullLoopback(pk, b, p, end, true)],
 ]);
 
-export function isSupportedLinkType(linkType: number): boolean {
-  return linkType < LINK_DECODERS.length && LINK_DECODERS[linkType] !== undefined;
-}
-
 /**
  * Decodes frames into one reused Packet. Never throws on frame data: every outcome is a status plus a
  * reason, which `decode` returns for the caller to count.

@@ -98,5 +98,3 @@ export const inventorySchema = v.strictObject({
 
 export type Inventory = v.InferOutput<typeof inventorySchema>;
 export type Cloud = v.InferOutput<typeof cloudSchema>;
-export type Vm = v.InferOutput<typeof vmSchema>;
-export type Constraints = v.InferOutput<typeof constraintsSchema>;
