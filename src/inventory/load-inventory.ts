@@ -68,7 +68,13 @@ async function parseYamlInventory(text: string, path: string): Promise<Inventory
     }
     return path;
   };
-  const parsed = v.safeParse(inventorySchema, doc.toJS() ?? {});
+  const data = doc.toJS() ?? {};
+  if (typeof data !== 'object' || Array.isArray(data)) {
+    throw invalid(
+      `${path}:1:1: the top level must be a mapping with clouds:, hosts:, vms:, images: or constraints:`,
+    );
+  }
+  const parsed = v.safeParse(inventorySchema, data);
   if (!parsed.success) {
     const issue = parsed.issues[0];
     const path = (issue.path ?? []).map((item) => item.key as PropertyKey);

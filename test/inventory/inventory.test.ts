@@ -54,6 +54,7 @@ vms:
       'vms:\n  - name: a\n    memoryGb: 4\n',
       /inv\.yaml:3:\d+: vms\[0\]: unknown field memoryGb/,
     );
+    await rejects('[1, 2]\n', /inv\.yaml:1:1: the top level must be a mapping/);
     await rejects('vms:\n  - cloud: x\n', /inv\.yaml:2:5: vms\[0\]\.name: missing required field/);
     await rejects('vms:\n  - name: a\n    vcpus: -2\n', /inv\.yaml:3:12: vms\[0\]\.vcpus/);
   });
