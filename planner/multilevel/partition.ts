@@ -1,5 +1,6 @@
 import { seededRng } from '../rng.js';
 import { coarsen } from './coarsen.js';
+import { fmRefine } from './fm-refine.js';
 import { initialAssignment } from './initial.js';
 import type { Level, Partitioning } from './level.js';
 import { levelCost, loads, rebalance, refine } from './refine.js';
@@ -79,6 +80,8 @@ export function multilevelPartition(
       }
       const used = loads(level, part, where);
       balanced = rebalance(level, part, where, used);
+      refine(level, part, where, used, options.refinePasses);
+      fmRefine(level, part, where, used);
       refine(level, part, where, used, options.refinePasses);
     }
     if (!balanced) continue;
