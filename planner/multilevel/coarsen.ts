@@ -59,8 +59,20 @@ function compatible(level: Level, v: number, w: number, maxWeight: Float64Array)
 /** Builds the coarse graph: merged weights, intersected allowed clouds, summed unary costs and edges. */
 export function contract(level: Level, fineToCoarse: Int32Array, cn: number): Level {
   const { n, k } = level;
-  const members: number[][] = Array.from({ length: cn }, () => []);
-  for (let v = 0; v < n; v++) (members[fineToCoarse[v] as number] as number[]).push(v);
+  // Members of each coarse vertex in compressed form (a counting sort), not arrays of arrays.
+  const memberStart = new Int32Array(cn + 1);
+  for (let v = 0; v < n; v++)
+    memberStart[(fineToCoarse[v] as number) + 1] =
+      (memberStart[(fineToCoarse[v] as number) + 1] as number) + 1;
+  for (let u = 0; u < cn; u++)
+    memberStart[u + 1] = (memberStart[u + 1] as number) + (memberStart[u] as number);
+  const fill = memberStart.slice(0, cn);
+  const members = new Int32Array(n);
+  for (let v = 0; v < n; v++) {
+    const u = fineToCoarse[v] as number;
+    members[fill[u] as number] = v;
+    fill[u] = (fill[u] as number) + 1;
+  }
   const c: Level = {
     n: cn,
     k,
@@ -76,13 +88,17 @@ export function contract(level: Level, fineToCoarse: Int32Array, cn: number): Le
     anti: new Map(),
     fineToCoarse,
   };
-  const adj: number[] = [];
-  const outW: number[] = [];
-  const inW: number[] = [];
+  // The coarse graph has at most as many entries as the fine one.
+  const capacity = level.adjncy.length;
+  const adj = new Int32Array(capacity);
+  const outW = new Float64Array(capacity);
+  const inW = new Float64Array(capacity);
+  let size = 0;
   const slot = new Int32Array(cn).fill(-1);
   for (let u = 0; u < cn; u++) {
-    const start = adj.length;
-    for (const v of members[u] as number[]) {
+    const start = size;
+    for (let m = memberStart[u] as number; m < (memberStart[u + 1] as number); m++) {
+      const v = members[m] as number;
       c.vcpus[u] = (c.vcpus[u] as number) + (level.vcpus[v] as number);
       c.memoryGiB[u] = (c.memoryGiB[u] as number) + (level.memoryGiB[v] as number);
       c.count[u] = (c.count[u] as number) + (level.count[v] as number);
@@ -100,17 +116,18 @@ export function contract(level: Level, fineToCoarse: Int32Array, cn: number): Le
           outW[at] = (outW[at] as number) + (level.out[i] as number);
           inW[at] = (inW[at] as number) + (level.in[i] as number);
         } else {
-          slot[w] = adj.length;
-          adj.push(w);
-          outW.push(level.out[i] as number);
-          inW.push(level.in[i] as number);
+          slot[w] = size;
+          adj[size] = w;
+          outW[size] = level.out[i] as number;
+          inW[size] = level.in[i] as number;
+          size++;
         }
       }
     }
-    c.xadj[u + 1] = adj.length;
+    c.xadj[u + 1] = size;
   }
-  c.adjncy = Int32Array.from(adj);
-  c.out = Float64Array.from(outW);
-  c.in = Float64Array.from(inW);
+  c.adjncy = adj.slice(0, size);
+  c.out = outW.slice(0, size);
+  c.in = inW.slice(0, size);
   return c;
 }
