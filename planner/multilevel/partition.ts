@@ -16,6 +16,8 @@ export interface MultilevelOptions {
   noise: number;
   /** Initial assignments tried on the coarsest graph per trial. */
   initialTries: number;
+  /** Fiduccia-Mattheyses rounds per level. */
+  fmRounds: number;
 }
 
 export const MULTILEVEL_DEFAULTS: MultilevelOptions = {
@@ -25,6 +27,7 @@ export const MULTILEVEL_DEFAULTS: MultilevelOptions = {
   refinePasses: 8,
   noise: 0.3,
   initialTries: 8,
+  fmRounds: 2,
 };
 
 /**
@@ -81,8 +84,11 @@ export function multilevelPartition(
       const used = loads(level, part, where);
       balanced = rebalance(level, part, where, used);
       refine(level, part, where, used, options.refinePasses);
-      fmRefine(level, part, where, used);
-      refine(level, part, where, used, options.refinePasses);
+      // Hill climbing escapes where greedy refinement stops; greedy then tidies what it opened.
+      for (let round = 0; round < options.fmRounds; round++) {
+        fmRefine(level, part, where, used);
+        refine(level, part, where, used, options.refinePasses);
+      }
     }
     if (!balanced) continue;
     const cost = levelCost(finest, part, where);
