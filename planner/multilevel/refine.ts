@@ -58,8 +58,10 @@ export function refine(
   const { k } = part;
   const cost = new Float64Array(k);
   const anti = antiIndex(level);
-  // Only vertices whose neighbourhood changed can gain: after the first pass, revisit just those.
-  let active = new Uint8Array(level.n).fill(1);
+  // Only a vertex on a cloud boundary, or not in its cheapest cloud, can gain at first; after a pass,
+  // only those whose neighbourhood changed.
+  let active = new Uint8Array(level.n);
+  for (let v = 0; v < level.n; v++) active[v] = mayGain(level, where, v) ? 1 : 0;
   for (let pass = 0; pass < passes; pass++) {
     let moved = 0;
     const next = new Uint8Array(level.n);
@@ -169,4 +171,16 @@ export function rebalance(level: Level, part: Partitioning, where: Int32Array, u
     }
   }
   return !Array.from({ length: k }, (_, c) => over(c)).some(Boolean);
+}
+
+/** Whether v could gain by moving: it has a neighbour elsewhere, or a cheaper allowed cloud by itself. */
+function mayGain(level: Level, where: Int32Array, v: number): boolean {
+  const a = where[v] as number;
+  for (let i = level.xadj[v] as number; i < (level.xadj[v + 1] as number); i++)
+    if (where[level.adjncy[i] as number] !== a) return true;
+  const k = level.k;
+  const here = level.unary[v * k + a] as number;
+  for (let c = 0; c < k; c++)
+    if (c !== a && level.allowed[v * k + c] && (level.unary[v * k + c] as number) < here) return true;
+  return false;
 }
