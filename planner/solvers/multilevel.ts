@@ -71,7 +71,10 @@ export const multilevelSolver: Solver = {
       solver: this.name,
       optimal: false,
       seconds: (performance.now() - started) / 1000,
-      notes: [`best of ${restarts} restarts`, ...best.notes],
+      notes: [
+        restarts === 1 ? 'one restart (large instance)' : `best of ${restarts} restarts`,
+        ...best.notes,
+      ],
     };
   },
 };

@@ -35,7 +35,7 @@ export function formatCount(n: number): string {
 }
 
 export function formatMoney(n: number): string {
-  if (n === 0) return '$0';
+  if (Math.abs(n) < 5e-5) return '$0'; // below what four decimals show: rounding noise
   if (n < 1) return `$${n.toFixed(4)}`;
   const [whole = '0', cents = '00'] = n.toFixed(2).split('.');
   return `$${formatCount(Number(whole))}.${cents}`;

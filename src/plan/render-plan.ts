@@ -1,4 +1,4 @@
-import { formatBytes, formatMoney, formatPercent, textTable } from '../cli/text-table.js';
+import { formatBytes, formatCount, formatMoney, formatPercent, textTable } from '../cli/text-table.js';
 import type { PlanDocument } from './plan-document.js';
 
 const TOP_MOVES = 20;
@@ -43,10 +43,10 @@ export function renderPlan(doc: PlanDocument): string {
       ['cloud', 'VMs before', 'VMs after', 'vCPUs after', 'GiB after'],
       after.load.map((l, i) => [
         l.cloud,
-        String(before.load[i]?.vms ?? 0),
-        String(l.vms),
-        String(l.vcpus),
-        String(l.memoryGiB),
+        formatCount(before.load[i]?.vms ?? 0),
+        formatCount(l.vms),
+        formatCount(l.vcpus),
+        formatCount(Math.round(l.memoryGiB)),
       ]),
     ),
   );
