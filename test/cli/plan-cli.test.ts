@@ -97,6 +97,42 @@ describe('sky-plan plan', () => {
     assert.match(doc.notes.join('\n'), /no timeRange/);
   });
 
+  it('chooses the multilevel solver for a large cluster, says why, and respects capacities', () => {
+    const n = 3000;
+    const nodes = Array.from({ length: n }, (_, i) => ({
+      id: `vm${i}`,
+      cloud: `c${i % 3}`,
+      vcpus: 2,
+      memoryGiB: 4,
+    }));
+    const edges = Array.from({ length: n * 4 }, (_, e) => ({
+      source: `vm${Math.floor(e / 4)}`,
+      target: `vm${(Math.floor(e / 4) + 1 + ((e * 7) % 25)) % n}`,
+      bytes: 1000 + ((e * 7919) % 100000),
+      packets: 10,
+    }));
+    const big = writeTemp(
+      'big.json',
+      JSON.stringify({ schema: 'sky-plan/graph@1', nodes, edges, timeRange: { seconds: 60 } }),
+    );
+    const clouds = writeTemp(
+      'c3.yaml',
+      ['c0', 'c1', 'c2']
+        .map(
+          (c, i) =>
+            `  - { name: ${c}, capacity: { vms: 1050 }, egress: { default: ${0.02 * (i + 1)} }, compute: { vcpuHour: 0.02 } }`,
+        )
+        .join('\n')
+        .replace(/^/, 'clouds:\n'),
+    );
+    const r = runCli(['plan', '-g', big, '-c', clouds, '--json']);
+    assert.equal(r.status, 0, r.stderr);
+    const doc = JSON.parse(r.stdout);
+    assert.match(doc.solver.reason, /^multilevel: 9000 decisions \(> 400\)/);
+    for (const load of doc.after.load) assert.ok(load.vms <= 1050, `${load.cloud} holds ${load.vms}`);
+    assert.ok(doc.after.cost.total < doc.before.cost.total);
+  });
+
   it('names conflicting constraints, and refuses bad input with a message', () => {
     const spec = readFileSync(inventory, 'utf8').replace(
       /^images:/m,
