@@ -26,13 +26,15 @@ export function makeFeasible(state: PlacementState, initial: ArrayLike<number>):
         (state.used[c * 3 + 2] as number) > cap.vms + EPS);
     if (over) {
       displaced.push(u);
-      unassign(state, u);
+      state.release(u);
       continue;
     }
     const split = (units.members[u] as number[]).some((v) => initial[v] !== c);
     if (c < 0 || units.allowed[u * k + c] === 0 || split || !state.antiAllows(u, c)) displaced.push(u);
   }
-  for (const u of displaced) unassign(state, u);
+  for (const u of displaced) state.release(u);
+  // Loads were kept current while releasing; move and budget totals are recomputed once.
+  state.recount();
   for (const u of displaced) {
     let best = -1;
     let bestCost = Number.POSITIVE_INFINITY;
@@ -48,13 +50,6 @@ export function makeFeasible(state: PlacementState, initial: ArrayLike<number>):
     state.assign(u, best);
   }
   return true;
-}
-
-/** Takes a unit out (no cloud), releasing its capacity. */
-function unassign(state: PlacementState, u: number): void {
-  if ((state.unitCloud[u] as number) < 0) return;
-  state.unitCloud[u] = -1;
-  state.recount();
 }
 
 /**

@@ -167,6 +167,21 @@ export class PlacementState {
     }
   }
 
+  /**
+   * Takes unit u out of its cloud, releasing its capacity. Move and budget totals are not updated:
+   * call `recount` after releasing.
+   */
+  release(u: number): void {
+    const c = this.unitCloud[u] as number;
+    if (c < 0) return;
+    const units = this.units;
+    this.used[c * 3] = (this.used[c * 3] as number) - (units.vcpus[u] as number);
+    this.used[c * 3 + 1] = (this.used[c * 3 + 1] as number) - (units.memoryGiB[u] as number);
+    this.used[c * 3 + 2] = (this.used[c * 3 + 2] as number) - (units.count[u] as number);
+    this.unitCloud[u] = -1;
+    for (const v of units.members[u] as number[]) this.placement[v] = -1;
+  }
+
   /** The objective of the current placement (a full evaluation: for checks, not inner loops). */
   totalCost(): number {
     return evaluate(this.p, this.placement).cost.total;
