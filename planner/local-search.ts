@@ -8,7 +8,7 @@ const EPS = 1e-9;
  * fits nowhere.
  */
 export function makeFeasible(state: PlacementState, initial: ArrayLike<number>): boolean {
-  const { units, k, p } = state;
+  const { units, k } = state;
   const m = units.members.length;
   const order = Array.from({ length: m }, (_, u) => u).sort(
     (x, y) => (units.vcpus[y] as number) - (units.vcpus[x] as number),
@@ -17,14 +17,8 @@ export function makeFeasible(state: PlacementState, initial: ArrayLike<number>):
   const displaced: number[] = [];
   for (const u of order) {
     const c = state.unitCloud[u] as number;
-    const cap = c >= 0 ? p.clouds[c]?.capacity : undefined;
     // Largest first: an over-full cloud sheds its biggest units until it fits, so few units move.
-    const over =
-      cap !== undefined &&
-      ((state.used[c * 3] as number) > cap.vcpus + EPS ||
-        (state.used[c * 3 + 1] as number) > cap.memoryGiB + EPS ||
-        (state.used[c * 3 + 2] as number) > cap.vms + EPS);
-    if (over) {
+    if (c >= 0 && state.overfull(c)) {
       displaced.push(u);
       state.release(u);
       continue;

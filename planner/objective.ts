@@ -124,7 +124,7 @@ export function evaluate(p: PlanProblem, placement: ArrayLike<number>, unary = u
 }
 
 /** Hard constraints a placement breaks, in words an operator can act on; empty when feasible. */
-export function violations(p: PlanProblem, placement: ArrayLike<number>): string[] {
+export function violations(p: PlanProblem, placement: ArrayLike<number>, unary = unaryCosts(p)): string[] {
   const k = p.clouds.length;
   const out: string[] = [];
   const used = Array.from({ length: k }, () => ({ vcpus: 0, memoryGiB: 0, vms: 0 }));
@@ -155,7 +155,7 @@ export function violations(p: PlanProblem, placement: ArrayLike<number>): string
     const clouds = new Set(group.map((v) => placement[v]));
     if (clouds.size < group.length) out.push(`anti-affinity group ${names(p, group)} shares a cloud`);
   }
-  const e = evaluate(p, placement);
+  const e = evaluate(p, placement, unary);
   if (p.maxMoves !== undefined && e.moves > p.maxMoves)
     out.push(`${e.moves} moves exceed the maximum of ${p.maxMoves}`);
   const b = p.budget;

@@ -2,6 +2,43 @@ import { evaluate, sharedPrice, sharedSource, unaryCosts, violations } from './o
 import { GB, type PlanProblem } from './problem.js';
 import { buildUnits, type Units } from './units.js';
 
+/** What every placement of one problem shares: units, their costs, adjacency, anti-affinity index. */
+export interface PlacementModel {
+  units: Units;
+  /** unary[v * k + c] per VM, and its sum per unit. */
+  unary: Float64Array;
+  unitUnary: Float64Array;
+  out: [Int32Array, Int32Array, Float64Array];
+  in: [Int32Array, Int32Array, Float64Array];
+  /** anti[v]: anti-affinity groups VM v belongs to. */
+  anti: number[][];
+}
+
+export function placementModel(p: PlanProblem): PlacementModel {
+  const k = p.clouds.length;
+  const n = p.vms.length;
+  const units = buildUnits(p);
+  const unary = unaryCosts(p);
+  const unitUnary = new Float64Array(units.members.length * k);
+  units.members.forEach((vs, u) => {
+    for (const v of vs)
+      for (let c = 0; c < k; c++)
+        unitUnary[u * k + c] = (unitUnary[u * k + c] as number) + (unary[v * k + c] as number);
+  });
+  const anti: number[][] = Array.from({ length: n }, () => []);
+  p.antiAffinity.forEach((g, i) => {
+    for (const v of g) (anti[v] as number[]).push(i);
+  });
+  return {
+    units,
+    unary,
+    unitUnary,
+    out: csr(n, p.edges.from, p.edges.to, p.edges.rate),
+    in: csr(n, p.edges.to, p.edges.from, p.edges.rate),
+    anti,
+  };
+}
+
 /**
  * A placement with everything needed to price and check a move of one unit in time proportional to its
  * edges: cloud loads, move and budget totals, per-(image, cloud) counts of VMs moved in, and directed
@@ -26,33 +63,25 @@ export class PlacementState {
   private readonly inStart: Int32Array;
   private readonly inFrom: Int32Array;
   private readonly inRate: Float64Array;
-  /** anti[v]: anti-affinity groups VM v belongs to. */
   private readonly anti: number[][];
   private readonly perGB: number;
 
   constructor(
     readonly p: PlanProblem,
     initial: ArrayLike<number>,
+    /** The placement-independent part, when another state of the same problem already built it. */
+    readonly model: PlacementModel = placementModel(p),
   ) {
     const k = p.clouds.length;
     const n = p.vms.length;
     this.k = k;
-    this.units = buildUnits(p);
+    this.units = model.units;
+    this.unitUnary = model.unitUnary;
     this.perGB = p.horizonSeconds / GB;
-    const unary = unaryCosts(p);
+    [this.outStart, this.outTo, this.outRate] = model.out;
+    [this.inStart, this.inFrom, this.inRate] = model.in;
+    this.anti = model.anti;
     const m = this.units.members.length;
-    this.unitUnary = new Float64Array(m * k);
-    this.units.members.forEach((vs, u) => {
-      for (const v of vs)
-        for (let c = 0; c < k; c++)
-          this.unitUnary[u * k + c] = (this.unitUnary[u * k + c] as number) + (unary[v * k + c] as number);
-    });
-    [this.outStart, this.outTo, this.outRate] = csr(n, p.edges.from, p.edges.to, p.edges.rate);
-    [this.inStart, this.inFrom, this.inRate] = csr(n, p.edges.to, p.edges.from, p.edges.rate);
-    this.anti = Array.from({ length: n }, () => []);
-    p.antiAffinity.forEach((g, i) => {
-      for (const v of g) (this.anti[v] as number[]).push(i);
-    });
     this.placement = new Int32Array(n).fill(-1);
     this.unitCloud = new Int32Array(m).fill(-1);
     this.used = new Float64Array(k * 3);
@@ -68,15 +97,20 @@ export class PlacementState {
     const k = this.k;
     if (this.units.allowed[u * k + c] === 0) return false;
     const here = this.unitCloud[u] === c;
-    const cap = this.p.clouds[c]?.capacity;
-    if (cap === undefined) return false;
-    if (!here) {
-      if ((this.used[c * 3] as number) + (this.units.vcpus[u] as number) > cap.vcpus + 1e-9) return false;
-      if ((this.used[c * 3 + 1] as number) + (this.units.memoryGiB[u] as number) > cap.memoryGiB + 1e-9)
-        return false;
-      if ((this.used[c * 3 + 2] as number) + (this.units.count[u] as number) > cap.vms + 1e-9) return false;
-    }
+    if (!here && this.overfull(c, u)) return false;
     return this.antiAllows(u, c);
+  }
+
+  /** Cloud c is over a capacity, or would be with unit `adding` in it as well. */
+  overfull(c: number, adding = -1): boolean {
+    const cap = this.p.clouds[c]?.capacity;
+    if (cap === undefined) return true;
+    const extra = (weights: Float64Array) => (adding >= 0 ? (weights[adding] as number) : 0);
+    return (
+      (this.used[c * 3] as number) + extra(this.units.vcpus) > cap.vcpus + 1e-9 ||
+      (this.used[c * 3 + 1] as number) + extra(this.units.memoryGiB) > cap.memoryGiB + 1e-9 ||
+      (this.used[c * 3 + 2] as number) + extra(this.units.count) > cap.vms + 1e-9
+    );
   }
 
   /** No anti-affinity partner of a member of u (outside u) is in cloud c. */
@@ -138,17 +172,11 @@ export class PlacementState {
   assign(u: number, b: number): void {
     const a = this.unitCloud[u] as number;
     if (a === b) return;
-    const d = a >= 0 || b >= 0 ? this.migrationDelta(u, b) : undefined;
+    const d = this.migrationDelta(u, b);
     const k = this.k;
     const units = this.units;
-    if (a >= 0) {
-      this.used[a * 3] = (this.used[a * 3] as number) - (units.vcpus[u] as number);
-      this.used[a * 3 + 1] = (this.used[a * 3 + 1] as number) - (units.memoryGiB[u] as number);
-      this.used[a * 3 + 2] = (this.used[a * 3 + 2] as number) - (units.count[u] as number);
-    }
-    this.used[b * 3] = (this.used[b * 3] as number) + (units.vcpus[u] as number);
-    this.used[b * 3 + 1] = (this.used[b * 3 + 1] as number) + (units.memoryGiB[u] as number);
-    this.used[b * 3 + 2] = (this.used[b * 3 + 2] as number) + (units.count[u] as number);
+    if (a >= 0) this.addLoad(u, a, -1);
+    this.addLoad(u, b, 1);
     for (const v of units.members[u] as number[]) {
       const vm = this.p.vms[v] as (typeof this.p.vms)[number];
       if (vm.image >= 0 && vm.current >= 0) {
@@ -159,12 +187,16 @@ export class PlacementState {
       this.placement[v] = b;
     }
     this.unitCloud[u] = b;
-    if (d !== undefined) {
-      this.moves += d.moves;
-      this.bytes += d.bytes;
-      this.dollars += d.dollars;
-      this.seconds += d.seconds;
-    }
+    this.moves += d.moves;
+    this.bytes += d.bytes;
+    this.dollars += d.dollars;
+    this.seconds += d.seconds;
+  }
+
+  private addLoad(u: number, c: number, sign: number): void {
+    this.used[c * 3] = (this.used[c * 3] as number) + sign * (this.units.vcpus[u] as number);
+    this.used[c * 3 + 1] = (this.used[c * 3 + 1] as number) + sign * (this.units.memoryGiB[u] as number);
+    this.used[c * 3 + 2] = (this.used[c * 3 + 2] as number) + sign * (this.units.count[u] as number);
   }
 
   /**
@@ -174,21 +206,18 @@ export class PlacementState {
   release(u: number): void {
     const c = this.unitCloud[u] as number;
     if (c < 0) return;
-    const units = this.units;
-    this.used[c * 3] = (this.used[c * 3] as number) - (units.vcpus[u] as number);
-    this.used[c * 3 + 1] = (this.used[c * 3 + 1] as number) - (units.memoryGiB[u] as number);
-    this.used[c * 3 + 2] = (this.used[c * 3 + 2] as number) - (units.count[u] as number);
+    this.addLoad(u, c, -1);
     this.unitCloud[u] = -1;
-    for (const v of units.members[u] as number[]) this.placement[v] = -1;
+    for (const v of this.units.members[u] as number[]) this.placement[v] = -1;
   }
 
   /** The objective of the current placement (a full evaluation: for checks, not inner loops). */
   totalCost(): number {
-    return evaluate(this.p, this.placement).cost.total;
+    return evaluate(this.p, this.placement, this.model.unary).cost.total;
   }
 
   feasible(): boolean {
-    return !this.placement.includes(-1) && violations(this.p, this.placement).length === 0;
+    return !this.placement.includes(-1) && violations(this.p, this.placement, this.model.unary).length === 0;
   }
 
   /** Recomputes loads, image counts and migration totals from `placement` (after a unit was taken out). */

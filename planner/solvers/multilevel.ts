@@ -41,7 +41,7 @@ export const multilevelSolver: Solver = {
       base.units.members.forEach((vs, u) => {
         for (const v of vs) placement[v] = where[u] as number;
       });
-      const state = new PlacementState(p, placement);
+      const state = new PlacementState(p, placement, base.model);
       const notes: string[] = [];
       const returned = withinLimits(state);
       if (returned > 0) notes.push(`${returned} moves undone to respect the move limit or migration budget`);

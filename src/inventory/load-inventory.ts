@@ -94,7 +94,8 @@ function invalid(message: string): UserError {
   return new UserError('inventory_invalid', `invalid inventory: ${message}`);
 }
 
-function formatPath(path: readonly PropertyKey[]): string {
+/** `vms[2].nics[0].mac` from a validation path. */
+export function formatPath(path: readonly PropertyKey[]): string {
   if (path.length === 0) return '(top level)';
   return path
     .map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? String(p) : `.${String(p)}`))

@@ -1,5 +1,6 @@
 import type { PlanCloud, PlanProblem, PlanVm } from '../../planner/problem.js';
 import { UserError } from '../errors.js';
+import { egressPrice, INTERNET } from '../graph/summarize.js';
 import type { Inventory } from '../inventory/schema.js';
 import type { PlannerGraph } from './read-graph.js';
 
@@ -55,13 +56,14 @@ export function buildProblem(graph: PlannerGraph, spec: Inventory, options: Plan
       gibHour: c.compute?.gibHour ?? 0,
       vmHour: c.compute?.vmHour ?? 0,
     },
-    internetPerGB: c.egress?.internet ?? 0,
+    internetPerGB: egressPrice(spec.clouds, c.name, INTERNET) ?? 0,
   }));
   const egress = new Float64Array(k * k);
   const wan = new Float64Array(k * k);
   spec.clouds.forEach((c, a) => {
     spec.clouds.forEach((d, b) => {
-      egress[a * k + b] = a === b ? 0 : (c.egress?.to?.[d.name] ?? c.egress?.default ?? 0);
+      // The same rule as the analyze summary's egress cost.
+      egress[a * k + b] = egressPrice(spec.clouds, c.name, d.name) ?? 0;
       wan[a * k + b] = ((c.wan?.toMbps?.[d.name] ?? c.wan?.defaultMbps ?? DEFAULT_WAN_MBPS) * 1e6) / 8;
     });
   });

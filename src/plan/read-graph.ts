@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import * as v from 'valibot';
 import { UserError } from '../errors.js';
 import { GRAPH_SCHEMA } from '../graph/graph-model.js';
+import { formatPath } from '../inventory/load-inventory.js';
 
 /**
  * The parts of a sky-plan/graph@1 document the planner reads. `analyze` writes more; a graph written by
@@ -49,13 +50,8 @@ export async function readGraph(path: string): Promise<PlannerGraph> {
   const parsed = v.safeParse(graphSchema, data);
   if (!parsed.success) {
     const issue = parsed.issues[0];
-    const at = (issue.path ?? [])
-      .map((p) => (typeof p.key === 'number' ? `[${p.key}]` : `.${String(p.key)}`))
-      .join('');
-    throw new UserError(
-      'graph_invalid',
-      `invalid graph ${path}: ${at.replace(/^\./, '') || '(top level)'}: ${issue.message}`,
-    );
+    const at = formatPath((issue.path ?? []).map((p) => p.key as PropertyKey));
+    throw new UserError('graph_invalid', `invalid graph ${path}: ${at}: ${issue.message}`);
   }
   const ids = new Set<string>();
   for (const n of parsed.output.nodes) {
