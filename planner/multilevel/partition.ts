@@ -18,6 +18,8 @@ export interface MultilevelOptions {
   initialTries: number;
   /** Fiduccia-Mattheyses rounds per level. */
   fmRounds: number;
+  /** Initial assignments refined down to the middle level before one is chosen. */
+  carried: number;
 }
 
 export const MULTILEVEL_DEFAULTS: MultilevelOptions = {
@@ -28,6 +30,7 @@ export const MULTILEVEL_DEFAULTS: MultilevelOptions = {
   noise: 0.3,
   initialTries: 8,
   fmRounds: 2,
+  carried: 4,
 };
 
 /**
@@ -54,43 +57,38 @@ export function multilevelPartition(
       if (coarse.n > 0.95 * top.n) break;
       levels.push(coarse);
     }
-    // The coarsest graph is small: try several perturbed initial assignments, refined, keep the best.
-    const coarsest = levels[levels.length - 1] as Level;
-    let initial: Int32Array | null = null;
-    let initialCost = Number.POSITIVE_INFINITY;
+    // The coarsest graph is small: try several perturbed initial assignments and carry the cheapest
+    // few down to a level a twentieth of the finest, where the cheapest goes on. The coarsest cost alone
+    // predicts the final one poorly, and coarse levels are cheap to refine.
+    const coarsest = levels.length - 1;
+    const candidates: [number, Int32Array][] = [];
     for (let i = 0; i < options.initialTries; i++) {
-      const candidate = initialAssignment(coarsest, part, rng, t === 0 && i === 0 ? 0 : options.noise);
+      const top = levels[coarsest] as Level;
+      const candidate = initialAssignment(top, part, rng, t === 0 && i === 0 ? 0 : options.noise);
       if (candidate === null) continue;
-      const used = loads(coarsest, part, candidate);
-      rebalance(coarsest, part, candidate, used);
-      refine(coarsest, part, candidate, used, options.refinePasses);
-      const cost = levelCost(coarsest, part, candidate);
-      if (cost < initialCost) {
-        initial = candidate;
-        initialCost = cost;
+      const used = loads(top, part, candidate);
+      rebalance(top, part, candidate, used);
+      refine(top, part, candidate, used, options.refinePasses);
+      candidates.push([levelCost(top, part, candidate), candidate]);
+    }
+    if (candidates.length === 0) continue;
+    candidates.sort((a, b) => a[0] - b[0]);
+    const found = levels.findIndex((level) => level.n <= finest.n / 20);
+    const middle = found < 0 ? coarsest : found;
+    let where: Int32Array | null = null;
+    let middleCost = Number.POSITIVE_INFINITY;
+    for (const [, candidate] of candidates.slice(0, options.carried)) {
+      const projected = descend(levels, part, candidate, coarsest, middle, options);
+      if (projected === null) continue;
+      const cost = levelCost(levels[middle] as Level, part, projected);
+      if (cost < middleCost) {
+        where = projected;
+        middleCost = cost;
       }
     }
-    if (initial === null) continue;
-    let where: Int32Array = initial;
-    let balanced = false;
-    for (let i = levels.length - 1; i >= 0; i--) {
-      const level = levels[i] as Level;
-      if (i < levels.length - 1) {
-        const coarser = levels[i + 1] as Level;
-        const map = coarser.fineToCoarse as Int32Array;
-        const coarseWhere: Int32Array = where;
-        where = Int32Array.from({ length: level.n }, (_, v) => coarseWhere[map[v] as number] as number);
-      }
-      const used = loads(level, part, where);
-      balanced = rebalance(level, part, where, used);
-      refine(level, part, where, used, options.refinePasses);
-      // Hill climbing escapes where greedy refinement stops; greedy then tidies what it opened.
-      for (let round = 0; round < options.fmRounds; round++) {
-        fmRefine(level, part, where, used);
-        refine(level, part, where, used, options.refinePasses);
-      }
-    }
-    if (!balanced) continue;
+    if (where !== null && middle > 0)
+      where = descend(levels, part, project(levels, middle, where), middle - 1, 0, options);
+    if (where === null) continue;
     const cost = levelCost(finest, part, where);
     if (cost < bestCost) {
       best = where;
@@ -98,6 +96,40 @@ export function multilevelPartition(
     }
   }
   return best;
+}
+
+/**
+ * Refines `where`, an assignment of levels[from], then projects it level by level down to levels[to],
+ * rebalancing and refining each. Returns null when capacities cannot be restored.
+ */
+function descend(
+  levels: Level[],
+  part: Partitioning,
+  where: Int32Array,
+  from: number,
+  to: number,
+  options: MultilevelOptions,
+): Int32Array | null {
+  let balanced = false;
+  for (let i = from; i >= to; i--) {
+    const level = levels[i] as Level;
+    if (i < from) where = project(levels, i + 1, where);
+    const used = loads(level, part, where);
+    balanced = rebalance(level, part, where, used);
+    refine(level, part, where, used, options.refinePasses);
+    // Hill climbing escapes where greedy refinement stops; greedy then tidies what it opened.
+    for (let round = 0; round < options.fmRounds; round++) {
+      fmRefine(level, part, where, used);
+      refine(level, part, where, used, options.refinePasses);
+    }
+  }
+  return balanced ? where : null;
+}
+
+/** The assignment of levels[coarse - 1] that puts each vertex where its coarse vertex is. */
+function project(levels: Level[], coarse: number, where: Int32Array): Int32Array {
+  const map = (levels[coarse] as Level).fineToCoarse as Int32Array;
+  return Int32Array.from(map, (u) => where[u] as number);
 }
 
 /**
