@@ -5,16 +5,15 @@ import type { Command } from 'commander';
 import { FLOW_TABLE_DEFAULTS } from '../../capture/flow-table.js';
 import { analyzeCaptures } from '../analyze.js';
 import { EXIT, UserError } from '../errors.js';
+import { EXPORT_FORMATS, EXPORTERS, formatOfExtension } from '../export/exporters.js';
 import { buildGraph, graphDocument } from '../graph/build-graph.js';
-import { edgesCsv } from '../graph/export-csv.js';
-import { graphml } from '../graph/export-graphml.js';
 import type { GraphDocument } from '../graph/graph-model.js';
 import { renderSummary } from '../graph/render-summary.js';
 import { loadInventory } from '../inventory/load-inventory.js';
 import { parseCaptureArgs } from './capture-args.js';
 import { parseDuration } from './duration.js';
 
-const FORMATS = ['table', 'json', 'csv', 'graphml'] as const;
+const FORMATS = ['table', 'json', ...EXPORT_FORMATS] as const;
 type Format = (typeof FORMATS)[number];
 
 interface AnalyzeFlags {
@@ -107,19 +106,16 @@ function chooseFormat(flags: AnalyzeFlags): Format {
     }
     return flags.format as Format;
   }
-  const ext = flags.out === undefined ? '' : extname(flags.out).toLowerCase();
-  return ext === '.json' ? 'json' : ext === '.csv' ? 'csv' : ext === '.graphml' ? 'graphml' : 'table';
+  return (flags.out === undefined ? undefined : formatOfExtension(extname(flags.out))) ?? 'table';
 }
 
 function render(doc: GraphDocument, format: Format): string {
   switch (format) {
     case 'json':
       return `${JSON.stringify(doc, null, 1)}\n`;
-    case 'csv':
-      return edgesCsv(doc);
-    case 'graphml':
-      return graphml(doc);
     case 'table':
       return renderSummary(doc);
+    default:
+      return EXPORTERS[format](doc);
   }
 }

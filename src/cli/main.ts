@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { EXIT, UserError } from '../errors.js';
 import { VERSION } from '../version.js';
 import { registerAnalyze } from './analyze-command.js';
+import { registerExport } from './export-command.js';
 import { registerPlan } from './plan-command.js';
 
 /** The CLI is a thin layer over the exported API: it parses flags, sets process.exitCode, never exits. */
@@ -15,6 +16,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     .showHelpAfterError('(run sky-plan --help for usage)');
   registerAnalyze(program);
   registerPlan(program);
+  registerExport(program);
   try {
     await program.parseAsync(argv, { from: 'user' });
     return EXIT.ok;

@@ -8,7 +8,9 @@ const GB = 1e9;
 const MONTH_SECONDS = 30 * 86400;
 const TOP = 10;
 
-export function nodeCloud(node: GraphNode | undefined): string {
+export function nodeCloud(
+  node: { cloud?: string | undefined; kind?: string | undefined } | undefined,
+): string {
   if (node?.cloud !== undefined) return node.cloud;
   return node?.kind === 'external' ? INTERNET : UNPLACED;
 }

@@ -5,8 +5,8 @@ import { GRAPH_SCHEMA } from '../graph/graph-model.js';
 import { formatPath } from '../inventory/load-inventory.js';
 
 /**
- * The parts of a sky-plan/graph@1 document the planner reads. `analyze` writes more; a graph written by
- * hand or another tool needs only these (extra fields are ignored).
+ * The parts of a sky-plan/graph@1 document the planner, the exports and the report read. `analyze` writes
+ * more; a graph written by hand or another tool needs only ids and edge bytes (extra fields are kept).
  */
 const node = v.looseObject({
   id: v.pipe(v.string(), v.minLength(1)),
@@ -14,12 +14,16 @@ const node = v.looseObject({
   cloud: v.optional(v.string()),
   vcpus: v.optional(v.pipe(v.number(), v.minValue(0))),
   memoryGiB: v.optional(v.pipe(v.number(), v.minValue(0))),
+  host: v.optional(v.string()),
+  sentBytes: v.optional(v.number()),
+  receivedBytes: v.optional(v.number()),
 });
 const edge = v.looseObject({
   source: v.string(),
   target: v.string(),
   bytes: v.pipe(v.number(), v.minValue(0)),
   packets: v.optional(v.pipe(v.number(), v.minValue(0))),
+  flows: v.optional(v.number()),
   bytesPerSecond: v.optional(v.pipe(v.number(), v.minValue(0))),
 });
 const graphSchema = v.looseObject({

@@ -1,7 +1,7 @@
-import type { GraphDocument } from './graph-model.js';
+import type { ExportGraph } from './export-graph.js';
 
 /** One row per directed edge (RFC 4180 quoting). */
-export function edgesCsv(doc: GraphDocument): string {
+export function edgesCsv(doc: ExportGraph): string {
   const cloud = new Map(doc.nodes.map((n) => [n.id, n.cloud ?? '']));
   const rows = [
     ['source', 'target', 'source_cloud', 'target_cloud', 'bytes', 'packets', 'flows', 'bytes_per_second'],
@@ -13,7 +13,7 @@ export function edgesCsv(doc: GraphDocument): string {
       cloud.get(e.source) ?? '',
       cloud.get(e.target) ?? '',
       String(e.bytes),
-      String(e.packets),
+      String(e.packets ?? ''),
       String(e.flows ?? ''),
       e.bytesPerSecond === undefined ? '' : e.bytesPerSecond.toFixed(3),
     ]);
@@ -21,6 +21,6 @@ export function edgesCsv(doc: GraphDocument): string {
   return `${rows.map((r) => r.map(csvCell).join(',')).join('\r\n')}\r\n`;
 }
 
-function csvCell(s: string): string {
+export function csvCell(s: string): string {
   return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
