@@ -5,6 +5,7 @@ import { VERSION } from '../version.js';
 import { registerAnalyze } from './analyze-command.js';
 import { registerExport } from './export-command.js';
 import { registerPlan } from './plan-command.js';
+import { registerReport } from './report-command.js';
 
 /** The CLI is a thin layer over the exported API: it parses flags, sets process.exitCode, never exits. */
 export async function main(argv: readonly string[]): Promise<number> {
@@ -17,6 +18,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   registerAnalyze(program);
   registerPlan(program);
   registerExport(program);
+  registerReport(program);
   try {
     await program.parseAsync(argv, { from: 'user' });
     return EXIT.ok;

@@ -1,4 +1,4 @@
-const NUMERIC = /^(-|(<|>-)?\$?\d{1,3}(,\d{3})*(\.\d+)?( [kMGTP]?B)?( \([\d.]+%\))?%?)$/;
+const NUMERIC = /^(-|-?<?\$?\d{1,3}(,\d{3})*(\.\d+)?( [kMGTP]?B)?( \([\d.]+%\))?%?)$/;
 
 /** Aligned plain-text columns; numeric-looking cells are right-aligned. */
 export function textTable(
@@ -36,7 +36,8 @@ export function formatCount(n: number): string {
 
 export function formatMoney(n: number): string {
   if (Math.abs(n) < 1e-9) return '$0'; // floating-point noise from subtracting costs
-  if (Math.abs(n) < 1e-4) return n < 0 ? '>-$0.0001' : '<$0.0001';
+  if (n < 0) return `-${formatMoney(-n)}`;
+  if (n < 1e-4) return '<$0.0001';
   if (n < 1) return `$${n.toFixed(4)}`;
   const [whole = '0', cents = '00'] = n.toFixed(2).split('.');
   return `$${formatCount(Number(whole))}.${cents}`;

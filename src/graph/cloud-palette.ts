@@ -3,8 +3,10 @@
  * name order, so a cloud keeps its colour across the report, the exports and runs of the same cluster.
  */
 const OKABE_ITO = ['#0072B2', '#E69F00', '#009E73', '#CC79A7', '#56B4E9', '#D55E00', '#F0E442', '#000000'];
-/** Nodes with no cloud (external peers, unplaced VMs). */
-export const NO_CLOUD_COLOUR = '#999999';
+/** Nodes with no cloud: unplaced or unknown hosts. */
+export const NO_CLOUD_COLOUR = '#BBBBBB';
+/** External peers, billed as internet egress. */
+export const INTERNET_COLOUR = '#555555';
 
 export function cloudPalette(clouds: Iterable<string>): Map<string, string> {
   const names = [...new Set(clouds)].sort();

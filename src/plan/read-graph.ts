@@ -25,12 +25,39 @@ const edge = v.looseObject({
   packets: v.optional(v.pipe(v.number(), v.minValue(0))),
   flows: v.optional(v.number()),
   bytesPerSecond: v.optional(v.pipe(v.number(), v.minValue(0))),
+  windows: v.optional(
+    v.looseObject({
+      series: v.array(v.tuple([v.number(), v.number(), v.number()])),
+      peakBytesPerSecond: v.number(),
+      p95BytesPerSecond: v.number(),
+    }),
+  ),
 });
 const graphSchema = v.looseObject({
   schema: v.literal(GRAPH_SCHEMA),
   nodes: v.array(node),
   edges: v.array(edge),
-  timeRange: v.optional(v.nullable(v.looseObject({ seconds: v.number() }))),
+  timeRange: v.optional(v.nullable(v.looseObject({ first: v.optional(v.number()), seconds: v.number() }))),
+  window: v.optional(
+    v.nullable(
+      v.looseObject({ seconds: v.pipe(v.number(), v.gtValue(0)), first: v.number(), count: v.number() }),
+    ),
+  ),
+  summary: v.optional(
+    v.looseObject({
+      cloudPairs: v.optional(
+        v.array(
+          v.looseObject({
+            from: v.string(),
+            to: v.string(),
+            bytes: v.number(),
+            packets: v.number(),
+            egressCost: v.optional(v.number()),
+          }),
+        ),
+      ),
+    }),
+  ),
 });
 
 export type PlannerGraph = v.InferOutput<typeof graphSchema>;

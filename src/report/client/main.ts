@@ -1,0 +1,36 @@
+import type { ReportData } from '../report-data.js';
+import { el, Tooltip } from './dom.js';
+import { graphView } from './graph-view.js';
+import { heatmap } from './heatmap.js';
+import { cloudMatrix, planView } from './tables.js';
+
+/** Entry point of the page: reads the embedded data and builds every view. */
+const data = JSON.parse(
+  (document.getElementById('report-data') as HTMLElement).textContent as string,
+) as ReportData;
+const colours = new Map(data.clouds.map((c) => [c.name, c.colour]));
+const colour = (cloud: string) => colours.get(cloud) ?? '#999999';
+const tooltip = new Tooltip();
+const legend = el(
+  'p',
+  { class: 'cloud-legend' },
+  ...data.clouds.map((c) => el('span', {}, el('i', { style: `background: ${c.colour}` }), c.name)),
+);
+const span =
+  data.timeRange === null
+    ? ''
+    : ` · ${new Date(data.timeRange.first * 1000).toISOString().replace('T', ' ').slice(0, 19)} UTC, ${data.timeRange.seconds.toFixed(0)} s`;
+const main = document.getElementById('report') as HTMLElement;
+main.append(
+  el('h1', {}, data.title),
+  el(
+    'p',
+    { class: 'muted' },
+    `${data.totals.nodes} nodes, ${data.totals.edges} edges, ${data.communities.count} communities (modularity ${data.communities.modularity.toFixed(2)})${span}`,
+  ),
+  legend,
+);
+const plan = planView(data, colour);
+if (plan !== null) main.append(plan);
+main.append(graphView(data, colour, tooltip), heatmap(data, colour, tooltip), cloudMatrix(data));
+document.body.dataset.ready = 'true';

@@ -1,0 +1,217 @@
+import type { ExportGraph } from '../export/export-graph.js';
+import { cloudPalette, INTERNET_COLOUR, NO_CLOUD_COLOUR } from '../graph/cloud-palette.js';
+import { communities } from '../graph/communities.js';
+import type { GraphDocument } from '../graph/graph-model.js';
+import { INTERNET, nodeCloud } from '../graph/summarize.js';
+import type { PlanView } from '../plan/read-plan.js';
+import { layout } from './layout.js';
+
+/** Above this many nodes the graph view draws one node per community and cloud. */
+export const GRAPH_VIEW_MAX = 1500;
+/** Above this many nodes the heatmap has one row per community and cloud. */
+export const HEATMAP_MAX = 300;
+const TOP_PEERS = 5;
+
+export interface ReportNode {
+  id: string;
+  cloud: string;
+  kind: string;
+  community: number;
+  /** Nodes it stands for (1 unless grouped). */
+  members: number;
+  x: number;
+  y: number;
+  sent: number;
+  received: number;
+  peers: [string, number][];
+}
+
+/** Everything the page shows, computed here so the page only draws. */
+export interface ReportData {
+  title: string;
+  timeRange: { first: number; seconds: number } | null;
+  clouds: { name: string; colour: string }[];
+  totals: { nodes: number; edges: number; bytes: number; crossCloudBytes: number };
+  communities: { count: number; modularity: number };
+  /** The graph view: all nodes, or one per (cloud, community) when there are too many. */
+  graph: { grouped: boolean; nodes: ReportNode[]; edges: [number, number, number][] };
+  heatmap: { grouped: boolean; labels: string[]; clouds: string[]; cells: [number, number, number][] };
+  cloudMatrix: { from: string; to: string; bytes: number; egressCost: number | null }[];
+  /** Per-window bytes of each graph-view edge ([window, bytes] pairs), for the time slider. */
+  windows: { first: number; seconds: number; count: number; edges: [number, number][][] } | null;
+  plan: (PlanView & { current: Record<string, string> }) | null;
+}
+
+/** What the report reads of a graph@1 document; a hand-written one may have only nodes and edges. */
+export type ReportGraph = ExportGraph & {
+  window?: GraphDocument['window'] | undefined;
+  timeRange?: { first?: number | undefined; seconds: number } | null | undefined;
+  summary?:
+    | { cloudPairs?: { from: string; to: string; egressCost?: number | undefined }[] | undefined }
+    | undefined;
+};
+
+export function reportData(graph: ReportGraph, plan: PlanView | null, title: string): ReportData {
+  const palette = cloudPalette(graph.nodes.flatMap((n) => (n.cloud === undefined ? [] : [n.cloud])));
+  const found = communities(graph);
+  const cloudOf = new Map(graph.nodes.map((n) => [n.id, nodeCloud(n)]));
+  const byCommunity = (n: { id: string }) =>
+    `${cloudOf.get(n.id)} · community ${(found.of.get(n.id) ?? 0) + 1}`;
+  const view = graph.nodes.length > GRAPH_VIEW_MAX ? grouped(graph, byCommunity, cloudOf) : graph;
+  const positions = layout(view, cloudOf);
+  const nodes = reportNodes(view, graph.nodes.length > GRAPH_VIEW_MAX, found.of, cloudOf, positions);
+  const index = new Map(nodes.map((n, i) => [n.id, i]));
+  const edges = view.edges.map(
+    (e) =>
+      [index.get(e.source) as number, index.get(e.target) as number, e.bytes] as [number, number, number],
+  );
+  const bytes = graph.edges.reduce((s, e) => s + e.bytes, 0);
+  const crossCloudBytes = graph.edges.reduce(
+    (s, e) => s + (cloudOf.get(e.source) === cloudOf.get(e.target) ? 0 : e.bytes),
+    0,
+  );
+  return {
+    title,
+    timeRange:
+      graph.timeRange?.first === undefined
+        ? null
+        : { first: graph.timeRange.first, seconds: graph.timeRange.seconds },
+    clouds: [...new Set(cloudOf.values())].sort().map((name) => ({
+      name,
+      colour: palette.get(name) ?? (name === INTERNET ? INTERNET_COLOUR : NO_CLOUD_COLOUR),
+    })),
+    totals: { nodes: graph.nodes.length, edges: graph.edges.length, bytes, crossCloudBytes },
+    communities: { count: found.count, modularity: found.modularity },
+    graph: { grouped: view !== graph, nodes, edges },
+    heatmap: heatmap(graph, cloudOf, found.of, byCommunity),
+    cloudMatrix: cloudMatrix(graph, cloudOf),
+    windows: view === graph ? windows(graph) : null,
+    plan:
+      plan === null
+        ? null
+        : {
+            ...plan,
+            current: Object.fromEntries(
+              Object.keys(plan.placement).map((vm) => [vm, cloudOf.get(vm) ?? '?']),
+            ),
+          },
+  };
+}
+
+/** Nodes merged by `key`: one node per key, edges between keys summed (self-loops kept: inner traffic). */
+function grouped(
+  graph: ExportGraph,
+  key: (n: { id: string }) => string,
+  cloudOf: Map<string, string>,
+): ExportGraph & { members: Map<string, number> } {
+  const members = new Map<string, number>();
+  for (const n of graph.nodes) {
+    const k = key(n);
+    members.set(k, (members.get(k) ?? 0) + 1);
+    cloudOf.set(k, cloudOf.get(n.id) as string);
+  }
+  const edges = new Map<string, { source: string; target: string; bytes: number }>();
+  for (const e of graph.edges) {
+    const source = key({ id: e.source });
+    const target = key({ id: e.target });
+    const id = `${source}\u0000${target}`;
+    const edge = edges.get(id) ?? { source, target, bytes: 0 };
+    edge.bytes += e.bytes;
+    edges.set(id, edge);
+  }
+  return { nodes: [...members.keys()].map((id) => ({ id })), edges: [...edges.values()], members };
+}
+
+function reportNodes(
+  view: ExportGraph & { members?: Map<string, number> },
+  isGrouped: boolean,
+  community: Map<string, number>,
+  cloudOf: Map<string, string>,
+  positions: Map<string, { x: number; y: number }>,
+): ReportNode[] {
+  const sent = new Map<string, number>();
+  const received = new Map<string, number>();
+  const peers = new Map<string, Map<string, number>>();
+  const addPeer = (a: string, b: string, bytes: number) => {
+    const m = peers.get(a) ?? new Map<string, number>();
+    m.set(b, (m.get(b) ?? 0) + bytes);
+    peers.set(a, m);
+  };
+  for (const e of view.edges) {
+    sent.set(e.source, (sent.get(e.source) ?? 0) + e.bytes);
+    received.set(e.target, (received.get(e.target) ?? 0) + e.bytes);
+    if (e.source === e.target) continue;
+    addPeer(e.source, e.target, e.bytes);
+    addPeer(e.target, e.source, e.bytes);
+  }
+  return view.nodes.map((n) => ({
+    id: n.id,
+    cloud: cloudOf.get(n.id) as string,
+    kind: isGrouped ? 'group' : (n.kind ?? 'vm'),
+    community: isGrouped ? -1 : (community.get(n.id) ?? 0),
+    members: view.members?.get(n.id) ?? 1,
+    x: positions.get(n.id)?.x ?? 0,
+    y: positions.get(n.id)?.y ?? 0,
+    sent: sent.get(n.id) ?? 0,
+    received: received.get(n.id) ?? 0,
+    peers: [...(peers.get(n.id) ?? [])].sort((a, b) => b[1] - a[1]).slice(0, TOP_PEERS),
+  }));
+}
+
+/** Rows and columns ordered by cloud, then community, then name; only non-zero cells are listed. */
+function heatmap(
+  graph: ExportGraph,
+  cloudOf: Map<string, string>,
+  community: Map<string, number>,
+  byCommunity: (n: { id: string }) => string,
+): ReportData['heatmap'] {
+  const isGrouped = graph.nodes.length > HEATMAP_MAX;
+  const rows = isGrouped ? grouped(graph, byCommunity, cloudOf) : graph;
+  const rank = (id: string) => community.get(id) ?? Number.parseInt(id.split('community ')[1] ?? '0', 10);
+  const labels = rows.nodes
+    .map((n) => n.id)
+    .sort(
+      (a, b) =>
+        (cloudOf.get(a) as string).localeCompare(cloudOf.get(b) as string) ||
+        rank(a) - rank(b) ||
+        a.localeCompare(b),
+    );
+  const index = new Map(labels.map((id, i) => [id, i]));
+  const cells = rows.edges.map(
+    (e) =>
+      [index.get(e.source) as number, index.get(e.target) as number, e.bytes] as [number, number, number],
+  );
+  return { grouped: isGrouped, labels, clouds: labels.map((id) => cloudOf.get(id) as string), cells };
+}
+
+/** Bytes per (sender cloud, receiver cloud), with the egress cost analyze priced when it had prices. */
+function cloudMatrix(graph: ReportGraph, cloudOf: Map<string, string>): ReportData['cloudMatrix'] {
+  const priced = new Map(
+    (graph.summary?.cloudPairs ?? []).map((p) => [`${p.from}\u0000${p.to}`, p.egressCost ?? null]),
+  );
+  const pairs = new Map<string, ReportData['cloudMatrix'][number]>();
+  for (const e of graph.edges) {
+    const from = cloudOf.get(e.source) as string;
+    const to = cloudOf.get(e.target) as string;
+    const key = `${from}\u0000${to}`;
+    const pair = pairs.get(key) ?? { from, to, bytes: 0, egressCost: priced.get(key) ?? null };
+    pair.bytes += e.bytes;
+    pairs.set(key, pair);
+  }
+  return [...pairs.values()].sort((a, b) => a.from.localeCompare(b.from) || a.to.localeCompare(b.to));
+}
+
+function windows(graph: ReportGraph): ReportData['windows'] {
+  const w = graph.window;
+  if (w === null || w === undefined || !graph.edges.some((e) => e.windows !== undefined)) return null;
+  return {
+    first: w.first,
+    seconds: w.seconds,
+    count: w.count,
+    edges: graph.edges.map((e) =>
+      (e.windows?.series ?? []).map(
+        ([start, bytes]) => [Math.round((start - w.first) / w.seconds), bytes] as [number, number],
+      ),
+    ),
+  };
+}

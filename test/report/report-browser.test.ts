@@ -1,0 +1,117 @@
+import assert from 'node:assert/strict';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { Browser, Locator, Page } from 'playwright-core';
+import { formatBytes } from '../../src/cli/text-table.js';
+import type { GraphDocument } from '../../src/graph/graph-model.js';
+import type { PlanDocument } from '../../src/plan/plan-document.js';
+import { fixture, ROOT, runCli, tempDir } from '../helpers.js';
+import { launchChromium } from './browser.js';
+
+const graphPath = fixture('golden', 'cluster.json');
+const planPath = fixture('golden', 'cluster-plan.json');
+const graph = JSON.parse(readFileSync(graphPath, 'utf8')) as GraphDocument;
+const plan = JSON.parse(readFileSync(planPath, 'utf8')) as PlanDocument;
+const artifacts = join(ROOT, 'test-artifacts');
+
+let browser: Browser;
+let page: Page;
+const consoleErrors: string[] = [];
+const requests: string[] = [];
+let url: string;
+const textOf = async (locator: Locator) => (await locator.textContent()) ?? '';
+
+before(async () => {
+  const out = join(tempDir(), 'report.html');
+  const r = runCli(['report', '--graph', graphPath, '--plan', planPath, '--out', out]);
+  assert.equal(r.status, 0, r.stderr);
+  url = `file://${out}`;
+  mkdirSync(artifacts, { recursive: true });
+  browser = await launchChromium();
+  page = await browser.newPage({ viewport: { width: 1366, height: 900 } });
+  page.on('console', (m) => {
+    if (m.type() === 'error' || m.type() === 'warning') consoleErrors.push(m.text());
+  });
+  page.on('pageerror', (e) => consoleErrors.push(e.message));
+  page.on('request', (req) => requests.push(req.url()));
+  await page.goto(url);
+  await page.waitForSelector('body[data-ready=true]', { timeout: 10_000 });
+});
+
+after(async () => {
+  await browser?.close();
+});
+
+describe('report in headless Chromium (bundled cluster and its plan)', () => {
+  it('loads with no console error and no request but the page itself', async () => {
+    await page.screenshot({ path: join(artifacts, 'report-cluster.png'), fullPage: true });
+    assert.deepEqual(consoleErrors, []);
+    assert.deepEqual(requests, [url]);
+  });
+
+  it('draws every node of the graph and one heatmap cell per communicating pair', async () => {
+    assert.equal(await page.locator('#graph circle.node').count(), graph.nodes.length);
+    assert.equal(await page.locator('#graph line.edge').count(), graph.edges.length);
+    const pairs = new Set(graph.edges.filter((e) => e.bytes > 0).map((e) => `${e.source}>${e.target}`));
+    assert.equal(await page.locator('#heatmap rect.cell').count(), pairs.size);
+  });
+
+  it("shows a node's traffic on hover", async () => {
+    const vm = graph.nodes.find((n) => n.kind === 'vm') as GraphDocument['nodes'][number];
+    const sent = graph.edges.filter((e) => e.source === vm.id).reduce((s, e) => s + e.bytes, 0);
+    await page.locator(`#graph circle.node[data-id="${vm.id}"]`).hover({ force: true });
+    const tooltip = page.locator('#tooltip');
+    assert.equal(await tooltip.isVisible(), true);
+    const text = await textOf(tooltip);
+    assert.match(text, new RegExp(vm.id));
+    assert.match(text, new RegExp(`sent ${formatBytes(sent).replace('.', '\\.')}`));
+    await page.screenshot({ path: join(artifacts, 'report-hover.png') });
+  });
+
+  it('finds VMs by name', async () => {
+    await page.fill('#search', 'cfd-1');
+    const expected = graph.nodes.filter((n) => n.id.includes('cfd-1')).length;
+    assert.ok(expected > 0);
+    assert.equal(await page.locator('#graph circle.node.match').count(), expected);
+    assert.equal(await textOf(page.locator('#search-result')), `${expected} matches`);
+    await page.fill('#search', '');
+  });
+
+  it('shows the plan: costs before and after, every move marked and explained', async () => {
+    assert.equal(await page.locator('#moves-table tbody tr').count(), plan.moves.length);
+    const after = page.locator('.placement').nth(1);
+    assert.equal(await after.locator('.vm.moved').count(), plan.moves.length);
+    assert.equal(await after.locator('.vm').count(), Object.keys(plan.placement).length);
+    const total = await textOf(page.locator('#cost-table tbody tr', { hasText: 'total' }));
+    assert.match(total, /\$3,377\.15\s*\$3,142\.72\s*-\$234\.43/);
+  });
+
+  it('steps through the capture windows with the time slider', async () => {
+    assert.ok(graph.window !== null && graph.window.count > 1);
+    const widths = () =>
+      page
+        .locator('#graph line.edge')
+        .evaluateAll((lines) => lines.map((l) => l.getAttribute('stroke-width')));
+    const whole = await widths();
+    await page.locator('#window').fill('1');
+    assert.match(await textOf(page.locator('#window-label')), new RegExp(`window 1/${graph.window.count}`));
+    const first = await widths();
+    assert.notDeepEqual(first, whole);
+    const idle = graph.edges.filter(
+      (e) => !(e.windows?.series ?? []).some(([start]) => start === graph.window?.first),
+    );
+    assert.equal(first.filter((w) => w === '0.00').length, idle.length);
+    await page.locator('#window').fill('0');
+  });
+
+  it('fits a laptop screen and prints', async () => {
+    await page.setViewportSize({ width: 1280, height: 800 });
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    assert.ok(overflow <= 0, `horizontal overflow ${overflow}px at 1280 px`);
+    await page.emulateMedia({ media: 'print' });
+    assert.equal(await page.locator('.controls').first().isVisible(), false);
+    await page.screenshot({ path: join(artifacts, 'report-print.png'), fullPage: true });
+    await page.emulateMedia({ media: 'screen' });
+  });
+});
