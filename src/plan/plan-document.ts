@@ -30,6 +30,11 @@ export interface PlanMove {
   vm: string;
   from: string;
   to: string;
+  /** What the VM occupies while it runs, at both ends during its migration. */
+  vcpus: number;
+  memoryGiB: number;
+  /** Its image (content group), whose shared content crosses to a cloud once; null without one. */
+  image: string | null;
   /** This VM's own bytes on the WAN (memory and disk it does not share with its image). */
   wanBytes: number;
   seconds: number;
@@ -37,6 +42,13 @@ export interface PlanMove {
   /** Peers it ends up with in one cloud, and peers it leaves, with the traffic between them. */
   bringsTogether: PeerRate[];
   separates: PeerRate[];
+}
+
+export interface PlanCloudInfo {
+  name: string;
+  capacity: { vcpus: number | null; memoryGiB: number | null; vms: number | null };
+  /** Bytes/s a migration from this cloud to each other cloud gets. */
+  wanBytesPerSecond: Record<string, number>;
 }
 
 export interface PlanDocument {
@@ -55,6 +67,8 @@ export interface PlanDocument {
     notes: string[];
   };
   placement: Record<string, string>;
+  /** Capacities (null: no limit) and migration bandwidth, for the executor's schedule. */
+  clouds: PlanCloudInfo[];
   moves: PlanMove[];
   /** Image content sent once per destination cloud (dedup-aware migration). */
   sharedContent: { image: string; to: string; bytes: number }[];
@@ -95,6 +109,9 @@ export function planDocument(
       vm: vm.name,
       from: cloud(a),
       to: cloud(b),
+      vcpus: vm.vcpus,
+      memoryGiB: vm.memoryGiB,
+      image: p.images[vm.image]?.name ?? null,
       wanBytes: vm.uniqueBytes,
       seconds: vm.uniqueBytes / (p.wan[a * k + b] as number),
       cost: (vm.uniqueBytes / 1e9) * (p.egress[a * k + b] as number) + p.downtimePenalty,
@@ -127,6 +144,17 @@ export function planDocument(
       notes: result.notes,
     },
     placement: Object.fromEntries(p.vms.map((vm, v) => [vm.name, cloud(after[v] as number)])),
+    clouds: p.clouds.map((c, a) => ({
+      name: c.name,
+      capacity: {
+        vcpus: finite(c.capacity.vcpus),
+        memoryGiB: finite(c.capacity.memoryGiB),
+        vms: finite(c.capacity.vms),
+      },
+      wanBytesPerSecond: Object.fromEntries(
+        p.clouds.flatMap((d, b) => (a === b ? [] : [[d.name, p.wan[a * k + b] as number]])),
+      ),
+    })),
     moves,
     sharedContent,
     // New VMs have no "before": they are priced where the plan puts them.
@@ -179,6 +207,8 @@ function metrics(p: PlanProblem, placement: ArrayLike<number>): PlanMetrics {
     load,
   };
 }
+
+const finite = (x: number) => (Number.isFinite(x) ? x : null);
 
 /** Traffic with each peer, both directions together. */
 function peerRates(p: PlanProblem): Map<number, number>[] {

@@ -12,51 +12,98 @@ const cost = v.looseObject({
   migration: money,
   total: money,
 });
-const metrics = v.looseObject({
+const metricsEntries = {
   cost,
   crossCloud: v.array(v.looseObject({ from: v.string(), to: v.string(), bytesPerSecond: v.number() })),
-});
+};
+const metrics = v.looseObject(metricsEntries);
 const peer = v.looseObject({ peer: v.string(), bytesPerSecond: v.number() });
-const planSchema = v.looseObject({
+const move = {
+  vm: v.string(),
+  from: v.string(),
+  to: v.string(),
+  wanBytes: v.number(),
+  seconds: v.number(),
+  cost: v.number(),
+  bringsTogether: v.array(peer),
+  separates: v.array(peer),
+};
+const plan = {
   schema: v.literal(PLAN_SCHEMA),
   horizonSeconds: v.number(),
   solver: v.looseObject({ name: v.string(), optimal: v.boolean(), gap: v.nullable(v.number()) }),
   placement: v.record(v.string(), v.string()),
-  moves: v.array(
-    v.looseObject({
-      vm: v.string(),
-      from: v.string(),
-      to: v.string(),
-      wanBytes: v.number(),
-      seconds: v.number(),
-      cost: v.number(),
-      bringsTogether: v.array(peer),
-      separates: v.array(peer),
-    }),
-  ),
+  moves: v.array(v.looseObject(move)),
   before: metrics,
   after: metrics,
+};
+const planSchema = v.looseObject(plan);
+const limit = v.nullable(v.pipe(v.number(), v.minValue(0)));
+/** What the executor needs on top: each VM's size and each cloud's capacity and bandwidth. */
+const executableSchema = v.looseObject({
+  ...plan,
+  before: v.looseObject({
+    ...metricsEntries,
+    load: v.array(
+      v.looseObject({ cloud: v.string(), vcpus: v.number(), memoryGiB: v.number(), vms: v.number() }),
+    ),
+  }),
+  moves: v.array(
+    v.looseObject({
+      ...move,
+      vcpus: v.pipe(v.number(), v.minValue(0)),
+      memoryGiB: v.pipe(v.number(), v.minValue(0)),
+      image: v.nullable(v.string()),
+    }),
+  ),
+  clouds: v.array(
+    v.looseObject({
+      name: v.string(),
+      capacity: v.looseObject({ vcpus: limit, memoryGiB: limit, vms: limit }),
+      wanBytesPerSecond: v.record(v.string(), v.pipe(v.number(), v.gtValue(0))),
+    }),
+  ),
 });
 
 /** The parts of a sky-plan/plan@1 document that readers of a plan (the report) rely on. */
 export type PlanView = Pick<PlanDocument, 'horizonSeconds' | 'placement'> & {
   solver: Pick<PlanDocument['solver'], 'name' | 'optimal' | 'gap'>;
-  moves: PlanDocument['moves'];
+  moves: Omit<PlanDocument['moves'][number], 'vcpus' | 'memoryGiB' | 'image'>[];
   before: Pick<PlanDocument['before'], 'cost' | 'crossCloud'>;
   after: Pick<PlanDocument['after'], 'cost' | 'crossCloud'>;
 };
 
+/** A plan the executor can carry out. */
+export type ExecutablePlan = Omit<PlanView, 'moves' | 'before'> &
+  Pick<PlanDocument, 'moves' | 'clouds'> & { before: Pick<PlanDocument['before'], 'cost' | 'crossCloud' | 'load'> };
+
 export async function readPlan(path: string): Promise<PlanView> {
-  let data: unknown;
+  return parsePlan(path, await readJson(path), planSchema);
+}
+
+export async function readExecutablePlan(path: string): Promise<ExecutablePlan> {
+  const data = await readJson(path);
+  if (typeof data === 'object' && data !== null && !('clouds' in data))
+    throw new UserError(
+      'plan_invalid',
+      `${path} has no clouds (capacities, bandwidth): it was written by an older sky-plan; run sky-plan plan again`,
+    );
+  return parsePlan(path, data, executableSchema);
+}
+
+async function readJson(path: string): Promise<unknown> {
   try {
-    data = JSON.parse(await readFile(path, 'utf8'));
+    return JSON.parse(await readFile(path, 'utf8'));
   } catch (err) {
     throw new UserError(
       'plan_unreadable',
       `cannot read the plan ${path}: ${(err as Error).message}; expected the output of sky-plan plan --json`,
     );
   }
-  const parsed = v.safeParse(planSchema, data);
+}
+
+function parsePlan<S extends v.GenericSchema>(path: string, data: unknown, schema: S): v.InferOutput<S> {
+  const parsed = v.safeParse(schema, data);
   if (!parsed.success) {
     const issue = parsed.issues[0];
     const at = formatPath((issue.path ?? []).map((p) => p.key as PropertyKey));

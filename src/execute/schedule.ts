@@ -1,0 +1,248 @@
+import type { ExecutablePlan } from '../plan/read-plan.js';
+
+/** One live migration to carry out; a staged move goes through a third cloud in two hops. */
+export interface Migration {
+  vm: string;
+  from: string;
+  to: string;
+  vcpus: number;
+  memoryGiB: number;
+  image: string | null;
+  wanBytes: number;
+  /** At the link's full bandwidth. */
+  seconds: number;
+  /** Set on the first hop of a staged move: the VM's final cloud. */
+  stagingFor?: string;
+}
+
+export interface Wave {
+  migrations: Migration[];
+  /** Migrations sharing a link share its bandwidth: the slowest link's total. */
+  seconds: number;
+}
+
+export interface ConcurrencyLimits {
+  perSource: number;
+  perDestination: number;
+  perLink: number;
+}
+
+export const CONCURRENCY_DEFAULTS: ConcurrencyLimits = { perSource: 2, perDestination: 2, perLink: 2 };
+
+export interface Load {
+  vcpus: number;
+  memoryGiB: number;
+  vms: number;
+}
+
+export interface ScheduleInput {
+  migrations: Migration[];
+  /** What each cloud holds now. */
+  load: Map<string, Load>;
+  capacity: Map<string, { vcpus: number | null; memoryGiB: number | null; vms: number | null }>;
+  /** Bytes/s from cloud a to cloud b, as wan.get(a)?.[b]. */
+  wan: Map<string, Record<string, number>>;
+  /** Bytes/s between VMs (both directions summed), to keep coupled VMs together in time. */
+  coupling: Map<string, Map<string, number>>;
+  limits: ConcurrencyLimits;
+}
+
+/** No order of the remaining moves keeps every cloud within capacity, even through a third cloud. */
+export class DeadlockError extends Error {
+  constructor(
+    readonly waiting: { migration: Migration; full: string }[],
+    /** What each cloud holds when no move can start. */
+    readonly load: Map<string, Load>,
+  ) {
+    super(
+      `no safe order: ${waiting
+        .map(({ migration: m, full }) => `${m.vm} (${m.from} → ${m.to}) waits for room in ${full}`)
+        .join('; ')}, and no other cloud has room to stage any of them`,
+    );
+  }
+}
+
+/** The moves of a plan, with what the schedule needs, from the plan document. */
+export function scheduleInput(plan: ExecutablePlan, limits: ConcurrencyLimits): ScheduleInput {
+  const coupling = new Map<string, Map<string, number>>();
+  for (const m of plan.moves) {
+    const peers = new Map<string, number>();
+    for (const p of [...m.bringsTogether, ...m.separates]) peers.set(p.peer, p.bytesPerSecond);
+    coupling.set(m.vm, peers);
+  }
+  return {
+    migrations: plan.moves.map((m) => ({
+      vm: m.vm,
+      from: m.from,
+      to: m.to,
+      vcpus: m.vcpus,
+      memoryGiB: m.memoryGiB,
+      image: m.image,
+      wanBytes: m.wanBytes,
+      seconds: m.seconds,
+    })),
+    load: new Map(
+      plan.before.load.map((l) => [l.cloud, { vcpus: l.vcpus, memoryGiB: l.memoryGiB, vms: l.vms }]),
+    ),
+    capacity: new Map(plan.clouds.map((c) => [c.name, c.capacity])),
+    wan: new Map(plan.clouds.map((c) => [c.name, c.wanBytesPerSecond])),
+    coupling,
+    limits,
+  };
+}
+
+/**
+ * Orders the migrations into waves. A migrating VM holds room at both ends until it completes, so a
+ * wave may only start migrations whose destinations have room for all of them at once; the sources
+ * free their room when the wave ends. Swaps and cycles between full clouds go through a third cloud
+ * with room (two hops); when none has room, DeadlockError names every blocked move.
+ *
+ * Order within the limits: coupled VMs (heavy traffic between them) in the same or consecutive waves,
+ * heaviest group first; per image and destination, the largest VM first (it seeds the content the
+ * others then find there), and the others in later waves, one after another.
+ */
+export function schedule(input: ScheduleInput): Wave[] {
+  const load = new Map([...input.load].map(([c, l]) => [c, { ...l }]));
+  let pending = priorityOrder(input.migrations, input.coupling);
+  const seeded = new Set<string>(); // image→cloud pairs whose seed has completed
+  const waves: Wave[] = [];
+  while (pending.length > 0) {
+    const wave = nextWave(pending, load, input, seeded);
+    if (wave.length === 0) {
+      pending = stageOne(pending, load, input);
+      continue;
+    }
+    for (const m of wave) {
+      add(load, m.to, m, 1);
+      add(load, m.from, m, -1);
+      if (m.image !== null) seeded.add(`${m.image}\u0000${m.to}`);
+    }
+    const chosen = new Set(wave);
+    pending = pending.filter((m) => !chosen.has(m));
+    waves.push({ migrations: wave, seconds: waveSeconds(wave, input) });
+  }
+  return waves;
+}
+
+function nextWave(
+  pending: Migration[],
+  load: Map<string, Load>,
+  input: ScheduleInput,
+  seeded: Set<string>,
+): Migration[] {
+  const incoming = new Map<string, Load>();
+  const count = new Map<string, number>();
+  const seedingNow = new Set<string>();
+  const wave: Migration[] = [];
+  const bump = (key: string) => count.set(key, (count.get(key) ?? 0) + 1);
+  const { perSource, perDestination, perLink } = input.limits;
+  for (const m of pending) {
+    if ((count.get(`s\u0000${m.from}`) ?? 0) >= perSource) continue;
+    if ((count.get(`d\u0000${m.to}`) ?? 0) >= perDestination) continue;
+    if ((count.get(`l\u0000${m.from}\u0000${m.to}`) ?? 0) >= perLink) continue;
+    const content = m.image === null ? null : `${m.image}\u0000${m.to}`;
+    // The content's first carrier goes alone; the others follow once it is there.
+    if (content !== null && seedingNow.has(content)) continue;
+    if (!fits(load, incoming, input, m.to, m)) continue;
+    wave.push(m);
+    add(incoming, m.to, m, 1);
+    bump(`s\u0000${m.from}`);
+    bump(`d\u0000${m.to}`);
+    bump(`l\u0000${m.from}\u0000${m.to}`);
+    if (content !== null && !seeded.has(content)) seedingNow.add(content);
+  }
+  return wave;
+}
+
+/** Breaks a deadlock by sending one blocked VM through a third cloud that has room for it. */
+function stageOne(pending: Migration[], load: Map<string, Load>, input: ScheduleInput): Migration[] {
+  const none = new Map<string, Load>();
+  for (const m of pending) {
+    for (const via of [...input.capacity.keys()].sort()) {
+      if (via === m.from || via === m.to || !fits(load, none, input, via, m)) continue;
+      const rate1 = input.wan.get(m.from)?.[via];
+      const rate2 = input.wan.get(via)?.[m.to];
+      if (rate1 === undefined || rate2 === undefined) continue;
+      const first: Migration = { ...m, to: via, seconds: m.wanBytes / rate1, stagingFor: m.to };
+      const second: Migration = { ...m, from: via, seconds: m.wanBytes / rate2 };
+      return [first, ...pending.filter((p) => p !== m), second];
+    }
+  }
+  throw new DeadlockError(
+    pending.map((m) => ({ migration: m, full: m.to })),
+    load,
+  );
+}
+
+function fits(
+  load: Map<string, Load>,
+  incoming: Map<string, Load>,
+  input: ScheduleInput,
+  cloud: string,
+  m: Migration,
+): boolean {
+  const cap = input.capacity.get(cloud);
+  if (cap === undefined) return false;
+  const now = load.get(cloud) ?? { vcpus: 0, memoryGiB: 0, vms: 0 };
+  const coming = incoming.get(cloud) ?? { vcpus: 0, memoryGiB: 0, vms: 0 };
+  const within = (limit: number | null, used: number) => limit === null || used <= limit + 1e-9;
+  return (
+    within(cap.vcpus, now.vcpus + coming.vcpus + m.vcpus) &&
+    within(cap.memoryGiB, now.memoryGiB + coming.memoryGiB + m.memoryGiB) &&
+    within(cap.vms, now.vms + coming.vms + 1)
+  );
+}
+
+function add(load: Map<string, Load>, cloud: string, m: Migration, sign: number): void {
+  const l = load.get(cloud) ?? { vcpus: 0, memoryGiB: 0, vms: 0 };
+  l.vcpus += sign * m.vcpus;
+  l.memoryGiB += sign * m.memoryGiB;
+  l.vms += sign;
+  load.set(cloud, l);
+}
+
+function waveSeconds(wave: Migration[], input: ScheduleInput): number {
+  const perLink = new Map<string, number>();
+  for (const m of wave) {
+    const rate = input.wan.get(m.from)?.[m.to];
+    const seconds = rate === undefined ? m.seconds : m.wanBytes / rate;
+    const key = `${m.from}\u0000${m.to}`;
+    perLink.set(key, (perLink.get(key) ?? 0) + seconds);
+  }
+  return Math.max(0, ...perLink.values());
+}
+
+/**
+ * Coupled groups (VMs moving together that exchange traffic), heaviest first; within a group, by
+ * destination and image, the largest VM of each image first.
+ */
+function priorityOrder(migrations: Migration[], coupling: Map<string, Map<string, number>>): Migration[] {
+  const moving = new Map(migrations.map((m) => [m.vm, m]));
+  const parent = new Map(migrations.map((m) => [m.vm, m.vm]));
+  const find = (x: string): string => {
+    let r = x;
+    while (parent.get(r) !== r) r = parent.get(r) as string;
+    parent.set(x, r);
+    return r;
+  };
+  const weight = new Map<string, number>();
+  for (const m of migrations) {
+    for (const [peer, rate] of coupling.get(m.vm) ?? []) {
+      if (moving.get(peer)?.to !== m.to) continue;
+      parent.set(find(m.vm), find(peer));
+      weight.set(m.vm, (weight.get(m.vm) ?? 0) + rate);
+    }
+  }
+  const groupWeight = new Map<string, number>();
+  for (const m of migrations)
+    groupWeight.set(find(m.vm), (groupWeight.get(find(m.vm)) ?? 0) + (weight.get(m.vm) ?? 0));
+  return [...migrations].sort(
+    (a, b) =>
+      (groupWeight.get(find(b.vm)) as number) - (groupWeight.get(find(a.vm)) as number) ||
+      find(a.vm).localeCompare(find(b.vm)) ||
+      a.to.localeCompare(b.to) ||
+      (a.image ?? '').localeCompare(b.image ?? '') ||
+      b.memoryGiB - a.memoryGiB ||
+      a.vm.localeCompare(b.vm),
+  );
+}
