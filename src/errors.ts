@@ -19,4 +19,6 @@ export const EXIT = {
   internal: 1,
   usage: 2,
   input: 3,
+  /** sky-plan execute: some migrations failed (their VMs still run at their source). */
+  incomplete: 4,
 } as const;

@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { EXIT, UserError } from '../errors.js';
 import { VERSION } from '../version.js';
 import { registerAnalyze } from './analyze-command.js';
+import { registerExecute } from './execute-command.js';
 import { registerExport } from './export-command.js';
 import { registerPlan } from './plan-command.js';
 import { registerReport } from './report-command.js';
@@ -19,6 +20,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   registerPlan(program);
   registerExport(program);
   registerReport(program);
+  registerExecute(program);
   try {
     await program.parseAsync(argv, { from: 'user' });
     return EXIT.ok;

@@ -31,6 +31,28 @@ export const cloudSchema = v.strictObject({
   wan: v.optional(
     v.strictObject({ defaultMbps: v.optional(positive), toMbps: v.optional(v.record(v.string(), positive)) }),
   ),
+  /** How `sky-plan execute --driver libvirt` reaches this cloud's hypervisor. */
+  libvirt: v.optional(
+    v.strictObject({
+      uri: v.pipe(v.string(), v.minLength(1)),
+      /** Where the migration stream goes, e.g. tcp:tunnel-host:49152 (the dedup tunnel). */
+      migrateUri: v.optional(v.string()),
+      listenAddress: v.optional(v.string()),
+    }),
+  ),
+  /** How `sky-plan execute --driver qmp` drives QEMU here; {vm} and {cloud} are substituted. */
+  qmp: v.optional(
+    v.strictObject({
+      /** The QMP unix socket of a VM running in this cloud. */
+      socket: v.pipe(v.string(), v.includes('{vm}', 'must contain {vm}')),
+      /** Starts a VM's destination QEMU here, paused for an incoming migration (-incoming defer). */
+      launch: v.pipe(v.string(), v.includes('{socket}', 'must contain {socket} (the QMP socket to open)')),
+      /** Address the destination QEMU listens on for the migration stream. */
+      listen: v.optional(v.string(), '127.0.0.1'),
+      /** Its port; by default one free on this machine, which suits QEMU running where sky-plan runs. */
+      port: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(65535))),
+    }),
+  ),
 });
 
 const mac = v.pipe(

@@ -75,7 +75,9 @@ export type PlanView = Pick<PlanDocument, 'horizonSeconds' | 'placement'> & {
 
 /** A plan the executor can carry out. */
 export type ExecutablePlan = Omit<PlanView, 'moves' | 'before'> &
-  Pick<PlanDocument, 'moves' | 'clouds'> & { before: Pick<PlanDocument['before'], 'cost' | 'crossCloud' | 'load'> };
+  Pick<PlanDocument, 'moves' | 'clouds'> & {
+    before: Pick<PlanDocument['before'], 'cost' | 'crossCloud' | 'load'>;
+  };
 
 export async function readPlan(path: string): Promise<PlanView> {
   return parsePlan(path, await readJson(path), planSchema);

@@ -1,0 +1,31 @@
+import type { Migration } from './schedule.js';
+
+export interface MigrationProgress {
+  /** Bytes sent so far, bytes left, and the total to send (RAM, as QEMU counts it). */
+  transferred: number;
+  remaining: number;
+  total: number;
+  bytesPerSecond: number;
+  /** Pages the guest dirties per second: when it beats the link, precopy does not converge. */
+  dirtyPagesPerSecond: number;
+}
+
+/** A migration that did not happen; the VM still runs at its source. */
+export class MigrationFailed extends Error {}
+
+/** How a plan's migrations reach the hypervisors. Each driver is one file in drivers/. */
+export interface MigrationDriver {
+  readonly name: string;
+  /** Reasons not to start (unreachable hypervisor, a VM not where the plan says); empty when all is well. */
+  preflight(migrations: Migration[]): Promise<string[]>;
+  /**
+   * One live migration: resolves once the VM runs at the destination only (the source stopped), or
+   * throws MigrationFailed with the source running again.
+   */
+  migrate(m: Migration, progress: (p: MigrationProgress) => void): Promise<void>;
+  /**
+   * After a crash mid-migration: waits for a migration QEMU carried on alone, makes sure the VM runs in
+   * exactly one place, and says which.
+   */
+  reconcile(m: Migration): Promise<'source' | 'destination'>;
+}

@@ -1,0 +1,210 @@
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { EXIT, UserError } from '../../errors.js';
+import type { Cloud } from '../../inventory/schema.js';
+import { type MigrationDriver, MigrationFailed, type MigrationProgress } from '../driver.js';
+import { QmpClient } from '../qmp-client.js';
+import type { Migration } from '../schedule.js';
+
+type QmpSettings = NonNullable<Cloud['qmp']>;
+
+interface MigrateInfo {
+  status?: string;
+  'error-desc'?: string;
+  ram?: { transferred: number; remaining: number; total: number; mbps: number; 'dirty-pages-rate'?: number };
+}
+
+const ACTIVE = new Set(['setup', 'active', 'device', 'pre-switchover', 'wait-unplug', 'cancelling']);
+const POLL_MS = 200;
+/** A migration whose byte count has not moved for this long is cancelled. */
+const STALL_MS = 30_000;
+const LAUNCH_WAIT_MS = 30_000;
+
+/**
+ * Drives QEMU over QMP: starts the destination QEMU with the cloud's launch command (-incoming defer),
+ * `migrate-incoming` there, `migrate` at the source, polls `query-migrate`; on success stops the source
+ * and announces the VM from the destination (`announce-self`: RARP from each NIC).
+ */
+export class QmpDriver implements MigrationDriver {
+  readonly name = 'qmp';
+
+  constructor(private readonly clouds: Map<string, Cloud>) {}
+
+  async preflight(migrations: Migration[]): Promise<string[]> {
+    const problems: string[] = [];
+    for (const m of migrations) {
+      for (const cloud of [m.from, m.to]) {
+        if (this.clouds.get(cloud)?.qmp === undefined)
+          problems.push(`cloud ${cloud} has no qmp settings (socket, launch)`);
+      }
+      if (problems.length > 0) continue;
+      const status = await this.status(this.socket(m.from, m.vm));
+      if (status !== 'running')
+        problems.push(
+          `${m.vm} is not running in ${m.from} (${status ?? `no QMP socket ${this.socket(m.from, m.vm)}`})`,
+        );
+      if (existsSync(this.socket(m.to, m.vm)) && (await this.status(this.socket(m.to, m.vm))) !== undefined)
+        problems.push(`${m.vm} already has a QEMU in ${m.to} (${this.socket(m.to, m.vm)})`);
+    }
+    return [...new Set(problems)];
+  }
+
+  async migrate(m: Migration, progress: (p: MigrationProgress) => void): Promise<void> {
+    const source = await QmpClient.connect(this.socket(m.from, m.vm));
+    let destination: QmpClient | undefined;
+    try {
+      destination = await this.launch(m);
+      const { listen, port } = this.settings(m.to);
+      const uri = `tcp:${listen.includes(':') ? `[${listen}]` : listen}:${port ?? (await freePort(listen))}`;
+      await destination.execute('migrate-incoming', { uri });
+      await source.execute('migrate', { uri });
+      const outcome = await follow(source, progress);
+      if (outcome.status !== 'completed') {
+        await resumeSource(source);
+        throw new MigrationFailed(
+          `${m.vm}: migration ${outcome.status}: ${outcome['error-desc'] ?? 'no reason given'}`,
+        );
+      }
+      const { status } = await destination.execute<{ status: string }>('query-status');
+      if (status !== 'running') await destination.execute('cont');
+      await source.execute('quit').catch(() => undefined); // QEMU may close before it answers
+      await destination.execute('announce-self', { initial: 50, max: 550, rounds: 5, step: 100 });
+    } catch (err) {
+      if (!(err instanceof MigrationFailed)) {
+        await source.execute('migrate_cancel').catch(() => undefined);
+        await resumeSource(source).catch(() => undefined);
+      }
+      await destination?.execute('quit').catch(() => undefined);
+      throw err instanceof MigrationFailed ? err : new MigrationFailed(`${m.vm}: ${(err as Error).message}`);
+    } finally {
+      source.close();
+      destination?.close();
+    }
+  }
+
+  async reconcile(m: Migration): Promise<'source' | 'destination'> {
+    const sourcePath = this.socket(m.from, m.vm);
+    const destinationPath = this.socket(m.to, m.vm);
+    const source = await QmpClient.connect(sourcePath).catch(() => undefined);
+    try {
+      if (source !== undefined) await follow(source, () => undefined); // a migration QEMU went on with
+      const destinationStatus = await this.status(destinationPath);
+      if (destinationStatus === 'running') {
+        await source?.execute('quit').catch(() => undefined);
+        return 'destination';
+      }
+      if (destinationStatus !== undefined) await quit(destinationPath);
+      if (source === undefined)
+        throw new UserError('vm_lost', `${m.vm} runs neither in ${m.from} nor in ${m.to}`, EXIT.input);
+      await resumeSource(source);
+      return 'source';
+    } finally {
+      source?.close();
+    }
+  }
+
+  private settings(cloud: string): QmpSettings {
+    const qmp = this.clouds.get(cloud)?.qmp;
+    if (qmp === undefined)
+      throw new UserError('no_qmp', `cloud ${cloud} has no qmp settings in the clouds spec`, EXIT.usage);
+    return qmp;
+  }
+
+  private socket(cloud: string, vm: string): string {
+    return fill(this.settings(cloud).socket, { vm, cloud });
+  }
+
+  private async status(path: string): Promise<string | undefined> {
+    const client = await QmpClient.connect(path, 2000).catch(() => undefined);
+    if (client === undefined) return undefined;
+    try {
+      return (await client.execute<{ status: string }>('query-status')).status;
+    } finally {
+      client.close();
+    }
+  }
+
+  /** Starts the destination QEMU, detached (it outlives the executor), and connects to it. */
+  private async launch(m: Migration): Promise<QmpClient> {
+    const socket = this.socket(m.to, m.vm);
+    const command = fill(this.settings(m.to).launch, { vm: m.vm, cloud: m.to, socket });
+    const child = spawn('sh', ['-c', command], { detached: true, stdio: 'ignore' });
+    child.unref();
+    let exited: number | null = null;
+    child.once('exit', (code) => {
+      exited = code ?? -1;
+    });
+    const deadline = Date.now() + LAUNCH_WAIT_MS;
+    while (Date.now() < deadline) {
+      if (exited !== null)
+        throw new MigrationFailed(
+          `${m.vm}: the launch command for ${m.to} exited with ${exited}: ${command}`,
+        );
+      const client = await QmpClient.connect(socket, 1000).catch(() => undefined);
+      if (client !== undefined) return client;
+      await sleep(100);
+    }
+    throw new MigrationFailed(
+      `${m.vm}: no QMP socket ${socket} ${LAUNCH_WAIT_MS / 1000} s after launching: ${command}`,
+    );
+  }
+}
+
+/** Polls query-migrate until the migration is over; reports progress, cancels a stalled one. */
+async function follow(source: QmpClient, progress: (p: MigrationProgress) => void): Promise<MigrateInfo> {
+  let lastBytes = -1;
+  let lastChange = Date.now();
+  for (;;) {
+    const info = await source.execute<MigrateInfo>('query-migrate');
+    if (info.status === undefined || !ACTIVE.has(info.status)) return info;
+    const ram = info.ram;
+    if (ram !== undefined) {
+      progress({
+        transferred: ram.transferred,
+        remaining: ram.remaining,
+        total: ram.total,
+        bytesPerSecond: (ram.mbps * 1e6) / 8,
+        dirtyPagesPerSecond: ram['dirty-pages-rate'] ?? 0,
+      });
+      if (ram.transferred !== lastBytes) {
+        lastBytes = ram.transferred;
+        lastChange = Date.now();
+      }
+    }
+    if (Date.now() - lastChange > STALL_MS && info.status !== 'cancelling') {
+      await source.execute('migrate_cancel');
+    }
+    await sleep(POLL_MS);
+  }
+}
+
+/** A failed or cancelled migration leaves the source paused in some QEMU versions: run it again. */
+async function resumeSource(source: QmpClient): Promise<void> {
+  const { status } = await source.execute<{ status: string }>('query-status');
+  if (status !== 'running') await source.execute('cont');
+}
+
+async function quit(path: string): Promise<void> {
+  const client = await QmpClient.connect(path, 2000).catch(() => undefined);
+  await client?.execute('quit').catch(() => undefined);
+  client?.close();
+}
+
+function fill(template: string, values: Record<string, string>): string {
+  return template.replace(/\{(\w+)\}/g, (whole, key: string) => values[key] ?? whole);
+}
+
+/** A TCP port free at this moment on `host` (the destination QEMU binds it right after). */
+async function freePort(host: string): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, host, resolve);
+  });
+  const address = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  if (address === null || typeof address === 'string') throw new Error('no port');
+  return address.port;
+}

@@ -1,0 +1,180 @@
+import { EXIT, UserError } from '../errors.js';
+import type { ExecutablePlan } from '../plan/read-plan.js';
+import { type MigrationDriver, MigrationFailed, type MigrationProgress } from './driver.js';
+import type { Journal, JournalEntry } from './journal.js';
+import {
+  type ConcurrencyLimits,
+  DeadlockError,
+  type Load,
+  type Migration,
+  type ScheduleInput,
+  schedule,
+  scheduleInput,
+  type Wave,
+} from './schedule.js';
+
+export type ExecuteEvent =
+  | { type: 'wave'; index: number; seconds: number; migrations: { vm: string; from: string; to: string }[] }
+  | { type: 'start'; vm: string; from: string; to: string }
+  | ({ type: 'progress'; vm: string } & MigrationProgress)
+  | { type: 'done'; vm: string; from: string; to: string; seconds: number }
+  | { type: 'failed'; vm: string; from: string; to: string; error: string }
+  | { type: 'reconciled'; vm: string; at: string }
+  | { type: 'end'; ok: boolean; done: number; failed: string[] };
+
+export interface ExecuteOptions {
+  driver: MigrationDriver;
+  journal: Journal;
+  /** Identifies the plan (a hash of its file), so a journal is only resumed with its own plan. */
+  planId: string;
+  limits: ConcurrencyLimits;
+  onFailure: 'stop' | 'skip';
+  /** The journal of an interrupted run, to resume it. */
+  resumed?: JournalEntry[];
+  events: (e: ExecuteEvent) => void;
+}
+
+/**
+ * Carries out a plan wave by wave. The schedule is recomputed from where the VMs are after each wave,
+ * so a failure (with --on-failure skip) or a resumed run continues from the real state. Returns whether
+ * every VM reached its target.
+ */
+export async function executePlan(plan: ExecutablePlan, o: ExecuteOptions): Promise<boolean> {
+  const base = scheduleInput(plan, o.limits);
+  const target = new Map(plan.moves.map((m) => [m.vm, m.to]));
+  const position = new Map(plan.moves.map((m) => [m.vm, m.from]));
+  if (o.resumed === undefined)
+    o.journal.write({ type: 'begin', plan: o.planId, migrations: plan.moves.length });
+  else await replay(o.resumed, position, base, o);
+  const skipped = new Set<string>();
+  const failed: string[] = [];
+  let done = 0;
+  // Capacity first (a deadlock throws here), then what the driver can check: every VM where we think.
+  const firstHops = pendingSchedule(base, position, target, skipped)
+    .flatMap((w) => w.migrations)
+    .filter((m) => m.from === position.get(m.vm));
+  const problems = await o.driver.preflight(firstHops);
+  if (problems.length > 0)
+    throw new UserError(
+      'preflight',
+      `pre-flight checks failed, nothing was moved:\n  ${problems.join('\n  ')}`,
+      EXIT.input,
+    );
+  for (let index = 0; ; index++) {
+    const [wave] = pendingSchedule(base, position, target, skipped);
+    if (wave === undefined) break;
+    o.events({
+      type: 'wave',
+      index,
+      seconds: wave.seconds,
+      migrations: wave.migrations.map(({ vm, from, to }) => ({ vm, from, to })),
+    });
+    const results = await Promise.all(wave.migrations.map((m) => runOne(m, o)));
+    wave.migrations.forEach((m, i) => {
+      if (results[i] === true) {
+        position.set(m.vm, m.to);
+        if (m.to === target.get(m.vm)) done++;
+      } else failed.push(m.vm);
+    });
+    if (results.every(Boolean)) continue;
+    if (o.onFailure === 'stop') break;
+    for (const m of wave.migrations.filter((_, i) => results[i] !== true)) {
+      skipped.add(m.vm);
+      o.journal.write({ type: 'skipped', vm: m.vm, reason: '--on-failure skip' });
+    }
+  }
+  const ok = [...target].every(([vm, cloud]) => position.get(vm) === cloud);
+  o.journal.write({ type: 'end', ok });
+  o.events({ type: 'end', ok, done, failed });
+  return ok;
+}
+
+async function runOne(m: Migration, o: ExecuteOptions): Promise<boolean> {
+  o.journal.write({ type: 'start', vm: m.vm, from: m.from, to: m.to });
+  o.events({ type: 'start', vm: m.vm, from: m.from, to: m.to });
+  const started = performance.now();
+  try {
+    await o.driver.migrate(m, (p) => o.events({ type: 'progress', vm: m.vm, ...p }));
+  } catch (err) {
+    const error = err instanceof MigrationFailed ? err.message : `${m.vm}: ${(err as Error).message}`;
+    o.journal.write({ type: 'failed', vm: m.vm, from: m.from, to: m.to, error });
+    o.events({ type: 'failed', vm: m.vm, from: m.from, to: m.to, error });
+    return false;
+  }
+  const seconds = (performance.now() - started) / 1000;
+  o.journal.write({ type: 'done', vm: m.vm, from: m.from, to: m.to, seconds });
+  o.events({ type: 'done', vm: m.vm, from: m.from, to: m.to, seconds });
+  return true;
+}
+
+/**
+ * Brings `position` up to date from an interrupted run's journal; a migration that started and never
+ * ended is settled with the driver (it may have completed without us), and the outcome journaled.
+ */
+async function replay(
+  entries: JournalEntry[],
+  position: Map<string, string>,
+  base: ScheduleInput,
+  o: ExecuteOptions,
+): Promise<void> {
+  const begin = entries[0];
+  if (begin?.type !== 'begin' || begin.plan !== o.planId)
+    throw new UserError(
+      'journal_mismatch',
+      `the journal ${o.journal.path} belongs to another plan`,
+      EXIT.usage,
+    );
+  const open = new Map<string, { from: string; to: string }>();
+  for (const e of entries) {
+    if (e.type === 'start') open.set(e.vm, { from: e.from, to: e.to });
+    if (e.type === 'done') position.set(e.vm, e.to);
+    if (e.type === 'done' || e.type === 'failed') open.delete(e.vm);
+  }
+  for (const [vm, { from, to }] of open) {
+    const sizes = base.migrations.find((m) => m.vm === vm) as Migration;
+    const at = await o.driver.reconcile({ ...sizes, from, to });
+    const cloud = at === 'destination' ? to : from;
+    position.set(vm, cloud);
+    o.journal.write(
+      at === 'destination'
+        ? { type: 'done', vm, from, to, seconds: 0 }
+        : { type: 'failed', vm, from, to, error: 'interrupted; the VM runs at its source' },
+    );
+    o.events({ type: 'reconciled', vm, at: cloud });
+  }
+}
+
+/** The schedule of what is left, from where the VMs are now. */
+function pendingSchedule(
+  base: ScheduleInput,
+  position: Map<string, string>,
+  target: Map<string, string>,
+  skipped: Set<string>,
+): Wave[] {
+  const load = new Map([...base.load].map(([c, l]) => [c, { ...l }]));
+  const shift = (cloud: string, m: Migration, sign: number) => {
+    const l: Load = load.get(cloud) ?? { vcpus: 0, memoryGiB: 0, vms: 0 };
+    l.vcpus += sign * m.vcpus;
+    l.memoryGiB += sign * m.memoryGiB;
+    l.vms += sign;
+    load.set(cloud, l);
+  };
+  const migrations: Migration[] = [];
+  for (const m of base.migrations) {
+    const at = position.get(m.vm) as string;
+    if (at !== m.from) {
+      shift(m.from, m, -1);
+      shift(at, m, 1);
+    }
+    const to = target.get(m.vm) as string;
+    if (at === to || skipped.has(m.vm)) continue;
+    const rate = base.wan.get(at)?.[to];
+    migrations.push({ ...m, from: at, to, seconds: rate === undefined ? m.seconds : m.wanBytes / rate });
+  }
+  try {
+    return schedule({ ...base, migrations, load });
+  } catch (err) {
+    if (err instanceof DeadlockError) throw new UserError('deadlock', err.message, EXIT.input);
+    throw err;
+  }
+}
