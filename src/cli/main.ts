@@ -23,7 +23,8 @@ export async function main(argv: readonly string[]): Promise<number> {
   registerExecute(program);
   try {
     await program.parseAsync(argv, { from: 'user' });
-    return EXIT.ok;
+    // A command that finished with a result other than success (execute: some moves failed) says so.
+    return typeof process.exitCode === 'number' ? process.exitCode : EXIT.ok;
   } catch (err) {
     if (err instanceof CommanderError) {
       return err.exitCode === 0 ? EXIT.ok : EXIT.usage;

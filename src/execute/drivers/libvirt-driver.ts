@@ -16,10 +16,9 @@ export class LibvirtDriver implements MigrationDriver {
   async preflight(migrations: Migration[]): Promise<string[]> {
     const problems: string[] = [];
     for (const m of migrations) {
-      for (const cloud of [m.from, m.to]) {
-        if (this.clouds.get(cloud)?.libvirt === undefined) problems.push(`cloud ${cloud} has no libvirt uri`);
-      }
-      if (problems.length > 0) continue;
+      const unset = [m.from, m.to].filter((cloud) => this.clouds.get(cloud)?.libvirt === undefined);
+      for (const cloud of unset) problems.push(`cloud ${cloud} has no libvirt uri`);
+      if (unset.length > 0) continue;
       const state = domstate(libvirt(this.clouds, m.from).uri, m.vm);
       if (state !== 'running')
         problems.push(`${m.vm} is not running in ${m.from} (virsh domstate: ${state})`);

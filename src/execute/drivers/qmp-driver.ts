@@ -35,11 +35,9 @@ export class QmpDriver implements MigrationDriver {
   async preflight(migrations: Migration[]): Promise<string[]> {
     const problems: string[] = [];
     for (const m of migrations) {
-      for (const cloud of [m.from, m.to]) {
-        if (this.clouds.get(cloud)?.qmp === undefined)
-          problems.push(`cloud ${cloud} has no qmp settings (socket, launch)`);
-      }
-      if (problems.length > 0) continue;
+      const unset = [m.from, m.to].filter((cloud) => this.clouds.get(cloud)?.qmp === undefined);
+      for (const cloud of unset) problems.push(`cloud ${cloud} has no qmp settings (socket, launch)`);
+      if (unset.length > 0) continue;
       const status = await this.status(this.socket(m.from, m.vm));
       if (status !== 'running')
         problems.push(
@@ -130,7 +128,8 @@ export class QmpDriver implements MigrationDriver {
   private async launch(m: Migration): Promise<QmpClient> {
     const socket = this.socket(m.to, m.vm);
     const command = fill(this.settings(m.to).launch, { vm: m.vm, cloud: m.to, socket });
-    const child = spawn('sh', ['-c', command], { detached: true, stdio: 'ignore' });
+    // exec: the shell becomes the QEMU process instead of waiting beside it for as long as the VM runs.
+    const child = spawn('sh', ['-c', `exec ${command}`], { detached: true, stdio: 'ignore' });
     child.unref();
     let exited: number | null = null;
     child.once('exit', (code) => {

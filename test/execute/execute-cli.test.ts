@@ -1,0 +1,162 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import type { PlanDocument } from '../../src/plan/plan-document.js';
+import { fixture, runCli, tempDir } from '../helpers.js';
+
+const planPath = fixture('golden', 'cluster-plan.json');
+const plan = JSON.parse(readFileSync(planPath, 'utf8')) as PlanDocument;
+
+/** The bundled cluster's clouds, each with libvirt and qmp settings, as the executor reads them. */
+function cloudsSpec(dir: string): string {
+  const path = join(dir, 'clouds.json');
+  const clouds = plan.clouds.map((c) => ({
+    name: c.name,
+    libvirt: { uri: `qemu+ssh://${c.name}-hv1/system`, migrateUri: `tcp:tunnel.${c.name}:49152` },
+    qmp: { socket: join(dir, c.name, '{vm}.qmp'), launch: 'false {socket}' },
+  }));
+  writeFileSync(path, JSON.stringify({ clouds }));
+  return path;
+}
+
+/** Two VMs swapping between two full clouds, and no third cloud. */
+function swapPlan(dir: string): string {
+  const move = (vm: string, from: string, to: string) => ({
+    vm,
+    from,
+    to,
+    vcpus: 2,
+    memoryGiB: 4,
+    image: null,
+    wanBytes: 4e9,
+    seconds: 32,
+    cost: 0.36,
+    bringsTogether: [],
+    separates: [],
+  });
+  const cost = { egress: 0, internet: 0, compute: 0, migration: 0, total: 0 };
+  const swap = {
+    ...plan,
+    placement: { x: 'b', y: 'a' },
+    clouds: ['a', 'b'].map((name) => ({
+      name,
+      capacity: { vcpus: null, memoryGiB: null, vms: 1 },
+      wanBytesPerSecond: { [name === 'a' ? 'b' : 'a']: 125e6 },
+    })),
+    moves: [move('x', 'a', 'b'), move('y', 'b', 'a')],
+    before: {
+      ...plan.before,
+      cost,
+      load: ['a', 'b'].map((cloud) => ({ cloud, vcpus: 2, memoryGiB: 4, vms: 1 })),
+    },
+  };
+  const path = join(dir, 'swap.json');
+  writeFileSync(path, JSON.stringify(swap));
+  return path;
+}
+
+describe('sky-plan execute', () => {
+  it('dry-run prints every move of the plan in waves', () => {
+    const text = runCli(['execute', '--plan', planPath]);
+    assert.equal(text.status, 0, text.stderr);
+    assert.match(text.stdout, new RegExp(`^${plan.moves.length} migrations in \\d+ waves`));
+    const json = runCli(['execute', '--plan', planPath, '--json']);
+    const { waves } = JSON.parse(json.stdout) as { waves: { migrations: { vm: string }[] }[] };
+    assert.deepEqual(
+      waves.flatMap((w) => w.migrations.map((m) => m.vm)).sort(),
+      plan.moves.map((m) => m.vm).sort(),
+    );
+  });
+
+  it('script: a valid shell script of the exact virsh commands, one wave after another', () => {
+    const dir = tempDir();
+    const out = join(dir, 'migrate.sh');
+    const r = runCli([
+      'execute',
+      '--plan',
+      planPath,
+      '--clouds',
+      cloudsSpec(dir),
+      '--driver',
+      'script',
+      '--script',
+      out,
+    ]);
+    assert.equal(r.status, 0, r.stderr);
+    const script = readFileSync(out, 'utf8');
+    assert.equal(spawnSync('sh', ['-n', out]).status, 0, 'sh -n accepts it');
+    for (const m of plan.moves) {
+      assert.ok(
+        script.includes(
+          `virsh -c qemu+ssh://${m.from}-hv1/system migrate --live --persistent --undefinesource --verbose --migrateuri tcp:tunnel.${m.to}:49152 ${m.vm} qemu+ssh://${m.to}-hv1/system &`,
+        ),
+        m.vm,
+      );
+    }
+    const waves = runCli(['execute', '--plan', planPath, '--json']);
+    const count = (JSON.parse(waves.stdout) as { waves: unknown[] }).waves.length;
+    assert.equal(script.match(/for pid in \$pids; do wait "\$pid"; done/g)?.length, count);
+  });
+
+  it('refuses to start, naming the reason, when a VM is not where the plan says', () => {
+    const dir = tempDir();
+    const journal = join(dir, 'j');
+    const r = runCli([
+      'execute',
+      '--plan',
+      planPath,
+      '--clouds',
+      cloudsSpec(dir),
+      '--driver',
+      'qmp',
+      '--journal',
+      journal,
+    ]);
+    assert.equal(r.status, 3);
+    assert.match(r.stderr, /pre-flight checks failed, nothing was moved/);
+    for (const m of plan.moves)
+      assert.match(r.stderr, new RegExp(`${m.vm} is not running in ${m.from} \\(no QMP socket`));
+    assert.doesNotMatch(r.stderr, /at .*\.js/);
+  });
+
+  it('names the deadlock of a swap between two full clouds', () => {
+    const r = runCli(['execute', '--plan', swapPlan(tempDir())]);
+    assert.equal(r.status, 3);
+    assert.match(r.stderr, /no safe order: x \(a → b\) waits for room in b; y \(b → a\) waits for room in a/);
+  });
+
+  it('will not overwrite a journal, and resumes only its own plan', () => {
+    const dir = tempDir();
+    const journal = join(dir, 'j');
+    writeFileSync(journal, `${JSON.stringify({ type: 'begin', plan: 'another', migrations: 1 })}\n`);
+    const clouds = cloudsSpec(dir);
+    const exists = runCli([
+      'execute',
+      '--plan',
+      planPath,
+      '--clouds',
+      clouds,
+      '--driver',
+      'qmp',
+      '--journal',
+      journal,
+    ]);
+    assert.equal(exists.status, 2);
+    assert.match(exists.stderr, /exists: resume that run with --resume/);
+    const other = runCli([
+      'execute',
+      '--plan',
+      planPath,
+      '--clouds',
+      clouds,
+      '--driver',
+      'qmp',
+      '--resume',
+      journal,
+    ]);
+    assert.equal(other.status, 2);
+    assert.match(other.stderr, /belongs to another plan/);
+  });
+});

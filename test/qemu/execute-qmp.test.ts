@@ -1,0 +1,252 @@
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { createSocket } from 'node:dgram';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { shellQuote } from '../../src/execute/drivers/virsh-command.js';
+import type { JournalEntry } from '../../src/execute/journal.js';
+import { QmpClient } from '../../src/execute/qmp-client.js';
+import { CLI, ROOT, runCli, tempDir } from '../helpers.js';
+import { buildGuest, type Guest, qemuCommand } from './guest.js';
+
+const MOVERS = ['x1', 'x2', 'x3'];
+const mac = (vm: string) =>
+  `52:54:00:00:00:${(10 + [...MOVERS, 'z1'].indexOf(vm)).toString(16).padStart(2, '0')}`;
+
+let guest: Guest;
+let dir: string;
+let announcePort: number;
+const rarp: { mac: string; time: number }[] = [];
+const udp = createSocket('udp4');
+
+/** A running VM's QMP status, or undefined when no QEMU answers there. */
+async function status(cloud: string, vm: string): Promise<string | undefined> {
+  const client = await QmpClient.connect(join(dir, cloud, `${vm}.qmp`), 2000).catch(() => undefined);
+  if (client === undefined) return undefined;
+  try {
+    return (await client.execute<{ status: string }>('query-status')).status;
+  } finally {
+    client.close();
+  }
+}
+
+function ticks(cloud: string, vm: string): number[] {
+  const text = (() => {
+    try {
+      return readFileSync(join(dir, cloud, `${vm}.serial`), 'latin1');
+    } catch {
+      return '';
+    }
+  })();
+  return [...text.matchAll(/tick (\d+)/g)].map((m) => Number(m[1]));
+}
+
+async function startVm(vm: string, cloud: string): Promise<void> {
+  const [cmd, ...args] = qemuCommand(guest, {
+    qmp: join(dir, cloud, `${vm}.qmp`),
+    serial: join(dir, cloud, `${vm}.serial`),
+    mac: mac(vm),
+    announcePort,
+  }) as [string, ...string[]];
+  spawn(cmd, args, { detached: true, stdio: 'ignore' }).unref();
+  for (let i = 0; i < 300 && ticks(cloud, vm).length < 3; i++) await sleep(100);
+  assert.ok(ticks(cloud, vm).length >= 3, `${vm} boots and counts`);
+}
+
+/** Slows a VM's migration so the test can interrupt it midway. */
+async function limitBandwidth(vm: string, bytesPerSecond: number): Promise<void> {
+  const client = await QmpClient.connect(join(dir, 'a', `${vm}.qmp`));
+  await client.execute('migrate-set-parameters', { 'max-bandwidth': bytesPerSecond });
+  client.close();
+}
+
+/** Writes graph, clouds spec and plan for VMs in cloud a that talk to y1 in the cheaper cloud b. */
+function planFor(vms: string[], name: string): { plan: string; clouds: string } {
+  const nodes = [
+    ...vms.map((id) => ({ id, kind: 'vm', cloud: 'a', vcpus: 1, memoryGiB: 0.125 })),
+    { id: 'y1', kind: 'vm', cloud: 'b', vcpus: 1, memoryGiB: 0.125 },
+  ];
+  const edges = vms.map((source) => ({ source, target: 'y1', bytes: 6e9, packets: 5e6 }));
+  const graph = join(dir, `${name}-graph.json`);
+  writeFileSync(
+    graph,
+    JSON.stringify({ schema: 'sky-plan/graph@1', timeRange: { seconds: 60 }, nodes, edges }),
+  );
+  const launch = join(dir, 'launch.sh');
+  // The operator's launch command: the destination QEMU with the VM's own MAC, paused for -incoming.
+  const line = qemuCommand(guest, {
+    qmp: 'QMPSOCK',
+    serial: 'SERIALPATH',
+    mac: 'MACADDR',
+    announcePort,
+    incoming: true,
+  })
+    .map(shellQuote)
+    .join(' ')
+    .replace('QMPSOCK', '"$3"')
+    .replace('SERIALPATH', `"${dir}/$2/$1.serial"`)
+    .replace('MACADDR', `"$(cat ${dir}/$1.mac)"`);
+  writeFileSync(launch, `#!/bin/sh\nexec ${line}\n`, { mode: 0o755 });
+  const qmp = { socket: `${dir}/{cloud}/{vm}.qmp`, launch: `sh ${launch} {vm} {cloud} {socket}` };
+  const clouds = join(dir, `${name}-clouds.json`);
+  writeFileSync(
+    clouds,
+    JSON.stringify({
+      clouds: [
+        { name: 'a', capacity: { vms: 4 }, compute: { vmHour: 1 }, egress: { default: 0.09 }, qmp },
+        { name: 'b', capacity: { vms: 4 }, compute: { vmHour: 0.1 }, egress: { default: 0.09 }, qmp },
+      ],
+    }),
+  );
+  const plan = join(dir, `${name}-plan.json`);
+  const r = runCli(['plan', '--graph', graph, '--clouds', clouds, '--out', plan]);
+  assert.equal(r.status, 0, r.stderr);
+  const moves = (JSON.parse(readFileSync(plan, 'utf8')) as { moves: { vm: string; to: string }[] }).moves;
+  assert.deepEqual(
+    moves.map((m) => `${m.vm}>${m.to}`).sort(),
+    vms.map((vm) => `${vm}>b`),
+  );
+  return { plan, clouds };
+}
+
+/** Runs the executor, handing each JSON event to `onEvent` as it arrives. */
+function execute(
+  args: string[],
+  onEvent: (e: Record<string, unknown>, child: ChildProcess) => void,
+): Promise<number | null> {
+  const child = spawn(process.execPath, [CLI, 'execute', '--driver', 'qmp', '--json', ...args], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let buffer = '';
+  child.stdout.on('data', (chunk: Buffer) => {
+    buffer += chunk.toString();
+    for (let nl = buffer.indexOf('\n'); nl >= 0; nl = buffer.indexOf('\n')) {
+      onEvent(JSON.parse(buffer.slice(0, nl)) as Record<string, unknown>, child);
+      buffer = buffer.slice(nl + 1);
+    }
+  });
+  return new Promise((resolve) => child.on('exit', (code) => resolve(code)));
+}
+
+before(async () => {
+  guest = buildGuest();
+  dir = tempDir();
+  for (const c of ['a', 'b']) mkdirSync(join(dir, c));
+  for (const vm of [...MOVERS, 'z1']) writeFileSync(join(dir, `${vm}.mac`), mac(vm));
+  await new Promise<void>((resolve) => udp.bind(0, '127.0.0.1', resolve));
+  announcePort = udp.address().port;
+  udp.on('message', (frame) => {
+    if (frame.length >= 14 && frame.readUInt16BE(12) === 0x8035)
+      rarp.push({
+        mac: [...frame.subarray(6, 12)].map((b) => b.toString(16).padStart(2, '0')).join(':'),
+        time: Date.now(),
+      });
+  });
+});
+
+after(() => {
+  spawnSync('pkill', ['-9', '-f', dir]);
+  udp.close();
+});
+
+describe('sky-plan execute --driver qmp on real QEMU', { timeout: 600_000 }, () => {
+  it('moves 3 VMs, survives kill -9 mid-migration, resumes: each VM runs once, alive, announced', async () => {
+    await Promise.all(MOVERS.map((vm) => startVm(vm, 'a')));
+    const { plan, clouds } = planFor(MOVERS, 'move');
+    await limitBandwidth('x2', 4e6); // about 8 s: killed in the middle
+    const journal = join(dir, 'move.journal');
+    const limits = ['--max-per-source', '1', '--max-per-dest', '1', '--max-per-link', '1'];
+    let killedDuring: string | undefined;
+    const started: string[] = [];
+    const killed = await execute(
+      ['--plan', plan, '--clouds', clouds, '--journal', journal, ...limits],
+      (e, child) => {
+        if (e.type === 'start') started.push(e.vm as string);
+        if (e.type === 'start' && started.length === 2) {
+          killedDuring = e.vm as string;
+          setTimeout(() => child.kill('SIGKILL'), 2000);
+        }
+      },
+    );
+    assert.equal(killed, null, 'the executor was killed');
+    assert.ok(killedDuring !== undefined);
+    const events: Record<string, unknown>[] = [];
+    const code = await execute(['--plan', plan, '--clouds', clouds, '--resume', journal, ...limits], (e) =>
+      events.push(e),
+    );
+    assert.equal(code, 0, JSON.stringify(events));
+    assert.deepEqual(
+      events.filter((e) => e.type === 'reconciled').map((e) => e.vm),
+      [killedDuring],
+    );
+    const movedBefore = started[0] as string;
+    assert.equal(
+      events.filter((e) => e.type === 'start' && e.vm === movedBefore).length,
+      0,
+      'a finished move is not repeated',
+    );
+
+    await sleep(1500);
+    for (const vm of MOVERS) {
+      assert.equal(await status('b', vm), 'running', `${vm} runs in b`);
+      assert.equal(await status('a', vm), undefined, `${vm} no longer runs in a`);
+      const qemus = spawnSync('pgrep', ['-fa', `${dir}/[ab]/${vm}.qmp`], { encoding: 'utf8' }).stdout.trim();
+      assert.equal(qemus.split('\n').length, 1, qemus);
+      // The counter goes on where it stopped at the source: the same guest, not a reboot.
+      const before = ticks('a', vm);
+      const afterMove = ticks('b', vm);
+      assert.ok(afterMove.length > 0, `${vm} prints at its destination`);
+      assert.ok(
+        (afterMove[0] as number) >= (before.at(-1) as number),
+        `${vm}: ${afterMove[0]} follows ${before.at(-1)}`,
+      );
+      await sleep(500);
+      assert.ok((ticks('b', vm).at(-1) as number) > (afterMove.at(-1) as number), `${vm} keeps counting`);
+      assert.ok(
+        rarp.some((f) => f.mac === mac(vm)),
+        `${vm} announced itself with RARP`,
+      );
+    }
+    const entries = readFileSync(journal, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as JournalEntry);
+    assert.equal(entries[0]?.type, 'begin');
+    assert.deepEqual(entries.at(-1), { ...entries.at(-1), type: 'end', ok: true });
+    for (const vm of MOVERS)
+      assert.ok(
+        entries.some((e) => e.type === 'done' && e.vm === vm && e.to === 'b'),
+        `journal: ${vm} done`,
+      );
+  });
+
+  it('a migration whose destination dies fails promptly and leaves the source running', async () => {
+    await startVm('z1', 'a');
+    const { plan, clouds } = planFor(['z1'], 'fail');
+    await limitBandwidth('z1', 2e6);
+    const events: Record<string, unknown>[] = [];
+    let killedAt = 0;
+    const code = await execute(
+      ['--plan', plan, '--clouds', clouds, '--journal', join(dir, 'fail.journal')],
+      (e) => {
+        events.push(e);
+        if (e.type === 'start')
+          setTimeout(() => {
+            killedAt = Date.now();
+            spawnSync('pkill', ['-9', '-f', `${dir}/b/z1.qmp`]);
+          }, 1500);
+      },
+    );
+    assert.equal(code, 4, JSON.stringify(events));
+    const failed = events.find((e) => e.type === 'failed');
+    assert.ok(failed !== undefined);
+    assert.ok(Date.now() - killedAt < 15_000);
+    assert.equal(await status('a', 'z1'), 'running');
+    const count = ticks('a', 'z1').at(-1) as number;
+    await sleep(600);
+    assert.ok((ticks('a', 'z1').at(-1) as number) > count, 'z1 keeps running at its source');
+  });
+});

@@ -1,0 +1,86 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export interface Guest {
+  kernel: string;
+  initrd: string;
+}
+
+/** The guest prints a counter on its serial port: after a live migration it must go on, not restart. */
+const INIT = `#!/bin/busybox sh
+/bin/busybox mkdir -p /proc /dev
+/bin/busybox mount -t proc proc /proc
+/bin/busybox mount -t devtmpfs dev /dev
+i=0
+while true; do echo "tick $i" > /dev/ttyS0; i=$((i+1)); /bin/busybox sleep 0.2; done
+`;
+
+/**
+ * A tiny guest built from Debian packages only: the kernel of linux-image-amd64 (downloaded with
+ * apt-get download and unpacked with dpkg -x, not installed) and an initrd of busybox-static. Cached
+ * in the temp directory per kernel version.
+ */
+export function buildGuest(): Guest {
+  for (const tool of ['qemu-system-x86_64', 'cpio', 'dpkg', 'apt-get'])
+    if (spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0)
+      throw new Error(`${tool} is missing (apt-get install qemu-system-x86 cpio busybox-static)`);
+  if (!existsSync('/bin/busybox'))
+    throw new Error('/bin/busybox is missing (apt-get install busybox-static)');
+  const depends = execFileSync('apt-cache', ['depends', 'linux-image-amd64'], { encoding: 'utf8' });
+  const pkg = /Depends: (linux-image-[\w.-]+)/.exec(depends)?.[1];
+  if (pkg === undefined) throw new Error(`no kernel package behind linux-image-amd64: ${depends}`);
+  const dir = join(tmpdir(), `sky-plan-guest-${pkg}`);
+  const initrd = join(dir, 'initrd.gz');
+  const kernelDir = join(dir, 'unpacked', 'boot');
+  const kernelName = () => readdirSync(kernelDir).find((f) => f.startsWith('vmlinuz-'));
+  if (existsSync(initrd) && existsSync(kernelDir) && kernelName() !== undefined)
+    return { kernel: join(kernelDir, kernelName() as string), initrd };
+  mkdirSync(dir, { recursive: true });
+  execFileSync('apt-get', ['download', pkg], { cwd: dir, stdio: 'pipe' });
+  const deb = readdirSync(dir).find((f) => f.startsWith(pkg) && f.endsWith('.deb')) as string;
+  execFileSync('dpkg', ['-x', join(dir, deb), join(dir, 'unpacked')]);
+  const root = join(dir, 'rootfs');
+  mkdirSync(join(root, 'bin'), { recursive: true });
+  copyFileSync('/bin/busybox', join(root, 'bin', 'busybox'));
+  chmodSync(join(root, 'bin', 'busybox'), 0o755);
+  writeFileSync(join(root, 'init'), INIT, { mode: 0o755 });
+  execFileSync('sh', ['-c', `find . | cpio -o -H newc --quiet | gzip -1 > ${initrd}`], { cwd: root });
+  return { kernel: join(kernelDir, kernelName() as string), initrd };
+}
+
+/** The QEMU command line of a guest (TCG, 128 MiB, serial to a file, one e1000 NIC on a UDP socket). */
+export function qemuCommand(
+  guest: Guest,
+  o: { qmp: string; serial: string; mac: string; announcePort: number; incoming?: boolean },
+): string[] {
+  return [
+    'qemu-system-x86_64',
+    '-machine',
+    'pc',
+    '-accel',
+    'tcg',
+    '-m',
+    '128',
+    '-nodefaults',
+    '-display',
+    'none',
+    '-serial',
+    `file:${o.serial}`,
+    '-kernel',
+    guest.kernel,
+    '-initrd',
+    guest.initrd,
+    '-append',
+    'console=ttyS0 nokaslr quiet panic=-1',
+    '-qmp',
+    `unix:${o.qmp},server=on,wait=off`,
+    // QEMU announces a migrated NIC with RARP frames; the test receives them on this UDP port.
+    '-netdev',
+    `socket,id=n0,udp=127.0.0.1:${o.announcePort},localaddr=127.0.0.1:0`,
+    '-device',
+    `e1000,netdev=n0,mac=${o.mac}`,
+    ...(o.incoming ? ['-incoming', 'defer'] : []),
+  ];
+}
