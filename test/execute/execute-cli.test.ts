@@ -160,3 +160,36 @@ describe('sky-plan execute', () => {
     assert.match(other.stderr, /belongs to another plan/);
   });
 });
+
+describe('sky-plan verify', () => {
+  const capture = fixture('cluster', 'cluster.pcap.gz');
+  const inventory = fixture('cluster', 'inventory.yaml');
+
+  it('finds the predicted cross-cloud traffic in the capture the plan was made from', () => {
+    const r = runCli(['verify', '--plan', planPath, '-i', inventory, capture, '--json']);
+    assert.equal(r.status, 0, r.stderr);
+    const v = JSON.parse(r.stdout) as { rows: { predicted: number; measured: number }[]; unseen: string[] };
+    assert.equal(v.rows.length, plan.after.crossCloud.length);
+    for (const row of v.rows)
+      assert.ok(Math.abs(row.measured - row.predicted) <= 1e-9 * row.predicted, JSON.stringify(row));
+    assert.deepEqual(v.unseen, []);
+  });
+
+  it('shows the gap when the traffic no longer fits the plan', () => {
+    // The same capture against a plan that expected the pairs the other way round.
+    const dir = tempDir();
+    const swapped = {
+      ...plan,
+      after: {
+        ...plan.after,
+        crossCloud: plan.after.crossCloud.map((p) => ({ ...p, from: p.to, to: p.from })),
+      },
+    };
+    const path = join(dir, 'plan.json');
+    writeFileSync(path, JSON.stringify(swapped));
+    const r = runCli(['verify', '--plan', path, '-i', inventory, capture]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /chicago\s+rennes\s+31\.9 kB\/s\s+1\.33 kB\/s\s+0\.04×/);
+    assert.match(r.stdout, /rennes\s+chicago\s+1\.33 kB\/s\s+31\.9 kB\/s\s+24\.\d\d×/);
+  });
+});
