@@ -7,6 +7,7 @@ import { registerExecute } from './execute-command.js';
 import { registerExport } from './export-command.js';
 import { registerPlan } from './plan-command.js';
 import { registerReport } from './report-command.js';
+import { registerTunnel } from './tunnel-command.js';
 import { registerVerify } from './verify-command.js';
 
 /** The CLI is a thin layer over the exported API: it parses flags, sets process.exitCode, never exits. */
@@ -23,6 +24,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   registerReport(program);
   registerExecute(program);
   registerVerify(program);
+  registerTunnel(program);
   try {
     await program.parseAsync(argv, { from: 'user' });
     // A command that finished with a result other than success (execute: some moves failed) says so.

@@ -1,0 +1,152 @@
+import { createHash, randomBytes } from 'node:crypto';
+import {
+  closeSync,
+  existsSync,
+  fstatSync,
+  fsyncSync,
+  ftruncateSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readSync,
+  unlinkSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
+import { join } from 'node:path';
+import { PAGE_SIZE } from './precopy-parser.js';
+
+const HASH = 32;
+const RECORD = HASH + PAGE_SIZE;
+const SEGMENT_RECORDS = 16384; // 64 MiB segments: the unit of eviction
+
+export const sha256 = (content: Buffer): Buffer => createHash('sha256').update(content).digest();
+
+/**
+ * A site's page store, shared by every migration into it: append-only segment files of
+ * (SHA-256, 4 KiB content) records, indexed in memory. Crash-safe: a record cut by a crash is dropped
+ * at the next start. Every read is checked against its hash, so a damaged page reads as missing (and is
+ * asked for again) rather than corrupting a guest. Bounded: when no migration is running, the oldest
+ * segments go until the store is under its limit, so eviction never removes a page a running migration
+ * was told about. The epoch changes whenever the store starts empty, so a source never trusts an old
+ * picture of it.
+ */
+export class ContentStore {
+  readonly epoch: string;
+  private readonly index = new Map<string, { segment: number; record: number }>();
+  private segments: number[] = [];
+  private fd = -1;
+  private records = 0;
+  private active = 0;
+
+  constructor(
+    private readonly dir: string,
+    private readonly maxBytes: number,
+  ) {
+    mkdirSync(dir, { recursive: true });
+    this.segments = readdirSync(dir)
+      .flatMap((f) => (/^segment-(\d+)\.dat$/.exec(f) === null ? [] : [Number(f.slice(8, -4))]))
+      .sort((a, b) => a - b);
+    for (const s of this.segments) this.load(s);
+    const epochFile = join(dir, 'epoch');
+    if (this.index.size === 0 || !existsSync(epochFile))
+      writeFileSync(epochFile, randomBytes(16).toString('hex'));
+    this.epoch = readFileSync(epochFile, 'utf8').trim();
+    this.openSegment(this.segments.at(-1) ?? 0);
+  }
+
+  get pages(): number {
+    return this.index.size;
+  }
+
+  /** Every hash the store holds, for a source's handshake. */
+  hashes(): Buffer[] {
+    return [...this.index.keys()].map((h) => Buffer.from(h, 'hex'));
+  }
+
+  has(hash: Buffer): boolean {
+    return this.index.has(hash.toString('hex'));
+  }
+
+  /** Stores a page under its own hash (computed here: nothing else is trusted). */
+  put(content: Buffer): Buffer {
+    const hash = sha256(content);
+    const key = hash.toString('hex');
+    if (this.index.has(key)) return hash;
+    if (this.records >= SEGMENT_RECORDS) this.openSegment((this.segments.at(-1) ?? 0) + 1);
+    writeSync(this.fd, Buffer.concat([hash, content]), 0, RECORD, this.records * RECORD);
+    this.index.set(key, { segment: this.segments.at(-1) as number, record: this.records });
+    this.records++;
+    return hash;
+  }
+
+  /** The content of a page, or undefined when it is missing or damaged on disk. */
+  get(hash: Buffer): Buffer | undefined {
+    const key = hash.toString('hex');
+    const at = this.index.get(key);
+    if (at === undefined) return undefined;
+    const content = Buffer.alloc(PAGE_SIZE);
+    const fd = at.segment === this.segments.at(-1) ? this.fd : openSync(this.path(at.segment), 'r');
+    try {
+      readSync(fd, content, 0, PAGE_SIZE, at.record * RECORD + HASH);
+    } finally {
+      if (fd !== this.fd) closeSync(fd);
+    }
+    if (!sha256(content).equals(hash)) {
+      this.index.delete(key);
+      return undefined;
+    }
+    return content;
+  }
+
+  /** A migration begins: nothing is evicted until every migration has ended. */
+  begin(): void {
+    this.active++;
+  }
+
+  end(): void {
+    this.active--;
+    fsyncSync(this.fd);
+    if (this.active === 0) this.evict();
+  }
+
+  close(): void {
+    fsyncSync(this.fd);
+    closeSync(this.fd);
+  }
+
+  private evict(): void {
+    while (this.segments.length > 1 && this.index.size * RECORD > this.maxBytes) {
+      const oldest = this.segments.shift() as number;
+      for (const [key, at] of this.index) if (at.segment === oldest) this.index.delete(key);
+      unlinkSync(this.path(oldest));
+    }
+  }
+
+  private path(segment: number): string {
+    return join(this.dir, `segment-${segment}.dat`);
+  }
+
+  private openSegment(segment: number): void {
+    if (this.fd >= 0) {
+      fsyncSync(this.fd);
+      closeSync(this.fd);
+    }
+    if (!this.segments.includes(segment)) this.segments.push(segment);
+    this.fd = openSync(this.path(segment), existsSync(this.path(segment)) ? 'r+' : 'w+');
+    this.records = Math.floor(fstatSync(this.fd).size / RECORD);
+    // A record cut short by a crash is dropped.
+    ftruncateSync(this.fd, this.records * RECORD);
+  }
+
+  /** Indexes a segment at start-up; a record whose content does not match its hash is skipped. */
+  private load(segment: number): void {
+    const data = readFileSync(this.path(segment));
+    for (let r = 0; (r + 1) * RECORD <= data.length; r++) {
+      const hash = data.subarray(r * RECORD, r * RECORD + HASH);
+      const content = data.subarray(r * RECORD + HASH, (r + 1) * RECORD);
+      if (sha256(content).equals(hash)) this.index.set(hash.toString('hex'), { segment, record: r });
+    }
+  }
+}

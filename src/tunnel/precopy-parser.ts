@@ -1,0 +1,252 @@
+/**
+ * A streaming parser of QEMU's precopy migration stream (format version 3), as far as the RAM pages
+ * go: it splits the stream into RAM page records (header and 4 KiB of content, which the tunnel may
+ * deduplicate) and everything else (forwarded as is). It never rewrites a byte: concatenating what it
+ * emits gives back the input. From the first thing it does not fully understand (a device section, an
+ * unknown flag, a capability that hides pages) it passes everything through; `passthrough` says where
+ * and why.
+ */
+export const PAGE_SIZE = 4096;
+
+const MAGIC = 0x5145564d; // "QEVM"
+const SECTION = {
+  EOF: 0x00,
+  START: 0x01,
+  PART: 0x02,
+  END: 0x03,
+  FULL: 0x04,
+  VMDESCRIPTION: 0x06,
+  CONFIGURATION: 0x07,
+  COMMAND: 0x08,
+};
+const FOOTER = 0x7e;
+const RAM = {
+  MEM_SIZE: 0x04,
+  ZERO: 0x02,
+  PAGE: 0x08,
+  EOS: 0x10,
+  CONTINUE: 0x20,
+  XBZRLE: 0x40,
+  HOOK: 0x80,
+  COMPRESS_PAGE: 0x100,
+  MULTIFD_FLUSH: 0x200,
+};
+const KNOWN_FLAGS = 0x3fe;
+
+export interface StreamSink {
+  /** Bytes to forward unchanged. */
+  raw(bytes: Buffer): void;
+  /** A RAM page record: its header (offset|flags, maybe the block name) and its content. */
+  page(header: Buffer, content: Buffer): void;
+  /** A zero page, which QEMU already encodes in a few bytes (forwarded with the raw bytes). */
+  zero(): void;
+}
+
+export interface Passthrough {
+  /** Stream offset from which everything was forwarded unparsed. */
+  offset: number;
+  reason: string;
+  /** Whether RAM had ended: if not, pages after this point are not deduplicated. */
+  ramEnded: boolean;
+}
+
+type Need = { bytes: number; then: (b: Buffer) => void };
+
+export class PrecopyParser {
+  private buffer: Buffer = Buffer.alloc(0);
+  private consumed = 0;
+  private steps: Need[] = [];
+  private ramSection = -1;
+  private ramEnded = false;
+  private memSizeLeft = 0;
+  passthrough: Passthrough | null = null;
+
+  constructor(private readonly sink: StreamSink) {
+    this.need(8, (b) => {
+      if (b.readUInt32BE(0) !== MAGIC) return this.giveUp(-8, 'not a QEMU migration stream (no QEVM magic)');
+      if (b.readUInt32BE(4) !== 3) return this.giveUp(-8, `stream version ${b.readUInt32BE(4)}, not 3`);
+      this.sink.raw(b);
+      this.section();
+    });
+  }
+
+  write(chunk: Buffer): void {
+    if (this.passthrough !== null) {
+      this.sink.raw(chunk);
+      return;
+    }
+    this.buffer = this.buffer.length === 0 ? chunk : Buffer.concat([this.buffer, chunk]);
+    let at = 0;
+    while (this.passthrough === null && this.steps.length > 0) {
+      const step = this.steps[0] as Need;
+      if (this.buffer.length - at < step.bytes) break;
+      this.steps.shift();
+      const bytes = this.buffer.subarray(at, at + step.bytes);
+      at += step.bytes;
+      this.consumed += step.bytes;
+      step.then(bytes);
+      if (this.passthrough !== null) {
+        this.sink.raw(this.buffer.subarray(at));
+        at = this.buffer.length;
+      }
+    }
+    this.buffer = this.buffer.subarray(at);
+  }
+
+  /** Whatever is left unparsed at the end of the stream (a cut stream) goes out as is. */
+  end(): void {
+    if (this.buffer.length > 0) this.sink.raw(this.buffer);
+    this.buffer = Buffer.alloc(0);
+  }
+
+  private need(bytes: number, then: (b: Buffer) => void): void {
+    this.steps.push({ bytes, then });
+  }
+
+  /** Forwards `prefix` and everything after it unparsed; `back` is how far before `consumed` it began. */
+  private giveUp(back: number, reason: string, prefix?: Buffer): void {
+    if (prefix !== undefined) this.sink.raw(prefix);
+    this.passthrough = { offset: this.consumed + back, reason, ramEnded: this.ramEnded };
+    this.steps = [];
+  }
+
+  private section(): void {
+    this.need(1, (t) => {
+      const type = t[0] as number;
+      switch (type) {
+        case SECTION.CONFIGURATION:
+          return this.need(4, (len) => {
+            this.need(len.readUInt32BE(0), (name) => {
+              this.sink.raw(Buffer.concat([t, len, name]));
+              this.section();
+            });
+          });
+        case SECTION.COMMAND:
+          return this.need(4, (h) => {
+            this.need(h.readUInt16BE(2), (data) => {
+              this.sink.raw(Buffer.concat([t, h, data]));
+              this.section();
+            });
+          });
+        case SECTION.START:
+        case SECTION.FULL:
+          return this.need(5, (h) => {
+            this.need(h[4] as number, (id) => {
+              this.need(8, (versions) => {
+                const head = Buffer.concat([t, h, id, versions]);
+                if (id.toString('latin1') !== 'ram' || type !== SECTION.START)
+                  return this.giveUp(-head.length, this.deviceReason(id.toString('latin1')), head);
+                this.ramSection = h.readUInt32BE(0);
+                this.sink.raw(head);
+                this.ramRecord();
+              });
+            });
+          });
+        case SECTION.PART:
+        case SECTION.END:
+          return this.need(4, (h) => {
+            const head = Buffer.concat([t, h]);
+            if (h.readUInt32BE(0) !== this.ramSection)
+              return this.giveUp(-head.length, this.deviceReason(`section ${h.readUInt32BE(0)}`), head);
+            this.sink.raw(head);
+            if (type === SECTION.END) this.ramEnded = true;
+            this.ramRecord();
+          });
+        default:
+          return this.giveUp(
+            -1,
+            type === SECTION.EOF ? 'end of stream' : `section type 0x${type.toString(16)}`,
+            t,
+          );
+      }
+    });
+  }
+
+  private deviceReason(what: string): string {
+    return this.ramEnded
+      ? `device state (${what}) after RAM`
+      : `device state (${what}) before RAM ended: pages after it are not deduplicated (a QEMU version or capability change?)`;
+  }
+
+  private ramRecord(): void {
+    this.need(8, (h) => {
+      const flags = Number(h.readBigUInt64BE(0) & 0xfffn);
+      if ((flags & ~KNOWN_FLAGS) !== 0 || flags & RAM.HOOK)
+        return this.giveUp(-8, `RAM record flags 0x${flags.toString(16)} (RDMA or an unknown feature)`, h);
+      if (flags & RAM.MEM_SIZE) {
+        this.memSizeLeft = Number(h.readBigUInt64BE(0) & ~0xfffn);
+        this.sink.raw(h);
+        return this.memBlock();
+      }
+      if (flags & RAM.EOS) {
+        this.sink.raw(h);
+        return this.footer();
+      }
+      if (flags & RAM.MULTIFD_FLUSH && (flags & ~RAM.MULTIFD_FLUSH) === 0) {
+        this.sink.raw(h);
+        return this.ramRecord();
+      }
+      if (flags & RAM.CONTINUE) return this.pageBody(h, flags);
+      this.need(1, (len) =>
+        this.need(len[0] as number, (id) => this.pageBody(Buffer.concat([h, len, id]), flags)),
+      );
+    });
+  }
+
+  /** The block list after MEM_SIZE: (u8 len, name, be64 used length) until the sizes add up. */
+  private memBlock(): void {
+    if (this.memSizeLeft <= 0) return this.ramRecord();
+    this.need(1, (len) => {
+      this.need((len[0] as number) + 8, (rest) => {
+        this.memSizeLeft -= Number(rest.readBigUInt64BE(len[0] as number));
+        this.sink.raw(Buffer.concat([len, rest]));
+        this.memBlock();
+      });
+    });
+  }
+
+  private pageBody(header: Buffer, flags: number): void {
+    if (flags & RAM.ZERO) {
+      return this.need(1, (fill) => {
+        this.sink.raw(Buffer.concat([header, fill]));
+        this.sink.zero();
+        this.ramRecord();
+      });
+    }
+    if (flags & RAM.PAGE) {
+      return this.need(PAGE_SIZE, (content) => {
+        // The content is copied: the parser's buffer is reused.
+        this.sink.page(Buffer.from(header), Buffer.from(content));
+        this.ramRecord();
+      });
+    }
+    if (flags & RAM.XBZRLE) {
+      return this.need(3, (h) => {
+        this.need(h.readUInt16BE(1), (data) => {
+          this.sink.raw(Buffer.concat([header, h, data]));
+          this.ramRecord();
+        });
+      });
+    }
+    if (flags & RAM.COMPRESS_PAGE) {
+      return this.need(4, (len) => {
+        this.need(len.readUInt32BE(0), (data) => {
+          this.sink.raw(Buffer.concat([header, len, data]));
+          this.ramRecord();
+        });
+      });
+    }
+    this.giveUp(-header.length, `RAM record flags 0x${flags.toString(16)}`, header);
+  }
+
+  private footer(): void {
+    this.need(1, (f) => {
+      if (f[0] !== FOOTER)
+        return this.giveUp(-1, `no section footer after RAM (0x${(f[0] as number).toString(16)})`, f);
+      this.need(4, (id) => {
+        this.sink.raw(Buffer.concat([f, id]));
+        this.section();
+      });
+    });
+  }
+}

@@ -1,0 +1,154 @@
+import { createWriteStream, type WriteStream } from 'node:fs';
+import { connect as netConnect, type Socket } from 'node:net';
+import { join } from 'node:path';
+import { type Server, type TLSSocket, createServer as tlsServer } from 'node:tls';
+import type { ContentStore } from './content-store.js';
+import { sha256 } from './content-store.js';
+import { FRAME, FrameReader, frame } from './frames.js';
+import { PAGE_SIZE } from './precopy-parser.js';
+import { PSK_CIPHERS, PSK_IDENTITY } from './psk.js';
+
+export interface DestOptions {
+  psk: Buffer;
+  store: ContentStore;
+  /** Hosts the source may ask the stream to be forwarded to (the destination QEMUs). */
+  allowForward: string[];
+  /** Keep a copy of each rebuilt stream there (for audits and tests). */
+  record?: string;
+  log: (event: Record<string, unknown>) => void;
+}
+
+const ACK_EVERY = 1024;
+
+/**
+ * The destination proxy: authenticates the source (TLS-PSK), tells it which pages the site's store
+ * holds, rebuilds the byte-identical QEMU stream from RAW, NEW and REF frames, and forwards it to the
+ * destination QEMU's -incoming address. A page it cannot produce is asked for again (NACK) before
+ * anything after it is written.
+ */
+export function tunnelDest(o: DestOptions): Server {
+  return tlsServer(
+    {
+      ciphers: PSK_CIPHERS,
+      maxVersion: 'TLSv1.2',
+      pskCallback: (_socket, identity) => (identity === PSK_IDENTITY ? o.psk : null),
+      handshakeTimeout: 10_000,
+    },
+    (socket) => session(socket, o),
+  ).on('tlsClientError', (err) => o.log({ event: 'rejected', reason: err.message }));
+}
+
+function session(tls: TLSSocket, o: DestOptions): void {
+  let qemu: Socket | undefined;
+  let record: WriteStream | undefined;
+  let id = '?';
+  let ended = false;
+  const queue: [number, Buffer][] = [];
+  let waitingFor: string | null = null; // a page asked for again: the stream is held until it comes
+  const recovered = new Map<string, Buffer>();
+  const counters = { pagesNew: 0, pagesRef: 0, recovered: 0, streamBytes: 0 };
+  let acked = 0;
+  o.store.begin();
+  let closed = false;
+  const close = (error?: string) => {
+    if (closed) return;
+    closed = true;
+    o.store.end();
+    if (error !== undefined) {
+      o.log({ event: 'failed', session: id, reason: error });
+      if (!tls.destroyed) tls.end(frame(FRAME.ERROR, Buffer.from(error)));
+      qemu?.destroy();
+    }
+    record?.end();
+  };
+  const write = (bytes: Buffer) => {
+    counters.streamBytes += bytes.length;
+    record?.write(bytes);
+    if (qemu?.write(bytes) === false) tls.pause();
+  };
+  const drain = () => {
+    while (queue.length > 0 && waitingFor === null && !closed) {
+      const [type, payload] = queue.shift() as [number, Buffer];
+      if (type === FRAME.RAW) write(payload);
+      else if (type === FRAME.NEW) {
+        const header = payload.subarray(2, 2 + payload.readUInt16BE(0));
+        const content = payload.subarray(2 + header.length);
+        if (content.length !== PAGE_SIZE) return close(`NEW frame with ${content.length} bytes of content`);
+        o.store.put(content);
+        counters.pagesNew++;
+        write(Buffer.concat([header, content]));
+      } else if (type === FRAME.REF) {
+        const header = payload.subarray(2, 2 + payload.readUInt16BE(0));
+        const hash = payload.subarray(2 + header.length);
+        const content = recovered.get(hash.toString('hex')) ?? o.store.get(hash);
+        if (content === undefined) {
+          queue.unshift([type, payload]);
+          waitingFor = hash.toString('hex');
+          counters.recovered++;
+          tls.write(frame(FRAME.NACK, hash));
+          return;
+        }
+        counters.pagesRef++;
+        write(Buffer.concat([header, content]));
+        if (++acked % ACK_EVERY === 0) {
+          const n = Buffer.alloc(4);
+          n.writeUInt32BE(acked);
+          tls.write(frame(FRAME.ACK, n));
+        }
+      } else if (type === FRAME.END) {
+        ended = true;
+        qemu?.end(() => {
+          tls.end(frame(FRAME.DONE, Buffer.from(JSON.stringify(counters))));
+          o.log({ event: 'done', session: id, ...counters });
+          close();
+        });
+      } else return close(`unexpected frame ${type}`);
+    }
+  };
+  const reader = new FrameReader((type, payload) => {
+    if (type === FRAME.HELLO)
+      return hello(JSON.parse(payload.toString()) as { session: string; forward: string });
+    if (type === FRAME.DATA) {
+      const hash = payload.subarray(0, 32);
+      const content = payload.subarray(32);
+      // Content is trusted only under its own hash.
+      if (content.length !== PAGE_SIZE || !sha256(content).equals(hash))
+        return close('a page does not match its hash');
+      recovered.set(hash.toString('hex'), Buffer.from(content));
+      o.store.put(content);
+      if (waitingFor === hash.toString('hex')) waitingFor = null;
+      return drain();
+    }
+    queue.push([type, Buffer.from(payload)]);
+    if (qemu !== undefined) drain();
+  });
+  const hello = (h: { session: string; forward: string }) => {
+    id = String(h.session).replace(/[^\w-]/g, '');
+    const match = /^(.+):(\d+)$/.exec(h.forward);
+    const host = match?.[1]?.replace(/^\[|\]$/g, '');
+    if (match === null || host === undefined || !o.allowForward.includes(host))
+      return close(`forwarding to ${h.forward} is not allowed (--allow-forward)`);
+    if (o.record !== undefined) record = createWriteStream(join(o.record, `${id}.out`));
+    qemu = netConnect(Number(match[2]), host, () => {
+      const epoch = Buffer.from(o.store.epoch);
+      tls.write(frame(FRAME.STORE, Buffer.from([epoch.length]), epoch, ...o.store.hashes()));
+      o.log({ event: 'session', session: id, forward: h.forward, storePages: o.store.pages });
+      drain();
+    });
+    qemu.on('drain', () => tls.resume());
+    // The return path (libvirt turns it on): the destination QEMU answers the source QEMU.
+    qemu.on('data', (bytes: Buffer) => tls.write(frame(FRAME.BACK, bytes)));
+    qemu.on('error', (err) => close(`destination QEMU ${h.forward}: ${err.message}`));
+  };
+  tls.on('data', (chunk: Buffer) => {
+    try {
+      reader.push(chunk);
+    } catch (err) {
+      close((err as Error).message);
+    }
+  });
+  tls.on('error', (err) => close(`link: ${err.message}`));
+  tls.on('close', () => {
+    if (!ended) close('the source went away before the end of the stream');
+  });
+}
