@@ -63,8 +63,8 @@ export class PrecopyParser {
 
   constructor(private readonly sink: StreamSink) {
     this.need(8, (b) => {
-      if (b.readUInt32BE(0) !== MAGIC) return this.giveUp(-8, 'not a QEMU migration stream (no QEVM magic)');
-      if (b.readUInt32BE(4) !== 3) return this.giveUp(-8, `stream version ${b.readUInt32BE(4)}, not 3`);
+      if (b.readUInt32BE(0) !== MAGIC) return this.giveUp(-8, 'not a QEMU migration stream (no QEVM magic)', b);
+      if (b.readUInt32BE(4) !== 3) return this.giveUp(-8, `stream version ${b.readUInt32BE(4)}, not 3`, b);
       this.sink.raw(b);
       this.section();
     });

@@ -81,7 +81,7 @@ function planFor(vms: string[], name: string): { plan: string; clouds: string } 
     serial: 'SERIALPATH',
     mac: 'MACADDR',
     announcePort,
-    incoming: true,
+    incoming: 'defer',
   })
     .map(shellQuote)
     .join(' ')

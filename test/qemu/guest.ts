@@ -53,7 +53,7 @@ export function buildGuest(): Guest {
 /** The QEMU command line of a guest (TCG, 128 MiB, serial to a file, one e1000 NIC on a UDP socket). */
 export function qemuCommand(
   guest: Guest,
-  o: { qmp: string; serial: string; mac: string; announcePort: number; incoming?: boolean },
+  o: { qmp: string; serial: string; mac: string; announcePort: number; incoming?: string },
 ): string[] {
   return [
     'qemu-system-x86_64',
@@ -81,6 +81,6 @@ export function qemuCommand(
     `socket,id=n0,udp=127.0.0.1:${o.announcePort},localaddr=127.0.0.1:0`,
     '-device',
     `e1000,netdev=n0,mac=${o.mac}`,
-    ...(o.incoming ? ['-incoming', 'defer'] : []),
+    ...(o.incoming === undefined ? [] : ['-incoming', o.incoming]),
   ];
 }
