@@ -1,0 +1,138 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { createConnection, createServer, type Server } from 'node:net';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { connect as tlsConnect } from 'node:tls';
+import { ContentStore, sha256 } from '../../src/tunnel/content-store.js';
+import { FRAME, FrameReader, frame, u16 } from '../../src/tunnel/frames.js';
+import { PAGE_SIZE } from '../../src/tunnel/precopy-parser.js';
+import { PSK_CIPHERS, PSK_IDENTITY } from '../../src/tunnel/psk.js';
+import { tunnelDest } from '../../src/tunnel/tunnel-dest.js';
+import { tunnelSource } from '../../src/tunnel/tunnel-source.js';
+import { tempDir } from '../helpers.js';
+
+const psk = randomBytes(32);
+const events: Record<string, unknown>[] = [];
+let dest: Server;
+let source: Server;
+let sink: Server;
+const received: Buffer[] = [];
+let onSinkClose: () => void = () => undefined;
+
+const port = (s: Server) => (s.address() as { port: number }).port;
+const listen = (s: Server) => new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
+
+before(async () => {
+  // Stands in for the destination QEMU's -incoming socket: it records what the tunnel delivers.
+  sink = createServer((s) => {
+    s.on('data', (d: Buffer) => received.push(d));
+    s.on('close', () => onSinkClose());
+  });
+  await listen(sink);
+  dest = tunnelDest({
+    psk,
+    store: new ContentStore(join(tempDir(), 'store'), 1e9),
+    allowForward: ['127.0.0.1'],
+    log: (e) => events.push(e),
+  });
+  await listen(dest);
+  source = tunnelSource({
+    psk,
+    dest: { host: '127.0.0.1', port: port(dest) },
+    forward: `127.0.0.1:${port(sink)}`,
+    log: (e) => events.push(e),
+  });
+  await listen(source);
+});
+
+after(() => {
+  for (const s of [source, dest, sink]) s.close();
+});
+
+function delivered(): Promise<void> {
+  return new Promise((resolve) => {
+    onSinkClose = resolve;
+  });
+}
+
+describe('tunnel pair (in process)', () => {
+  it('forwards a stream the parser cannot read unchanged, and the transfer completes', async () => {
+    received.length = 0;
+    const finished = delivered();
+    const junk = randomBytes(300_000);
+    const qemu = createConnection(port(source), '127.0.0.1', () => qemu.end(junk));
+    await finished;
+    assert.ok(Buffer.concat(received).equals(junk));
+    for (let i = 0; i < 40 && !events.some((e) => e.event === 'done' && e.passthrough !== null); i++)
+      await new Promise((r) => setTimeout(r, 50));
+    const done = events.find((e) => e.event === 'done') as {
+      passthrough: { reason: string; offset: number };
+    };
+    assert.deepEqual(done.passthrough, {
+      offset: 0,
+      reason: 'not a QEMU migration stream (no QEVM magic)',
+      ramEnded: false,
+    });
+  });
+
+  it('rejects a page whose content does not match its hash, and cuts the stream', async () => {
+    received.length = 0;
+    const done = delivered();
+    const reply: { type: number; payload: Buffer }[] = [];
+    const tls = tlsConnect({
+      host: '127.0.0.1',
+      port: port(dest),
+      ciphers: PSK_CIPHERS,
+      maxVersion: 'TLSv1.2',
+      checkServerIdentity: () => undefined,
+      pskCallback: () => ({ psk, identity: PSK_IDENTITY }),
+    });
+    const reader = new FrameReader((type, payload) => {
+      reply.push({ type, payload: Buffer.from(payload) });
+      if (type === FRAME.STORE) {
+        // A reference to a page the destination lacks: it asks for it; we answer with other content.
+        const wanted = Buffer.alloc(PAGE_SIZE, 7);
+        tls.write(frame(FRAME.REF, u16(8), Buffer.alloc(8), sha256(wanted)));
+      }
+      if (type === FRAME.NACK) tls.write(frame(FRAME.DATA, payload, Buffer.alloc(PAGE_SIZE, 8)));
+    });
+    tls.on('data', (d: Buffer) => reader.push(d));
+    tls.on('secureConnect', () =>
+      tls.write(
+        frame(
+          FRAME.HELLO,
+          Buffer.from(JSON.stringify({ version: 1, session: 'tamper', forward: `127.0.0.1:${port(sink)}` })),
+        ),
+      ),
+    );
+    await new Promise((resolve) => tls.on('close', resolve));
+    await done;
+    assert.deepEqual(
+      reply.map((r) => r.type),
+      [FRAME.STORE, FRAME.NACK, FRAME.ERROR],
+    );
+    assert.match(reply.at(-1)?.payload.toString() ?? '', /does not match its hash/);
+    assert.equal(Buffer.concat(received).length, 0, 'nothing of the tampered page reached QEMU');
+  });
+
+  it('refuses to forward to a host that is not allowed', async () => {
+    const tls = tlsConnect({
+      host: '127.0.0.1',
+      port: port(dest),
+      ciphers: PSK_CIPHERS,
+      maxVersion: 'TLSv1.2',
+      checkServerIdentity: () => undefined,
+      pskCallback: () => ({ psk, identity: PSK_IDENTITY }),
+    });
+    const reply: Buffer[] = [];
+    tls.on('data', (d: Buffer) => reply.push(d));
+    tls.on('secureConnect', () =>
+      tls.write(
+        frame(FRAME.HELLO, Buffer.from(JSON.stringify({ version: 1, session: 'x', forward: '10.1.2.3:22' }))),
+      ),
+    );
+    await new Promise((resolve) => tls.on('close', resolve));
+    assert.match(Buffer.concat(reply).toString('latin1'), /forwarding to 10\.1\.2\.3:22 is not allowed/);
+  });
+});
