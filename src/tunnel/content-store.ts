@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { hash, randomBytes } from 'node:crypto';
 import {
   closeSync,
   existsSync,
@@ -21,7 +21,10 @@ const HASH = 32;
 const RECORD = HASH + PAGE_SIZE;
 const SEGMENT_RECORDS = 16384; // 64 MiB segments: the unit of eviction
 
-export const sha256 = (content: Buffer): Buffer => createHash('sha256').update(content).digest();
+/** One-shot crypto.hash: a third faster than createHash() on 4 KiB pages. */
+export const sha256 = (content: Buffer): Buffer => hash('sha256', content, 'buffer');
+/** A hash as a compact map key (32 one-byte characters). */
+export const hashKey = (h: Buffer): string => h.toString('latin1');
 
 /**
  * A site's page store, shared by every migration into it: append-only segment files of
@@ -62,17 +65,17 @@ export class ContentStore {
 
   /** Every hash the store holds, for a source's handshake. */
   hashes(): Buffer[] {
-    return [...this.index.keys()].map((h) => Buffer.from(h, 'hex'));
+    return [...this.index.keys()].map((h) => Buffer.from(h, 'latin1'));
   }
 
   has(hash: Buffer): boolean {
-    return this.index.has(hash.toString('hex'));
+    return this.index.has(hashKey(hash));
   }
 
   /** Stores a page under its own hash (computed here: nothing else is trusted). */
   put(content: Buffer): Buffer {
     const hash = sha256(content);
-    const key = hash.toString('hex');
+    const key = hashKey(hash);
     if (this.index.has(key)) return hash;
     if (this.records >= SEGMENT_RECORDS) this.openSegment((this.segments.at(-1) ?? 0) + 1);
     writeSync(this.fd, Buffer.concat([hash, content]), 0, RECORD, this.records * RECORD);
@@ -83,7 +86,7 @@ export class ContentStore {
 
   /** The content of a page, or undefined when it is missing or damaged on disk. */
   get(hash: Buffer): Buffer | undefined {
-    const key = hash.toString('hex');
+    const key = hashKey(hash);
     const at = this.index.get(key);
     if (at === undefined) return undefined;
     const content = Buffer.alloc(PAGE_SIZE);
@@ -146,7 +149,7 @@ export class ContentStore {
     for (let r = 0; (r + 1) * RECORD <= data.length; r++) {
       const hash = data.subarray(r * RECORD, r * RECORD + HASH);
       const content = data.subarray(r * RECORD + HASH, (r + 1) * RECORD);
-      if (sha256(content).equals(hash)) this.index.set(hash.toString('hex'), { segment, record: r });
+      if (sha256(content).equals(hash)) this.index.set(hashKey(hash), { segment, record: r });
     }
   }
 }

@@ -5,7 +5,7 @@
  */
 export const FRAME = {
   HELLO: 1, // source → dest: JSON { version, session, forward }
-  STORE: 2, // dest → source: u8 epoch length, epoch, then 32-byte hashes
+  STORE: 2, // dest → source: u8 epoch length, epoch, then 32-byte hashes; as many as needed, then READY
   RAW: 3,
   NEW: 4, // u16 header length, header, 4096-byte content
   REF: 5, // u16 header length, header, 32-byte SHA-256
@@ -16,7 +16,11 @@ export const FRAME = {
   DONE: 10, // dest → source: JSON counters, the rebuilt stream was delivered
   ERROR: 11, // either way: UTF-8 reason, then the connection closes
   BACK: 12, // dest → source: bytes the destination QEMU sends back (the return path)
+  READY: 13, // dest → source: the store's picture is complete, the stream may start
 } as const;
+
+/** Hashes per STORE frame, well under MAX_FRAME. */
+export const STORE_HASHES = 16384;
 
 /** Largest frame accepted: a RAW chunk or a page with its header, with room to spare. */
 export const MAX_FRAME = 1 << 20;
@@ -29,7 +33,10 @@ export function frame(type: number, ...parts: Buffer[]): Buffer {
   return Buffer.concat([head, ...parts], 5 + length);
 }
 
+const EIGHT = Buffer.from([0, 8]); // the usual page header length, not allocated per page
+
 export function u16(n: number): Buffer {
+  if (n === 8) return EIGHT;
   const b = Buffer.alloc(2);
   b.writeUInt16BE(n);
   return b;
@@ -54,5 +61,63 @@ export class FrameReader {
       this.onFrame(type, payload);
     }
     this.buffer = this.buffer.subarray(at);
+  }
+}
+
+const BATCH = 256 * 1024;
+
+/**
+ * Packs frames into large buffers, so a stream of 4 KiB pages costs an allocation per batch, not per
+ * page. Consecutive raw bytes share one RAW frame. `flush` hands the batch to `write`.
+ */
+export class FrameWriter {
+  private out = Buffer.allocUnsafe(BATCH);
+  private pos = 0;
+  private rawAt = -1; // where the open RAW frame's header is
+
+  constructor(private readonly write: (batch: Buffer) => void) {}
+
+  raw(bytes: Buffer): void {
+    for (let at = 0; at < bytes.length; ) {
+      if (this.rawAt < 0) {
+        if (BATCH - this.pos < 5 + 1) this.flush();
+        this.rawAt = this.pos;
+        this.pos += 5;
+      }
+      const n = Math.min(bytes.length - at, BATCH - this.pos);
+      bytes.copy(this.out, this.pos, at, at + n);
+      this.pos += n;
+      at += n;
+      if (this.pos === BATCH) this.flush();
+    }
+  }
+
+  frame(type: number, ...parts: Buffer[]): void {
+    this.closeRaw();
+    const length = parts.reduce((s, p) => s + p.length, 0);
+    if (BATCH - this.pos < 5 + length) this.flush();
+    if (5 + length > BATCH) {
+      this.write(frame(type, ...parts));
+      return;
+    }
+    this.out[this.pos] = type;
+    this.out.writeUInt32BE(length, this.pos + 1);
+    this.pos += 5;
+    for (const p of parts) this.pos += p.copy(this.out, this.pos);
+  }
+
+  flush(): void {
+    this.closeRaw();
+    if (this.pos === 0) return;
+    this.write(this.out.subarray(0, this.pos));
+    this.out = Buffer.allocUnsafe(BATCH);
+    this.pos = 0;
+  }
+
+  private closeRaw(): void {
+    if (this.rawAt < 0) return;
+    this.out[this.rawAt] = FRAME.RAW;
+    this.out.writeUInt32BE(this.pos - this.rawAt - 5, this.rawAt + 1);
+    this.rawAt = -1;
   }
 }

@@ -34,9 +34,12 @@ const RAM = {
 const KNOWN_FLAGS = 0x3fe;
 
 export interface StreamSink {
-  /** Bytes to forward unchanged. */
+  /** Bytes to forward unchanged (a view of the input, valid during the call). */
   raw(bytes: Buffer): void;
-  /** A RAM page record: its header (offset|flags, maybe the block name) and its content. */
+  /**
+   * A RAM page record: its header (offset|flags, maybe the block name) and its content. Both are views
+   * of the input, valid during the call: copy what you keep.
+   */
   page(header: Buffer, content: Buffer): void;
   /** A zero page, which QEMU already encodes in a few bytes (forwarded with the raw bytes). */
   zero(): void;
@@ -50,7 +53,11 @@ export interface Passthrough {
   ramEnded: boolean;
 }
 
-type Need = { bytes: number; then: (b: Buffer) => void };
+type Need = { bytes: number; then: (b: Buffer) => void; ram?: true };
+const CONTINUED_PAGE = RAM.PAGE | RAM.CONTINUE;
+const CONTINUED_ZERO = RAM.ZERO | RAM.CONTINUE;
+/** Enough of the next chunk to finish any page record the previous one cut. */
+const BRIDGE = 2 * (8 + 256 + PAGE_SIZE);
 
 export class PrecopyParser {
   private buffer: Buffer = Buffer.alloc(0);
@@ -63,7 +70,8 @@ export class PrecopyParser {
 
   constructor(private readonly sink: StreamSink) {
     this.need(8, (b) => {
-      if (b.readUInt32BE(0) !== MAGIC) return this.giveUp(-8, 'not a QEMU migration stream (no QEVM magic)', b);
+      if (b.readUInt32BE(0) !== MAGIC)
+        return this.giveUp(-8, 'not a QEMU migration stream (no QEVM magic)', b);
       if (b.readUInt32BE(4) !== 3) return this.giveUp(-8, `stream version ${b.readUInt32BE(4)}, not 3`, b);
       this.sink.raw(b);
       this.section();
@@ -71,26 +79,47 @@ export class PrecopyParser {
   }
 
   write(chunk: Buffer): void {
-    if (this.passthrough !== null) {
-      this.sink.raw(chunk);
-      return;
+    const carry = this.buffer;
+    if (carry.length === 0) return this.keep(chunk, this.process(chunk));
+    // Bytes left from the previous chunk are joined with the start of this one only, so the whole
+    // chunk is not copied for a record that straddles the two.
+    const bridge = Buffer.concat([carry, chunk.subarray(0, BRIDGE)]);
+    const used = this.process(bridge);
+    if (used < carry.length) {
+      const all = Buffer.concat([carry.subarray(used), chunk]); // a record longer than the bridge (rare)
+      return this.keep(all, this.process(all));
     }
-    this.buffer = this.buffer.length === 0 ? chunk : Buffer.concat([this.buffer, chunk]);
+    const rest = chunk.subarray(Math.min(chunk.length, used - carry.length));
+    this.keep(rest, this.process(rest));
+  }
+
+  private keep(buffer: Buffer, used: number): void {
+    this.buffer = buffer.subarray(used);
+  }
+
+  /** Parses what it can of `buffer`; returns how many bytes it consumed (all of them once passing through). */
+  private process(buffer: Buffer): number {
+    if (this.passthrough !== null) {
+      if (buffer.length > 0) this.sink.raw(buffer);
+      return buffer.length;
+    }
+    this.buffer = buffer;
     let at = 0;
     while (this.passthrough === null && this.steps.length > 0) {
       const step = this.steps[0] as Need;
-      if (this.buffer.length - at < step.bytes) break;
+      if (step.ram) at = this.continuedRecords(at);
+      if (buffer.length - at < step.bytes) break;
       this.steps.shift();
-      const bytes = this.buffer.subarray(at, at + step.bytes);
+      const bytes = buffer.subarray(at, at + step.bytes);
       at += step.bytes;
       this.consumed += step.bytes;
       step.then(bytes);
       if (this.passthrough !== null) {
-        this.sink.raw(this.buffer.subarray(at));
-        at = this.buffer.length;
+        if (at < buffer.length) this.sink.raw(buffer.subarray(at));
+        return buffer.length;
       }
     }
-    this.buffer = this.buffer.subarray(at);
+    return at;
   }
 
   /** Whatever is left unparsed at the end of the stream (a cut stream) goes out as is. */
@@ -101,6 +130,31 @@ export class PrecopyParser {
 
   private need(bytes: number, then: (b: Buffer) => void): void {
     this.steps.push({ bytes, then });
+  }
+
+  /**
+   * The hot path: most of a stream is page and zero-page records continuing the previous block. They
+   * are taken straight from the buffer, without the step machinery; anything else goes back to it.
+   */
+  private continuedRecords(start: number): number {
+    const b = this.buffer;
+    let at = start;
+    for (;;) {
+      if (b.length - at < 8) break;
+      const flags = b.readUInt16BE(at + 6) & 0xfff;
+      if (flags === CONTINUED_PAGE) {
+        if (b.length - at < 8 + PAGE_SIZE) break;
+        this.sink.page(b.subarray(at, at + 8), b.subarray(at + 8, at + 8 + PAGE_SIZE));
+        at += 8 + PAGE_SIZE;
+      } else if (flags === CONTINUED_ZERO) {
+        if (b.length - at < 9) break;
+        this.sink.raw(b.subarray(at, at + 9));
+        this.sink.zero();
+        at += 9;
+      } else break;
+    }
+    this.consumed += at - start;
+    return at;
   }
 
   /** Forwards `prefix` and everything after it unparsed; `back` is how far before `consumed` it began. */
@@ -169,28 +223,30 @@ export class PrecopyParser {
   }
 
   private ramRecord(): void {
-    this.need(8, (h) => {
-      const flags = Number(h.readBigUInt64BE(0) & 0xfffn);
-      if ((flags & ~KNOWN_FLAGS) !== 0 || flags & RAM.HOOK)
-        return this.giveUp(-8, `RAM record flags 0x${flags.toString(16)} (RDMA or an unknown feature)`, h);
-      if (flags & RAM.MEM_SIZE) {
-        this.memSizeLeft = Number(h.readBigUInt64BE(0) & ~0xfffn);
-        this.sink.raw(h);
-        return this.memBlock();
-      }
-      if (flags & RAM.EOS) {
-        this.sink.raw(h);
-        return this.footer();
-      }
-      if (flags & RAM.MULTIFD_FLUSH && (flags & ~RAM.MULTIFD_FLUSH) === 0) {
-        this.sink.raw(h);
-        return this.ramRecord();
-      }
-      if (flags & RAM.CONTINUE) return this.pageBody(h, flags);
-      this.need(1, (len) =>
-        this.need(len[0] as number, (id) => this.pageBody(Buffer.concat([h, len, id]), flags)),
-      );
-    });
+    this.steps.push({ bytes: 8, ram: true, then: (h) => this.ramHeader(h) });
+  }
+
+  private ramHeader(h: Buffer): void {
+    const flags = Number(h.readBigUInt64BE(0) & 0xfffn);
+    if ((flags & ~KNOWN_FLAGS) !== 0 || flags & RAM.HOOK)
+      return this.giveUp(-8, `RAM record flags 0x${flags.toString(16)} (RDMA or an unknown feature)`, h);
+    if (flags & RAM.MEM_SIZE) {
+      this.memSizeLeft = Number(h.readBigUInt64BE(0) & ~0xfffn);
+      this.sink.raw(h);
+      return this.memBlock();
+    }
+    if (flags & RAM.EOS) {
+      this.sink.raw(h);
+      return this.footer();
+    }
+    if (flags & RAM.MULTIFD_FLUSH && (flags & ~RAM.MULTIFD_FLUSH) === 0) {
+      this.sink.raw(h);
+      return this.ramRecord();
+    }
+    if (flags & RAM.CONTINUE) return this.pageBody(h, flags);
+    this.need(1, (len) =>
+      this.need(len[0] as number, (id) => this.pageBody(Buffer.concat([h, len, id]), flags)),
+    );
   }
 
   /** The block list after MEM_SIZE: (u8 len, name, be64 used length) until the sizes add up. */
@@ -215,8 +271,7 @@ export class PrecopyParser {
     }
     if (flags & RAM.PAGE) {
       return this.need(PAGE_SIZE, (content) => {
-        // The content is copied: the parser's buffer is reused.
-        this.sink.page(Buffer.from(header), Buffer.from(content));
+        this.sink.page(header, content);
         this.ramRecord();
       });
     }

@@ -3,8 +3,8 @@ import { connect as netConnect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { type Server, type TLSSocket, createServer as tlsServer } from 'node:tls';
 import type { ContentStore } from './content-store.js';
-import { sha256 } from './content-store.js';
-import { FRAME, FrameReader, frame } from './frames.js';
+import { hashKey, sha256 } from './content-store.js';
+import { FRAME, FrameReader, frame, STORE_HASHES } from './frames.js';
 import { PAGE_SIZE } from './precopy-parser.js';
 import { PSK_CIPHERS, PSK_IDENTITY } from './psk.js';
 
@@ -80,10 +80,10 @@ function session(tls: TLSSocket, o: DestOptions): void {
       } else if (type === FRAME.REF) {
         const header = payload.subarray(2, 2 + payload.readUInt16BE(0));
         const hash = payload.subarray(2 + header.length);
-        const content = recovered.get(hash.toString('hex')) ?? o.store.get(hash);
+        const content = recovered.get(hashKey(hash)) ?? o.store.get(hash);
         if (content === undefined) {
           queue.unshift([type, payload]);
-          waitingFor = hash.toString('hex');
+          waitingFor = hashKey(hash);
           counters.recovered++;
           tls.write(frame(FRAME.NACK, hash));
           return;
@@ -114,9 +114,9 @@ function session(tls: TLSSocket, o: DestOptions): void {
       // Content is trusted only under its own hash.
       if (content.length !== PAGE_SIZE || !sha256(content).equals(hash))
         return close('a page does not match its hash');
-      recovered.set(hash.toString('hex'), Buffer.from(content));
+      recovered.set(hashKey(hash), Buffer.from(content));
       o.store.put(content);
-      if (waitingFor === hash.toString('hex')) waitingFor = null;
+      if (waitingFor === hashKey(hash)) waitingFor = null;
       return drain();
     }
     queue.push([type, Buffer.from(payload)]);
@@ -131,7 +131,12 @@ function session(tls: TLSSocket, o: DestOptions): void {
     if (o.record !== undefined) record = createWriteStream(join(o.record, `${id}.out`));
     qemu = netConnect(Number(match[2]), host, () => {
       const epoch = Buffer.from(o.store.epoch);
-      tls.write(frame(FRAME.STORE, Buffer.from([epoch.length]), epoch, ...o.store.hashes()));
+      const hashes = o.store.hashes();
+      for (let at = 0; at === 0 || at < hashes.length; at += STORE_HASHES)
+        tls.write(
+          frame(FRAME.STORE, Buffer.from([epoch.length]), epoch, ...hashes.slice(at, at + STORE_HASHES)),
+        );
+      tls.write(frame(FRAME.READY));
       o.log({ event: 'session', session: id, forward: h.forward, storePages: o.store.pages });
       drain();
     });

@@ -15,6 +15,7 @@ import { tempDir } from '../helpers.js';
 const psk = randomBytes(32);
 const events: Record<string, unknown>[] = [];
 let dest: Server;
+let store: ContentStore;
 let source: Server;
 let sink: Server;
 const received: Buffer[] = [];
@@ -30,9 +31,10 @@ before(async () => {
     s.on('close', () => onSinkClose());
   });
   await listen(sink);
+  store = new ContentStore(join(tempDir(), 'store'), 1e9);
   dest = tunnelDest({
     psk,
-    store: new ContentStore(join(tempDir(), 'store'), 1e9),
+    store,
     allowForward: ['127.0.0.1'],
     log: (e) => events.push(e),
   });
@@ -75,6 +77,20 @@ describe('tunnel pair (in process)', () => {
     });
   });
 
+  it('tells the source about a store larger than one frame', async () => {
+    for (let i = 0; i < 40_000; i++) {
+      const p = Buffer.alloc(PAGE_SIZE);
+      p.writeUInt32BE(i);
+      store.put(p);
+    }
+    received.length = 0;
+    const finished = delivered();
+    const qemu = createConnection(port(source), '127.0.0.1', () => qemu.end(Buffer.from('x')));
+    await finished;
+    const session = events.filter((e) => e.event === 'session' && 'known' in e).at(-1) as { known: number };
+    assert.ok(session.known >= 40_000, `the source knows ${session.known} pages`);
+  });
+
   it('rejects a page whose content does not match its hash, and cuts the stream', async () => {
     received.length = 0;
     const done = delivered();
@@ -89,7 +105,7 @@ describe('tunnel pair (in process)', () => {
     });
     const reader = new FrameReader((type, payload) => {
       reply.push({ type, payload: Buffer.from(payload) });
-      if (type === FRAME.STORE) {
+      if (type === FRAME.READY) {
         // A reference to a page the destination lacks: it asks for it; we answer with other content.
         const wanted = Buffer.alloc(PAGE_SIZE, 7);
         tls.write(frame(FRAME.REF, u16(8), Buffer.alloc(8), sha256(wanted)));
@@ -107,9 +123,10 @@ describe('tunnel pair (in process)', () => {
     );
     await new Promise((resolve) => tls.on('close', resolve));
     await done;
+    assert.equal(reply[0]?.type, FRAME.STORE);
     assert.deepEqual(
-      reply.map((r) => r.type),
-      [FRAME.STORE, FRAME.NACK, FRAME.ERROR],
+      reply.map((r) => r.type).filter((t) => t !== FRAME.STORE),
+      [FRAME.READY, FRAME.NACK, FRAME.ERROR],
     );
     assert.match(reply.at(-1)?.payload.toString() ?? '', /does not match its hash/);
     assert.equal(Buffer.concat(received).length, 0, 'nothing of the tampered page reached QEMU');

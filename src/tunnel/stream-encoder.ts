@@ -1,0 +1,90 @@
+import { hashKey, sha256 } from './content-store.js';
+import { FRAME, FrameWriter, u16 } from './frames.js';
+import { type Passthrough, PrecopyParser } from './precopy-parser.js';
+
+export interface EncoderCounters {
+  streamBytes: number;
+  pagesNew: number;
+  pagesRef: number;
+  pagesZero: number;
+}
+
+/**
+ * The source side's core, without I/O: QEMU's stream in, tunnel frames out. A page whose hash is in
+ * `known` (what the destination site holds) becomes a REF, any other a NEW, which makes it known. The
+ * content of referenced pages is held until the destination acknowledges them, to answer a NACK.
+ */
+export class StreamEncoder {
+  readonly counters: EncoderCounters = { streamBytes: 0, pagesNew: 0, pagesRef: 0, pagesZero: 0 };
+  private readonly out: FrameWriter;
+  private readonly parser: PrecopyParser;
+  private readonly retained = new Map<string, { content: Buffer; refs: number }>();
+  /** Keys of the references sent, oldest first; those before `first` are acknowledged. */
+  private readonly order: string[] = [];
+  private first = 0;
+  /** Acknowledged references already removed from `order`. */
+  private dropped = 0;
+
+  constructor(known: Set<string>, write: (batch: Buffer) => void) {
+    this.out = new FrameWriter(write);
+    this.parser = new PrecopyParser({
+      raw: (bytes) => this.out.raw(bytes),
+      page: (header, content) => {
+        const hash = sha256(content);
+        const key = hashKey(hash);
+        if (known.has(key)) {
+          this.counters.pagesRef++;
+          const held = this.retained.get(key);
+          // A view, not a copy: the stream's buffers are never written to after they arrive.
+          if (held === undefined) this.retained.set(key, { content, refs: 1 });
+          else held.refs++;
+          this.order.push(key);
+          this.out.frame(FRAME.REF, u16(header.length), header, hash);
+        } else {
+          this.counters.pagesNew++;
+          known.add(key);
+          this.out.frame(FRAME.NEW, u16(header.length), header, content);
+        }
+      },
+      zero: () => {
+        this.counters.pagesZero++;
+      },
+    });
+  }
+
+  get passthrough(): Passthrough | null {
+    return this.parser.passthrough;
+  }
+
+  write(chunk: Buffer): void {
+    this.counters.streamBytes += chunk.length;
+    this.parser.write(chunk);
+    this.out.flush();
+  }
+
+  end(): void {
+    this.parser.end();
+    this.out.frame(FRAME.END);
+    this.out.flush();
+  }
+
+  /** The content of a referenced page the destination asks for again, if still held. */
+  held(hash: Buffer): Buffer | undefined {
+    return this.retained.get(hashKey(hash))?.content;
+  }
+
+  /** The destination rebuilt the first `count` references: their content need not be held. */
+  acknowledge(count: number): void {
+    while (this.dropped + this.first < count && this.first < this.order.length) {
+      const key = this.order[this.first++] as string;
+      const held = this.retained.get(key);
+      if (held !== undefined && --held.refs === 0) this.retained.delete(key);
+    }
+    // Acknowledged keys leave the list in bulk (shift is linear).
+    if (this.first > 65536) {
+      this.order.splice(0, this.first);
+      this.dropped += this.first;
+      this.first = 0;
+    }
+  }
+}
