@@ -36,6 +36,7 @@ interface ExecuteFlags {
   maxPerDest: string;
   maxPerLink: string;
   json?: boolean;
+  dedup?: boolean;
 }
 
 export function registerExecute(program: Command): void {
@@ -74,6 +75,10 @@ export function registerExecute(program: Command): void {
       String(CONCURRENCY_DEFAULTS.perLink),
     )
     .option('--json', 'JSON output: the schedule (dry-run) or JSON-lines events')
+    .option(
+      '--dedup',
+      "qmp: send each migration through the destination cloud's dedup tunnel (tunnel settings)",
+    )
     .action(async (flags: ExecuteFlags) => {
       process.exitCode = await executeAction(flags);
     });
@@ -126,7 +131,14 @@ async function executeAction(flags: ExecuteFlags): Promise<number> {
       `--driver ${flags.driver} needs --clouds (each cloud's ${flags.driver} settings)`,
       EXIT.usage,
     );
-  const driver: MigrationDriver = flags.driver === 'qmp' ? new QmpDriver(clouds) : new LibvirtDriver(clouds);
+  if (flags.dedup && flags.driver !== 'qmp')
+    throw new UserError(
+      'dedup_driver',
+      '--dedup works with --driver qmp; with libvirt, set migrateUri to a tunnel source',
+      EXIT.usage,
+    );
+  const driver: MigrationDriver =
+    flags.driver === 'qmp' ? new QmpDriver(clouds, flags.dedup === true) : new LibvirtDriver(clouds);
   const journalPath = flags.resume ?? flags.journal ?? `${flags.plan}.journal`;
   if (flags.resume === undefined && existsSync(journalPath))
     throw new UserError(

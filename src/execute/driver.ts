@@ -10,6 +10,15 @@ export interface MigrationProgress {
   dirtyPagesPerSecond: number;
 }
 
+/** What a migration through the dedup tunnel put on the WAN (sky-plan execute --dedup). */
+export interface DedupReport {
+  streamBytes: number;
+  wanBytes: number;
+  pagesNew: number;
+  pagesRef: number;
+  pagesZero: number;
+}
+
 /** A migration that did not happen; the VM still runs at its source. */
 export class MigrationFailed extends Error {}
 
@@ -22,7 +31,7 @@ export interface MigrationDriver {
    * One live migration: resolves once the VM runs at the destination only (the source stopped), or
    * throws MigrationFailed with the source running again.
    */
-  migrate(m: Migration, progress: (p: MigrationProgress) => void): Promise<void>;
+  migrate(m: Migration, progress: (p: MigrationProgress) => void): Promise<DedupReport | undefined>;
   /**
    * After a crash mid-migration: waits for a migration QEMU carried on alone, makes sure the VM runs in
    * exactly one place, and says which.

@@ -1,6 +1,6 @@
 import { EXIT, UserError } from '../errors.js';
 import type { ExecutablePlan } from '../plan/read-plan.js';
-import { type MigrationDriver, MigrationFailed, type MigrationProgress } from './driver.js';
+import { type DedupReport, type MigrationDriver, MigrationFailed, type MigrationProgress } from './driver.js';
 import type { Journal, JournalEntry } from './journal.js';
 import {
   type ConcurrencyLimits,
@@ -17,7 +17,7 @@ export type ExecuteEvent =
   | { type: 'wave'; index: number; seconds: number; migrations: { vm: string; from: string; to: string }[] }
   | { type: 'start'; vm: string; from: string; to: string }
   | ({ type: 'progress'; vm: string } & MigrationProgress)
-  | { type: 'done'; vm: string; from: string; to: string; seconds: number }
+  | { type: 'done'; vm: string; from: string; to: string; seconds: number; dedup?: DedupReport }
   | { type: 'failed'; vm: string; from: string; to: string; error: string }
   | { type: 'reconciled'; vm: string; at: string }
   | { type: 'end'; ok: boolean; done: number; failed: string[] };
@@ -93,8 +93,9 @@ async function runOne(m: Migration, o: ExecuteOptions): Promise<boolean> {
   o.journal.write({ type: 'start', vm: m.vm, from: m.from, to: m.to });
   o.events({ type: 'start', vm: m.vm, from: m.from, to: m.to });
   const started = performance.now();
+  let dedup: DedupReport | undefined;
   try {
-    await o.driver.migrate(m, (p) => o.events({ type: 'progress', vm: m.vm, ...p }));
+    dedup = await o.driver.migrate(m, (p) => o.events({ type: 'progress', vm: m.vm, ...p }));
   } catch (err) {
     const error = err instanceof MigrationFailed ? err.message : `${m.vm}: ${(err as Error).message}`;
     o.journal.write({ type: 'failed', vm: m.vm, from: m.from, to: m.to, error });
@@ -102,8 +103,9 @@ async function runOne(m: Migration, o: ExecuteOptions): Promise<boolean> {
     return false;
   }
   const seconds = (performance.now() - started) / 1000;
-  o.journal.write({ type: 'done', vm: m.vm, from: m.from, to: m.to, seconds });
-  o.events({ type: 'done', vm: m.vm, from: m.from, to: m.to, seconds });
+  const done = { vm: m.vm, from: m.from, to: m.to, seconds, ...(dedup === undefined ? {} : { dedup }) };
+  o.journal.write({ type: 'done', ...done });
+  o.events({ type: 'done', ...done });
   return true;
 }
 

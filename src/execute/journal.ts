@@ -1,10 +1,11 @@
 import { closeSync, fsyncSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { EXIT, UserError } from '../errors.js';
+import type { DedupReport } from './driver.js';
 
 export type JournalEntry =
   | { type: 'begin'; plan: string; migrations: number }
   | { type: 'start'; vm: string; from: string; to: string }
-  | { type: 'done'; vm: string; from: string; to: string; seconds: number }
+  | { type: 'done'; vm: string; from: string; to: string; seconds: number; dedup?: DedupReport }
   | { type: 'failed'; vm: string; from: string; to: string; error: string }
   | { type: 'skipped'; vm: string; reason: string }
   | { type: 'end'; ok: boolean };

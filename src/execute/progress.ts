@@ -47,7 +47,9 @@ export function terminalProgress(write: (s: string) => void): (e: ExecuteEvent) 
       }
       case 'done':
         bars.delete(e.vm);
-        return redraw([`  ${e.vm}: now in ${e.to} (${e.seconds.toFixed(1)} s)`]);
+        return redraw([
+          `  ${e.vm}: now in ${e.to} (${e.seconds.toFixed(1)} s)${e.dedup === undefined ? '' : `, ${formatBytes(e.dedup.wanBytes)} on the WAN for a ${formatBytes(e.dedup.streamBytes)} stream (${(100 * (1 - e.dedup.wanBytes / e.dedup.streamBytes)).toFixed(0)}% saved)`}`,
+        ]);
       case 'failed':
         bars.delete(e.vm);
         return redraw([`  ${e.vm}: FAILED, still in ${e.from}: ${e.error}`]);

@@ -40,6 +40,13 @@ export const cloudSchema = v.strictObject({
       listenAddress: v.optional(v.string()),
     }),
   ),
+  /** This cloud's `sky-plan tunnel dest`, for `sky-plan execute --dedup` (migrations into this cloud). */
+  tunnel: v.optional(
+    v.strictObject({
+      dest: v.pipe(v.string(), v.regex(/^.+:\d+$/, 'expected host:port')),
+      pskFile: v.string(),
+    }),
+  ),
   /** How `sky-plan execute --driver qmp` drives QEMU here; {vm} and {cloud} are substituted. */
   qmp: v.optional(
     v.strictObject({

@@ -12,8 +12,8 @@ import { CLI, ROOT, runCli, tempDir } from '../helpers.js';
 import { buildGuest, type Guest, qemuCommand } from './guest.js';
 
 const MOVERS = ['x1', 'x2', 'x3'];
-const mac = (vm: string) =>
-  `52:54:00:00:00:${(10 + [...MOVERS, 'z1'].indexOf(vm)).toString(16).padStart(2, '0')}`;
+const ALL = [...MOVERS, 'z1', 'd1', 'd2'];
+const mac = (vm: string) => `52:54:00:00:00:${(10 + ALL.indexOf(vm)).toString(16).padStart(2, '0')}`;
 
 let guest: Guest;
 let dir: string;
@@ -63,7 +63,11 @@ async function limitBandwidth(vm: string, bytesPerSecond: number): Promise<void>
 }
 
 /** Writes graph, clouds spec and plan for VMs in cloud a that talk to y1 in the cheaper cloud b. */
-function planFor(vms: string[], name: string): { plan: string; clouds: string } {
+function planFor(
+  vms: string[],
+  name: string,
+  tunnel?: { dest: string; pskFile: string },
+): { plan: string; clouds: string } {
   const nodes = [
     ...vms.map((id) => ({ id, kind: 'vm', cloud: 'a', vcpus: 1, memoryGiB: 0.125 })),
     { id: 'y1', kind: 'vm', cloud: 'b', vcpus: 1, memoryGiB: 0.125 },
@@ -96,7 +100,14 @@ function planFor(vms: string[], name: string): { plan: string; clouds: string } 
     JSON.stringify({
       clouds: [
         { name: 'a', capacity: { vms: 4 }, compute: { vmHour: 1 }, egress: { default: 0.09 }, qmp },
-        { name: 'b', capacity: { vms: 4 }, compute: { vmHour: 0.1 }, egress: { default: 0.09 }, qmp },
+        {
+          name: 'b',
+          capacity: { vms: 4 },
+          compute: { vmHour: 0.1 },
+          egress: { default: 0.09 },
+          qmp,
+          ...(tunnel === undefined ? {} : { tunnel }),
+        },
       ],
     }),
   );
@@ -135,7 +146,7 @@ before(async () => {
   guest = buildGuest();
   dir = tempDir();
   for (const c of ['a', 'b']) mkdirSync(join(dir, c));
-  for (const vm of [...MOVERS, 'z1']) writeFileSync(join(dir, `${vm}.mac`), mac(vm));
+  for (const vm of ALL) writeFileSync(join(dir, `${vm}.mac`), mac(vm));
   await new Promise<void>((resolve) => udp.bind(0, '127.0.0.1', resolve));
   announcePort = udp.address().port;
   udp.on('message', (frame) => {
@@ -248,5 +259,50 @@ describe('sky-plan execute --driver qmp on real QEMU', { timeout: 600_000 }, () 
     const count = ticks('a', 'z1').at(-1) as number;
     await sleep(600);
     assert.ok((ticks('a', 'z1').at(-1) as number) > count, 'z1 keeps running at its source');
+  });
+
+  it("--dedup: moves go through the destination cloud's tunnel, and the second similar VM crosses at a fraction", async () => {
+    const psk = join(dir, 'psk');
+    writeFileSync(psk, 'ab'.repeat(32));
+    const port = 20000 + Math.floor(Math.random() * 10000);
+    const tunnel = spawn(
+      process.execPath,
+      [
+        CLI,
+        'tunnel',
+        'dest',
+        '--listen',
+        `127.0.0.1:${port}`,
+        '--store',
+        join(dir, 'store-b'),
+        '--psk-file',
+        psk,
+      ],
+      { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    try {
+      await new Promise<void>((resolve) => tunnel.stdout.once('data', () => resolve()));
+      await Promise.all(['d1', 'd2'].map((vm) => startVm(vm, 'a')));
+      const { plan, clouds } = planFor(['d1', 'd2'], 'dedup', { dest: `127.0.0.1:${port}`, pskFile: psk });
+      const events: Record<string, unknown>[] = [];
+      const limits = ['--max-per-source', '1', '--max-per-dest', '1', '--max-per-link', '1'];
+      const code = await execute(
+        ['--plan', plan, '--clouds', clouds, '--journal', join(dir, 'dedup.journal'), '--dedup', ...limits],
+        (e) => events.push(e),
+      );
+      assert.equal(code, 0, JSON.stringify(events));
+      const done = events.filter((e) => e.type === 'done') as {
+        vm: string;
+        dedup: { wanBytes: number; streamBytes: number };
+      }[];
+      assert.equal(done.length, 2);
+      const ratios = done.map((d) => d.dedup.wanBytes / d.dedup.streamBytes);
+      assert.ok((ratios[0] as number) < 0.95, `first: ${ratios[0]}`);
+      assert.ok((ratios[1] as number) <= 0.35, `second: ${ratios[1]}`);
+      await sleep(800);
+      for (const vm of ['d1', 'd2']) assert.equal(await status('b', vm), 'running');
+    } finally {
+      tunnel.kill('SIGKILL');
+    }
   });
 });

@@ -26,7 +26,7 @@ export class LibvirtDriver implements MigrationDriver {
     return [...new Set(problems)];
   }
 
-  migrate(m: Migration, progress: (p: MigrationProgress) => void): Promise<void> {
+  migrate(m: Migration, progress: (p: MigrationProgress) => void): Promise<undefined> {
     const [command, ...args] = virshMigrate(this.clouds, m) as [string, ...string[]];
     return new Promise((resolve, reject) => {
       const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -51,7 +51,7 @@ export class LibvirtDriver implements MigrationDriver {
       child.on('error', (err) => reject(new MigrationFailed(`${m.vm}: cannot run virsh: ${err.message}`)));
       child.on('close', (code) =>
         code === 0
-          ? resolve()
+          ? resolve(undefined)
           : reject(new MigrationFailed(`${m.vm}: virsh migrate exited with ${code}: ${errors.trim()}`)),
       );
     });

@@ -4,7 +4,14 @@ import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { EXIT, UserError } from '../../errors.js';
 import type { Cloud } from '../../inventory/schema.js';
-import { type MigrationDriver, MigrationFailed, type MigrationProgress } from '../driver.js';
+import { readPsk } from '../../tunnel/psk.js';
+import { tunnelSource } from '../../tunnel/tunnel-source.js';
+import {
+  type DedupReport,
+  type MigrationDriver,
+  MigrationFailed,
+  type MigrationProgress,
+} from '../driver.js';
 import { QmpClient } from '../qmp-client.js';
 import type { Migration } from '../schedule.js';
 
@@ -30,7 +37,11 @@ const LAUNCH_WAIT_MS = 30_000;
 export class QmpDriver implements MigrationDriver {
   readonly name = 'qmp';
 
-  constructor(private readonly clouds: Map<string, Cloud>) {}
+  constructor(
+    private readonly clouds: Map<string, Cloud>,
+    /** Route each migration through the destination cloud's dedup tunnel. */
+    private readonly dedup = false,
+  ) {}
 
   async preflight(migrations: Migration[]): Promise<string[]> {
     const problems: string[] = [];
@@ -49,15 +60,23 @@ export class QmpDriver implements MigrationDriver {
     return [...new Set(problems)];
   }
 
-  async migrate(m: Migration, progress: (p: MigrationProgress) => void): Promise<void> {
+  async migrate(m: Migration, progress: (p: MigrationProgress) => void): Promise<DedupReport | undefined> {
     const source = await QmpClient.connect(this.socket(m.from, m.vm));
     let destination: QmpClient | undefined;
+    let tunnel: DedupTunnel | undefined;
     try {
       destination = await this.launch(m);
       const { listen, port } = this.settings(m.to);
-      const uri = `tcp:${listen.includes(':') ? `[${listen}]` : listen}:${port ?? (await freePort(listen))}`;
-      await destination.execute('migrate-incoming', { uri });
-      await source.execute('migrate', { uri });
+      const address = `${listen.includes(':') ? `[${listen}]` : listen}:${port ?? (await freePort(listen))}`;
+      await destination.execute('migrate-incoming', { uri: `tcp:${address}` });
+      if (this.dedup) {
+        tunnel = await dedupTunnel(this.tunnelSettings(m.to), address);
+        // max-bandwidth counts the stream before dedup: the WAN, not QEMU, is the limit.
+        await source.execute('migrate-set-parameters', { 'max-bandwidth': 2 ** 40 });
+      }
+      await source.execute('migrate', {
+        uri: tunnel === undefined ? `tcp:${address}` : `tcp:127.0.0.1:${tunnel.port}`,
+      });
       const outcome = await follow(source, progress);
       if (outcome.status !== 'completed') {
         await resumeSource(source);
@@ -69,6 +88,10 @@ export class QmpDriver implements MigrationDriver {
       if (status !== 'running') await destination.execute('cont');
       await source.execute('quit').catch(() => undefined); // QEMU may close before it answers
       await destination.execute('announce-self', { initial: 50, max: 550, rounds: 5, step: 100 });
+      // The counters come when the destination proxy has delivered everything; not worth waiting long for.
+      return tunnel === undefined
+        ? undefined
+        : await Promise.race([tunnel.report, sleep(10_000).then(() => undefined)]);
     } catch (err) {
       if (!(err instanceof MigrationFailed)) {
         await source.execute('migrate_cancel').catch(() => undefined);
@@ -79,6 +102,7 @@ export class QmpDriver implements MigrationDriver {
     } finally {
       source.close();
       destination?.close();
+      tunnel?.close();
     }
   }
 
@@ -108,6 +132,15 @@ export class QmpDriver implements MigrationDriver {
     if (qmp === undefined)
       throw new UserError('no_qmp', `cloud ${cloud} has no qmp settings in the clouds spec`, EXIT.usage);
     return qmp;
+  }
+
+  private tunnelSettings(cloud: string): NonNullable<Cloud['tunnel']> {
+    const tunnel = this.clouds.get(cloud)?.tunnel;
+    if (tunnel === undefined)
+      throw new MigrationFailed(
+        `--dedup: cloud ${cloud} has no tunnel settings (dest, pskFile) in the clouds spec`,
+      );
+    return tunnel;
   }
 
   private socket(cloud: string, vm: string): string {
@@ -149,6 +182,36 @@ export class QmpDriver implements MigrationDriver {
       `${m.vm}: no QMP socket ${socket} ${LAUNCH_WAIT_MS / 1000} s after launching: ${command}`,
     );
   }
+}
+
+interface DedupTunnel {
+  port: number;
+  /** The tunnel's counters once the destination has rebuilt the whole stream. */
+  report: Promise<DedupReport>;
+  close: () => void;
+}
+
+/** A source proxy for one migration, on a local port, into the destination cloud's tunnel. */
+async function dedupTunnel(settings: NonNullable<Cloud['tunnel']>, forward: string): Promise<DedupTunnel> {
+  const [, host = '', port = '0'] = /^(.+):(\d+)$/.exec(settings.dest) ?? [];
+  let settle: (r: DedupReport) => void = () => undefined;
+  let fail: (e: Error) => void = () => undefined;
+  const report = new Promise<DedupReport>((resolve, reject) => {
+    settle = resolve;
+    fail = reject;
+  });
+  report.catch(() => undefined); // a failed migration is reported by QEMU; this is only for counters
+  const server = tunnelSource({
+    psk: readPsk(settings.pskFile),
+    dest: { host: host.replace(/^\[|\]$/g, ''), port: Number(port) },
+    forward,
+    log: (e) => {
+      if (e.event === 'done') settle(e as unknown as DedupReport);
+      if (e.event === 'failed') fail(new MigrationFailed(String(e.reason)));
+    },
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { port: (server.address() as { port: number }).port, report, close: () => server.close() };
 }
 
 /** Polls query-migrate until the migration is over; reports progress, cancels a stalled one. */
