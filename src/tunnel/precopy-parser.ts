@@ -53,7 +53,7 @@ export interface Passthrough {
   ramEnded: boolean;
 }
 
-type Need = { bytes: number; then: (b: Buffer) => void; ram?: true };
+type Need = { bytes: number; parse: (b: Buffer) => void; ram?: true };
 const CONTINUED_PAGE = RAM.PAGE | RAM.CONTINUE;
 const CONTINUED_ZERO = RAM.ZERO | RAM.CONTINUE;
 /** Enough of the next chunk to finish any page record the previous one cut. */
@@ -80,14 +80,18 @@ export class PrecopyParser {
 
   write(chunk: Buffer): void {
     const carry = this.buffer;
-    if (carry.length === 0) return this.keep(chunk, this.process(chunk));
+    if (carry.length === 0) {
+      this.keep(chunk, this.process(chunk));
+      return;
+    }
     // Bytes left from the previous chunk are joined with the start of this one only, so the whole
     // chunk is not copied for a record that straddles the two.
     const bridge = Buffer.concat([carry, chunk.subarray(0, BRIDGE)]);
     const used = this.process(bridge);
     if (used < carry.length) {
       const all = Buffer.concat([carry.subarray(used), chunk]); // a record longer than the bridge (rare)
-      return this.keep(all, this.process(all));
+      this.keep(all, this.process(all));
+      return;
     }
     const rest = chunk.subarray(Math.min(chunk.length, used - carry.length));
     this.keep(rest, this.process(rest));
@@ -113,7 +117,7 @@ export class PrecopyParser {
       const bytes = buffer.subarray(at, at + step.bytes);
       at += step.bytes;
       this.consumed += step.bytes;
-      step.then(bytes);
+      step.parse(bytes);
       if (this.passthrough !== null) {
         if (at < buffer.length) this.sink.raw(buffer.subarray(at));
         return buffer.length;
@@ -129,7 +133,7 @@ export class PrecopyParser {
   }
 
   private need(bytes: number, then: (b: Buffer) => void): void {
-    this.steps.push({ bytes, then });
+    this.steps.push({ bytes, parse: then });
   }
 
   /**
@@ -223,35 +227,38 @@ export class PrecopyParser {
   }
 
   private ramRecord(): void {
-    this.steps.push({ bytes: 8, ram: true, then: (h) => this.ramHeader(h) });
+    this.steps.push({ bytes: 8, ram: true, parse: (h) => this.ramHeader(h) });
   }
 
   private ramHeader(h: Buffer): void {
     const flags = Number(h.readBigUInt64BE(0) & 0xfffn);
-    if ((flags & ~KNOWN_FLAGS) !== 0 || flags & RAM.HOOK)
-      return this.giveUp(-8, `RAM record flags 0x${flags.toString(16)} (RDMA or an unknown feature)`, h);
-    if (flags & RAM.MEM_SIZE) {
+    if ((flags & ~KNOWN_FLAGS) !== 0 || flags & RAM.HOOK) {
+      this.giveUp(-8, `RAM record flags 0x${flags.toString(16)} (RDMA or an unknown feature)`, h);
+    } else if (flags & RAM.MEM_SIZE) {
       this.memSizeLeft = Number(h.readBigUInt64BE(0) & ~0xfffn);
       this.sink.raw(h);
-      return this.memBlock();
-    }
-    if (flags & RAM.EOS) {
+      this.memBlock();
+    } else if (flags & RAM.EOS) {
       this.sink.raw(h);
-      return this.footer();
-    }
-    if (flags & RAM.MULTIFD_FLUSH && (flags & ~RAM.MULTIFD_FLUSH) === 0) {
+      this.footer();
+    } else if (flags & RAM.MULTIFD_FLUSH && (flags & ~RAM.MULTIFD_FLUSH) === 0) {
       this.sink.raw(h);
-      return this.ramRecord();
+      this.ramRecord();
+    } else if (flags & RAM.CONTINUE) {
+      this.pageBody(h, flags);
+    } else {
+      this.need(1, (len) =>
+        this.need(len[0] as number, (id) => this.pageBody(Buffer.concat([h, len, id]), flags)),
+      );
     }
-    if (flags & RAM.CONTINUE) return this.pageBody(h, flags);
-    this.need(1, (len) =>
-      this.need(len[0] as number, (id) => this.pageBody(Buffer.concat([h, len, id]), flags)),
-    );
   }
 
   /** The block list after MEM_SIZE: (u8 len, name, be64 used length) until the sizes add up. */
   private memBlock(): void {
-    if (this.memSizeLeft <= 0) return this.ramRecord();
+    if (this.memSizeLeft <= 0) {
+      this.ramRecord();
+      return;
+    }
     this.need(1, (len) => {
       this.need((len[0] as number) + 8, (rest) => {
         this.memSizeLeft -= Number(rest.readBigUInt64BE(len[0] as number));
@@ -263,35 +270,31 @@ export class PrecopyParser {
 
   private pageBody(header: Buffer, flags: number): void {
     if (flags & RAM.ZERO) {
-      return this.need(1, (fill) => {
+      this.need(1, (fill) => {
         this.sink.raw(Buffer.concat([header, fill]));
         this.sink.zero();
         this.ramRecord();
       });
-    }
-    if (flags & RAM.PAGE) {
-      return this.need(PAGE_SIZE, (content) => {
+    } else if (flags & RAM.PAGE) {
+      this.need(PAGE_SIZE, (content) => {
         this.sink.page(header, content);
         this.ramRecord();
       });
-    }
-    if (flags & RAM.XBZRLE) {
-      return this.need(3, (h) => {
+    } else if (flags & RAM.XBZRLE) {
+      this.need(3, (h) => {
         this.need(h.readUInt16BE(1), (data) => {
           this.sink.raw(Buffer.concat([header, h, data]));
           this.ramRecord();
         });
       });
-    }
-    if (flags & RAM.COMPRESS_PAGE) {
-      return this.need(4, (len) => {
+    } else if (flags & RAM.COMPRESS_PAGE) {
+      this.need(4, (len) => {
         this.need(len.readUInt32BE(0), (data) => {
           this.sink.raw(Buffer.concat([header, len, data]));
           this.ramRecord();
         });
       });
-    }
-    this.giveUp(-header.length, `RAM record flags 0x${flags.toString(16)}`, header);
+    } else this.giveUp(-header.length, `RAM record flags 0x${flags.toString(16)}`, header);
   }
 
   private footer(): void {
