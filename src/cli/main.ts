@@ -5,6 +5,7 @@ import { VERSION } from '../version.js';
 import { registerAnalyze } from './analyze-command.js';
 import { registerExecute } from './execute-command.js';
 import { registerExport } from './export-command.js';
+import { registerFingerprint } from './fingerprint-command.js';
 import { registerPlan } from './plan-command.js';
 import { registerReport } from './report-command.js';
 import { registerTunnel } from './tunnel-command.js';
@@ -25,6 +26,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   registerExecute(program);
   registerVerify(program);
   registerTunnel(program);
+  registerFingerprint(program);
   try {
     await program.parseAsync(argv, { from: 'user' });
     // A command that finished with a result other than success (execute: some moves failed) says so.

@@ -8,6 +8,7 @@ import type { Inventory } from '../inventory/schema.js';
 import { buildProblem, PLAN_DEFAULTS } from '../plan/build-problem.js';
 import { planDocument } from '../plan/plan-document.js';
 import { readGraph } from '../plan/read-graph.js';
+import { readSketches } from '../plan/read-sketches.js';
 import { renderPlan } from '../plan/render-plan.js';
 import { parseDuration } from './duration.js';
 
@@ -84,8 +85,17 @@ async function planAction(flags: PlanFlags): Promise<void> {
       : parseDuration(flags.timeLimit, '--time-limit');
   const graph = await readGraph(flags.graph);
   let spec = await loadInventory(flags.clouds);
-  if (flags.inventory !== undefined) spec = merge(spec, await loadInventory(flags.inventory));
-  const { problem, notes } = buildProblem(graph, spec, { horizonSeconds, downtimePenalty: downtime });
+  const sketches = await readSketches(spec, flags.clouds);
+  if (flags.inventory !== undefined) {
+    const inventory = await loadInventory(flags.inventory);
+    for (const [vm, sketch] of await readSketches(inventory, flags.inventory)) sketches.set(vm, sketch);
+    spec = merge(spec, inventory);
+  }
+  const { problem, notes } = buildProblem(graph, spec, {
+    horizonSeconds,
+    downtimePenalty: downtime,
+    sketches,
+  });
   let result: Awaited<ReturnType<typeof solve>>;
   try {
     result = await solve(problem, flags.solver as SolverName, { seed, timeLimitSeconds });

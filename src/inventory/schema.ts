@@ -88,6 +88,8 @@ export const vmSchema = v.strictObject({
   diskGiB: v.optional(price),
   /** Content group for dedup-aware migration cost (see `images`). */
   image: v.optional(v.string()),
+  /** Its content sketch from `sky-plan fingerprint` (a path relative to this file). */
+  sketch: v.optional(v.string()),
   nics: v.optional(v.array(nic), []),
   /** Planner: keep the VM where it is. */
   pinned: v.optional(v.boolean()),
@@ -99,7 +101,11 @@ export const vmSchema = v.strictObject({
 const fraction = v.pipe(v.number(), v.minValue(0), v.maxValue(1));
 
 /** Share of a VM's memory that VMs of the same image have in common (0.6 = 60%). */
-export const imageSchema = v.strictObject({ name: v.pipe(v.string(), v.minLength(1)), similarity: fraction });
+export const imageSchema = v.strictObject({
+  name: v.pipe(v.string(), v.minLength(1)),
+  /** Optional when its VMs have sketches: the planner measures it. */
+  similarity: v.optional(fraction),
+});
 
 export const constraintsSchema = v.strictObject({
   /** Groups of VMs that must share a cloud. */

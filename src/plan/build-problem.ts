@@ -2,6 +2,7 @@ import type { PlanCloud, PlanProblem, PlanVm } from '../../planner/problem.js';
 import { UserError } from '../errors.js';
 import { egressPrice, INTERNET } from '../graph/summarize.js';
 import type { Inventory } from '../inventory/schema.js';
+import { type ContentSketch, measuredSimilarity } from './content-sketch.js';
 import type { PlannerGraph } from './read-graph.js';
 
 export interface PlanOptions {
@@ -9,6 +10,8 @@ export interface PlanOptions {
   horizonSeconds: number;
   /** $ per moved VM, for its downtime. */
   downtimePenalty: number;
+  /** Measured content sketches by VM name: an image's similarity is measured from its VMs' sketches. */
+  sketches?: Map<string, ContentSketch>;
 }
 
 export const PLAN_DEFAULTS: PlanOptions = { horizonSeconds: 30 * 86400, downtimePenalty: 0 };
@@ -101,9 +104,7 @@ export function buildProblem(graph: PlannerGraph, spec: Inventory, options: Plan
     if (inv?.image !== undefined) {
       image = imageIndex.get(inv.image) ?? -1;
       if (image < 0)
-        notes.push(
-          `VM ${name}: image ${inv.image} has no similarity in images:, so its migration is not deduplicated`,
-        );
+        notes.push(`VM ${name}: image ${inv.image} is not in images:, so its migration is not deduplicated`);
     }
     return {
       name,
@@ -122,8 +123,9 @@ export function buildProblem(graph: PlannerGraph, spec: Inventory, options: Plan
   // Shared image content: the similar share of the smallest member's memory crosses once per destination.
   const images = spec.images.map((img, i) => {
     const members = vms.filter((vm) => vm.image === i);
+    const similarity = imageSimilarity(img, members, options.sketches, notes);
     const shared =
-      members.length === 0 ? 0 : img.similarity * Math.min(...members.map((vm) => vm.memoryGiB)) * GIB;
+      members.length === 0 ? 0 : similarity * Math.min(...members.map((vm) => vm.memoryGiB)) * GIB;
     for (const vm of members) vm.uniqueBytes = Math.max(0, vm.uniqueBytes - shared);
     const presentAt = new Array<boolean>(k).fill(false);
     for (const vm of members) if (vm.current >= 0) presentAt[vm.current] = true;
@@ -198,4 +200,32 @@ export function buildProblem(graph: PlannerGraph, spec: Inventory, options: Plan
     if (constraints.budget.seconds !== undefined) problem.budget.seconds = constraints.budget.seconds;
   }
   return { problem, notes };
+}
+
+/** Measured from the members' sketches when at least two have one, else as configured, else none. */
+function imageSimilarity(
+  img: Inventory['images'][number],
+  members: { name: string }[],
+  sketches: Map<string, ContentSketch> | undefined,
+  notes: string[],
+): number {
+  const sketched = members.flatMap((vm) => {
+    const sketch = sketches?.get(vm.name);
+    return sketch === undefined ? [] : [sketch];
+  });
+  if (sketched.length >= 2) {
+    const measured = measuredSimilarity(sketched);
+    notes.push(
+      `image ${img.name}: similarity ${measured.toFixed(2)} measured from ${sketched.length} sketches${img.similarity === undefined ? '' : ` (configured ${img.similarity})`}`,
+    );
+    return measured;
+  }
+  if (img.similarity === undefined) {
+    if (members.length > 0)
+      notes.push(
+        `image ${img.name}: no similarity and fewer than two sketches, so its VMs are not deduplicated`,
+      );
+    return 0;
+  }
+  return img.similarity;
 }

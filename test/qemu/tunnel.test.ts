@@ -8,8 +8,9 @@ import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { connect as tlsConnect } from 'node:tls';
 import { QmpClient } from '../../src/execute/qmp-client.js';
+import { type ContentSketch, measuredSimilarity } from '../../src/plan/content-sketch.js';
 import { PSK_CIPHERS, PSK_IDENTITY } from '../../src/tunnel/psk.js';
-import { CLI, ROOT, tempDir } from '../helpers.js';
+import { CLI, ROOT, runCli, tempDir } from '../helpers.js';
 import { buildGuest, type Guest, qemuCommand } from './guest.js';
 
 let guest: Guest;
@@ -304,6 +305,37 @@ describe('sky-plan tunnel with real QEMU migrations', { timeout: 600_000 }, () =
           e.event === 'session' && logs.dest.indexOf(e) > logs.dest.findIndex((x) => x.event === 'rejected'),
       ),
       'no session was opened for it',
+    );
+  });
+
+  it('fingerprint: identical guests measure as similar, and the planner uses the sketches', async () => {
+    const sketches = ['g1', 'g2'].map((name) => {
+      const out = join(dir, `${name}.sketch.json`);
+      const r = runCli(['fingerprint', '--qmp', join(dir, `${name}.dest.qmp`), '--name', name, '--out', out]);
+      assert.equal(r.status, 0, r.stderr);
+      return JSON.parse(readFileSync(out, 'utf8')) as ContentSketch;
+    });
+    assert.equal(sketches[0]?.pages, (128 * 2 ** 20) / 4096);
+    const similarity = measuredSimilarity(sketches);
+    assert.ok(similarity > 0.7, `identical guests share ${similarity} of their content`);
+    // The planner measures the image's similarity from them.
+    const graph = join(dir, 'sk-graph.json');
+    const nodes = ['g1', 'g2'].map((id) => ({ id, kind: 'vm', cloud: 'a', vcpus: 1, memoryGiB: 0.125 }));
+    writeFileSync(graph, JSON.stringify({ schema: 'sky-plan/graph@1', nodes, edges: [] }));
+    const spec = join(dir, 'sk-clouds.json');
+    writeFileSync(
+      spec,
+      JSON.stringify({
+        clouds: [{ name: 'a' }, { name: 'b' }],
+        images: [{ name: 'tiny' }],
+        vms: ['g1', 'g2'].map((name) => ({ name, cloud: 'a', image: 'tiny', sketch: `${name}.sketch.json` })),
+      }),
+    );
+    const plan = runCli(['plan', '--graph', graph, '--clouds', spec]);
+    assert.equal(plan.status, 0, plan.stderr);
+    assert.match(
+      plan.stdout,
+      new RegExp(`image tiny: similarity ${similarity.toFixed(2)} measured from 2 sketches`),
     );
   });
 });

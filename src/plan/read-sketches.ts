@@ -1,0 +1,44 @@
+import { readFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import * as v from 'valibot';
+import { EXIT, UserError } from '../errors.js';
+import type { Inventory } from '../inventory/schema.js';
+import { type ContentSketch, SKETCH_SCHEMA } from './content-sketch.js';
+
+const sketchSchema = v.looseObject({
+  schema: v.literal(SKETCH_SCHEMA),
+  name: v.string(),
+  source: v.string(),
+  pages: v.number(),
+  zeroPages: v.number(),
+  k: v.pipe(v.number(), v.integer(), v.minValue(1)),
+  hashes: v.array(v.pipe(v.string(), v.regex(/^[0-9a-f]{16}$/))),
+});
+
+/** The sketches the VMs of an inventory file name (vms[].sketch), paths relative to that file. */
+export async function readSketches(inventory: Inventory, file: string): Promise<Map<string, ContentSketch>> {
+  const sketches = new Map<string, ContentSketch>();
+  for (const vm of inventory.vms) {
+    if (vm.sketch === undefined) continue;
+    const path = resolve(dirname(file), vm.sketch);
+    let data: unknown;
+    try {
+      data = JSON.parse(await readFile(path, 'utf8'));
+    } catch (err) {
+      throw new UserError(
+        'sketch_unreadable',
+        `VM ${vm.name}: cannot read its sketch ${path}: ${(err as Error).message}`,
+        EXIT.input,
+      );
+    }
+    const parsed = v.safeParse(sketchSchema, data);
+    if (!parsed.success)
+      throw new UserError(
+        'sketch_invalid',
+        `VM ${vm.name}: ${path} is not a sketch from sky-plan fingerprint (${parsed.issues[0].message})`,
+        EXIT.input,
+      );
+    sketches.set(vm.name, parsed.output as ContentSketch);
+  }
+  return sketches;
+}
