@@ -246,7 +246,7 @@ describe('sky-plan tunnel with real QEMU migrations', { timeout: 600_000 }, () =
       dest.kill('SIGKILL');
     });
     assert.equal(result.status, 'failed');
-    assert.ok(Date.now() - killedAt < 5000, `QEMU saw the failure after ${Date.now() - killedAt} ms`);
+    assert.ok(Date.now() - killedAt < 10_000, `QEMU saw the failure after ${Date.now() - killedAt} ms`);
     assert.equal(await status(source), 'running');
     const count = ticks(join(dir, 'k1.serial')).at(-1) as number;
     await sleep(600);
