@@ -11,6 +11,7 @@ import { PSK_CIPHERS, PSK_IDENTITY } from '../../src/tunnel/psk.js';
 import { tunnelDest } from '../../src/tunnel/tunnel-dest.js';
 import { tunnelSource } from '../../src/tunnel/tunnel-source.js';
 import { tempDir } from '../helpers.js';
+import { numberedPage, ramStream } from './synthetic-stream.js';
 
 const psk = randomBytes(32);
 const events: Record<string, unknown>[] = [];
@@ -150,5 +151,93 @@ describe('tunnel pair (in process)', () => {
     );
     await new Promise((resolve) => tls.on('close', resolve));
     assert.match(Buffer.concat(reply).toString('latin1'), /forwarding to 10\.1\.2\.3:22 is not allowed/);
+  });
+
+  it('several migrations at once through one pair share the store and are each rebuilt exactly', async () => {
+    // Two sinks (two destination QEMUs), two source proxies into the one destination proxy.
+    const streams = [0, 1].map((v) =>
+      ramStream(
+        Array.from({ length: 600 }, (_, i) =>
+          numberedPage(i < 400 ? 1_000_000 + i : 2_000_000 + v * 1000 + i),
+        ),
+      ),
+    );
+    const got: Buffer[][] = [[], []];
+    const closed: Promise<void>[] = [];
+    const sinks = await Promise.all(
+      [0, 1].map(async (v) => {
+        let done: () => void = () => undefined;
+        closed.push(
+          new Promise((resolve) => {
+            done = resolve;
+          }),
+        );
+        const s = createServer((c) => {
+          c.on('data', (d: Buffer) => got[v]?.push(d));
+          c.on('close', () => done());
+        });
+        await listen(s);
+        return s;
+      }),
+    );
+    const sources = await Promise.all(
+      sinks.map(async (s) => {
+        const src = tunnelSource({
+          psk,
+          dest: { host: '127.0.0.1', port: port(dest) },
+          forward: `127.0.0.1:${port(s)}`,
+          log: (e) => events.push(e),
+        });
+        await listen(src);
+        return src;
+      }),
+    );
+    const before = events.length;
+    sources.forEach((src, v) => {
+      const qemu = createConnection(port(src), '127.0.0.1', () => {
+        // Written in pieces, interleaved with the other migration.
+        const data = streams[v] as Buffer;
+        let at = 0;
+        const next = () => {
+          if (at >= data.length) return qemu.end();
+          qemu.write(data.subarray(at, at + 50_000));
+          at += 50_000;
+          setImmediate(next);
+        };
+        next();
+      });
+    });
+    await Promise.all(closed);
+    for (const v of [0, 1])
+      assert.ok(
+        Buffer.concat(got[v] as Buffer[]).equals(streams[v] as Buffer),
+        `migration ${v} rebuilt exactly`,
+      );
+    for (
+      let i = 0;
+      i < 40 && events.slice(before).filter((e) => e.event === 'done' && 'passthrough' in e).length < 2;
+      i++
+    )
+      await new Promise((r) => setTimeout(r, 50));
+    const reports = events.slice(before).filter((e) => e.event === 'done' && 'passthrough' in e) as {
+      pagesNew: number;
+      pagesRef: number;
+    }[];
+    assert.equal(reports.length, 2);
+    // The 400 common pages crossed as content at most twice (both may send them before either lands), never more.
+    assert.ok(reports.reduce((s, r) => s + r.pagesNew, 0) <= 400 * 2 + 200 * 2);
+    assert.ok(store.has(sha256(numberedPage(1_000_000))) && store.has(sha256(numberedPage(2_001_599))));
+    // A third migration of the same content now crosses as references only.
+    const sourceReports = () => events.filter((e) => e.event === 'done' && 'passthrough' in e);
+    const seen = sourceReports().length;
+    const qemu = createConnection(port(sources[0] as Server), '127.0.0.1', () =>
+      qemu.end(streams[1] as Buffer),
+    );
+    for (let i = 0; i < 100 && sourceReports().length === seen; i++)
+      await new Promise((r) => setTimeout(r, 50));
+    const third = sourceReports().at(-1) as Record<string, unknown>;
+    assert.equal(third.pagesNew, 0);
+    assert.equal(third.pagesRef, 600);
+    for (const s of [...sources, ...sinks]) s.close();
   });
 });
