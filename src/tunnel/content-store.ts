@@ -25,6 +25,8 @@ const SEGMENT_RECORDS = 16384; // 64 MiB segments: the unit of eviction
 export const sha256 = (content: Buffer): Buffer => hash('sha256', content, 'buffer');
 /** A hash as a compact map key (32 one-byte characters). */
 export const hashKey = (h: Buffer): string => h.toString('latin1');
+/** The key of a page's hash, computed straight as a string: no Buffer per page on the hot path. */
+export const sha256Key = (content: Buffer): string => hash('sha256', content, 'binary'); // binary = latin1
 
 /**
  * A site's page store, shared by every migration into it: append-only segment files of

@@ -106,6 +106,18 @@ export class FrameWriter {
     for (const p of parts) this.pos += p.copy(this.out, this.pos);
   }
 
+  /** A REF frame, the hash given as its latin1 key (see hashKey). */
+  ref(header: Buffer, key: string): void {
+    this.closeRaw();
+    const length = 2 + header.length + 32;
+    if (BATCH - this.pos < 5 + length) this.flush();
+    this.out[this.pos] = FRAME.REF;
+    this.out.writeUInt32BE(length, this.pos + 1);
+    this.out.writeUInt16BE(header.length, this.pos + 5);
+    this.pos += 7 + header.copy(this.out, this.pos + 7);
+    this.pos += this.out.write(key, this.pos, 'latin1');
+  }
+
   flush(): void {
     this.closeRaw();
     if (this.pos === 0) return;

@@ -1,4 +1,4 @@
-import { hashKey, sha256 } from './content-store.js';
+import { hashKey, sha256Key } from './content-store.js';
 import { FRAME, FrameWriter, u16 } from './frames.js';
 import { type Passthrough, PrecopyParser } from './precopy-parser.js';
 
@@ -30,8 +30,7 @@ export class StreamEncoder {
     this.parser = new PrecopyParser({
       raw: (bytes) => this.out.raw(bytes),
       page: (header, content) => {
-        const hash = sha256(content);
-        const key = hashKey(hash);
+        const key = sha256Key(content);
         if (known.has(key)) {
           this.counters.pagesRef++;
           const held = this.retained.get(key);
@@ -39,7 +38,7 @@ export class StreamEncoder {
           if (held === undefined) this.retained.set(key, { content, refs: 1 });
           else held.refs++;
           this.order.push(key);
-          this.out.frame(FRAME.REF, u16(header.length), header, hash);
+          this.out.ref(header, key);
         } else {
           this.counters.pagesNew++;
           known.add(key);
