@@ -62,6 +62,11 @@ export class Attribution {
     }
   }
 
+  /** The inventory VM with this MAC, if any. */
+  vmOfMac(mac: number): string | undefined {
+    return this.byMac.get(mac)?.name;
+  }
+
   get hasInventory(): boolean {
     return this.vms !== undefined;
   }

@@ -1,6 +1,6 @@
 import type { Attribution } from './attribution.js';
 import { Decoder } from './decode/decoder.js';
-import { ACCOUNT } from './decode/packet.js';
+import { ACCOUNT, type Packet } from './decode/packet.js';
 import { StatsCounter } from './decode-stats.js';
 import type { FrameSink } from './files/frame-sink.js';
 import { FlowTable, type FlowTableOptions } from './flow-table.js';
@@ -32,6 +32,7 @@ export class CaptureSession implements FrameSink {
     private readonly consumer: FlowConsumer,
     private readonly windowSeconds: number,
     flowOptions: FlowTableOptions,
+    private readonly mobility?: { frame(pk: Packet, ts: number): void },
   ) {
     this.table = new FlowTable(flowOptions);
     this.windowed = Number.isFinite(windowSeconds);
@@ -41,6 +42,7 @@ export class CaptureSession implements FrameSink {
     const pk = this.decoder.decode(data, offset, caplen, origLen, linkType);
     this.counter.count(pk, ts);
     if (pk.arpOp !== 0 && pk.arpSenderIp !== 0) this.attribution.learnArp(pk.arpSenderIp, pk.arpSenderMac);
+    this.mobility?.frame(pk, ts);
     if (pk.tunnelDepth > 0) this.tunnels.add(pk);
     if (pk.account === ACCOUNT.none) {
       if (!pk.tunnelContinuation) this.counter.stats.unaccounted++;

@@ -4,6 +4,7 @@ import type { DecodeStats } from '../capture/decode-stats.js';
 import { readCapture } from '../capture/files/read-capture.js';
 import type { FlowRecord } from '../capture/flow-record.js';
 import { FLOW_TABLE_DEFAULTS, type FlowTableOptions } from '../capture/flow-table.js';
+import { type MobilityEvent, MobilityWatch } from '../capture/mobility.js';
 import { TrafficGraph } from '../capture/traffic-graph.js';
 import { TunnelOverhead, type TunnelUsage } from '../capture/tunnel-overhead.js';
 import { knownVms } from './inventory/load-inventory.js';
@@ -36,6 +37,8 @@ export interface Analysis {
   captures: CaptureReport[];
   traffic: TrafficGraph;
   tunnels: TunnelUsage[];
+  /** Signs of live migrations during the capture. */
+  mobility: MobilityEvent[];
   windowSeconds: number | undefined;
   inventory: Inventory | undefined;
   /** Flow-table pressure: endpoint-pair folding and early drains, when a flow explosion hit the limit. */
@@ -65,6 +68,7 @@ export async function analyzeCaptures(
     options.onFlow,
   );
   const tunnels = new TunnelOverhead();
+  const mobility = new MobilityWatch((mac) => attribution.vmOfMac(mac), capturedHosts.size >= 2);
   const captures: CaptureReport[] = [];
   const warnings: string[] = [];
   const flowTable = { foldedPackets: 0, earlyDrains: 0 };
@@ -75,6 +79,7 @@ export async function analyzeCaptures(
       traffic.consumerFor({ name: input.path, host: input.host }),
       options.windowSeconds ?? Number.POSITIVE_INFINITY,
       options.flowTable ?? FLOW_TABLE_DEFAULTS,
+      mobility.capture(input.path, input.host),
     );
     const read = await readCapture(input.path, session);
     session.finish();
@@ -106,6 +111,7 @@ export async function analyzeCaptures(
     captures,
     traffic,
     tunnels: tunnels.list(),
+    mobility: mobility.finish(),
     windowSeconds: options.windowSeconds,
     inventory: options.inventory,
     flowTable,

@@ -74,6 +74,7 @@ export function graphDocument(graph: CommunicationGraph, analysis: Analysis): Gr
     edges,
     summary: summarize(nodes, edges, analysis.inventory?.clouds ?? [], range?.seconds ?? 0),
     tunnels: analysis.tunnels,
+    mobility: analysis.mobility,
     captures: analysis.captures,
     dedup: { packets: analysis.traffic.duplicatePackets, bytes: analysis.traffic.duplicateBytes },
     flowTable: analysis.flowTable,

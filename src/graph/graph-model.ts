@@ -1,4 +1,5 @@
 import type { NodeKind } from '../../capture/attribution.js';
+import type { MobilityEvent } from '../../capture/mobility.js';
 import type { TunnelUsage } from '../../capture/tunnel-overhead.js';
 import type { CaptureReport } from '../analyze.js';
 
@@ -81,6 +82,8 @@ export interface GraphDocument {
   edges: GraphEdge[];
   summary: GraphSummary;
   tunnels: TunnelUsage[];
+  /** Live migrations seen in the captures: announcements (RARP, gratuitous ARP) and host changes. */
+  mobility: MobilityEvent[];
   captures: CaptureReport[];
   /** Packet directions seen on more than one hypervisor and counted once. */
   dedup: { packets: number; bytes: number };

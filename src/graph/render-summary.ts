@@ -110,5 +110,21 @@ export function renderSummary(doc: GraphDocument): string {
     if (doc.tunnels.length > TOP_TUNNELS)
       out.push(`  … and ${doc.tunnels.length - TOP_TUNNELS} more endpoint pairs (see --json)`);
   }
+  if (doc.mobility.length > 0) {
+    const at = (t: number) => new Date(t * 1000).toISOString().replace('T', ' ').slice(0, 23);
+    const what = (e: GraphDocument['mobility'][number]) =>
+      e.kind === 'host-change'
+        ? `sends behind ${e.host} now, no longer behind ${e.from}`
+        : `${e.kind === 'rarp' ? 'RARP announcement' : 'gratuitous ARP'}${e.frames > 1 ? ` ×${e.frames}` : ''}${e.host === null ? '' : ` on ${e.host}`}`;
+    out.push('', 'VM mobility (live migrations seen in the capture)');
+    out.push(
+      textTable(
+        ['time (UTC)', 'VM', 'MAC', 'sign'],
+        doc.mobility.slice(0, TOP_TUNNELS).map((e) => [at(e.time), e.vm ?? '-', e.mac, what(e)]),
+      ),
+    );
+    if (doc.mobility.length > TOP_TUNNELS)
+      out.push(`  … and ${doc.mobility.length - TOP_TUNNELS} more (see --json)`);
+  }
   return `${out.join('\n')}\n`;
 }

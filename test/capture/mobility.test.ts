@@ -1,0 +1,91 @@
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { frame, pcapFile, runCli, tempDir } from '../helpers.js';
+
+const WEB = '02:00:00:00:00:10';
+const DB = '02:00:00:00:00:20';
+const BROADCAST = 'ff:ff:ff:ff:ff:ff';
+
+const udpFrom = (mac: string, src: string, dst: string) =>
+  Buffer.concat([
+    frame.eth(DB, mac, 0x0800),
+    frame.ipv4(src, dst, 17, 8 + 100),
+    frame.udp(4000, 5000, 100),
+    Buffer.alloc(100),
+  ]);
+
+/** An ARP or RARP body (RFC 826/903): htype 1, ptype IPv4, op, sender and target. */
+function arp(etherType: number, op: number, mac: string, senderIp: string, targetIp: string): Buffer {
+  const body = Buffer.alloc(28);
+  body.writeUInt16BE(1, 0);
+  body.writeUInt16BE(0x0800, 2);
+  body[4] = 6;
+  body[5] = 4;
+  body.writeUInt16BE(op, 6);
+  body.write(mac.replace(/:/g, ''), 8, 'hex');
+  senderIp.split('.').forEach((x, i) => {
+    body[14 + i] = Number(x);
+  });
+  body.write(mac.replace(/:/g, ''), 18, 'hex');
+  targetIp.split('.').forEach((x, i) => {
+    body[24 + i] = Number(x);
+  });
+  return Buffer.concat([frame.eth(BROADCAST, mac, etherType), body]);
+}
+
+describe('VM mobility in captures', () => {
+  it('names the RARP burst, the gratuitous ARP and the host change of a migrated VM, with their times', () => {
+    const dir = tempDir();
+    const a = join(dir, 'a.pcap');
+    const b = join(dir, 'b.pcap');
+    // web sends behind hypervisor a until t=110, announces itself behind b at t=120 (QEMU sends 5 RARPs),
+    // then sends from b; db answers a gratuitous ARP on b at t=125.
+    writeFileSync(
+      a,
+      pcapFile(
+        Array.from({ length: 11 }, (_, i) => ({ data: udpFrom(WEB, '10.0.0.10', '10.0.0.20'), ts: 100 + i })),
+      ),
+    );
+    writeFileSync(
+      b,
+      pcapFile([
+        ...Array.from({ length: 5 }, (_, i) => ({
+          data: arp(0x8035, 3, WEB, '0.0.0.0', '0.0.0.0'),
+          ts: 120 + i * 0.1,
+        })),
+        ...Array.from({ length: 5 }, (_, i) => ({
+          data: udpFrom(WEB, '10.0.0.10', '10.0.0.20'),
+          ts: 121 + i,
+        })),
+        { data: arp(0x0806, 1, DB, '10.0.0.20', '10.0.0.20'), ts: 125 },
+      ]),
+    );
+    const inventory = join(dir, 'inventory.json');
+    writeFileSync(
+      inventory,
+      JSON.stringify({
+        clouds: [{ name: 'rennes' }, { name: 'chicago' }],
+        vms: [
+          { name: 'web', cloud: 'chicago', nics: [{ mac: WEB, ips: ['10.0.0.10'] }] },
+          { name: 'db', cloud: 'chicago', nics: [{ mac: DB, ips: ['10.0.0.20'] }] },
+        ],
+      }),
+    );
+    const r = runCli(['analyze', `hv-a=${a}`, `hv-b=${b}`, '-i', inventory, '--json']);
+    assert.equal(r.status, 0, r.stderr);
+    const events = (JSON.parse(r.stdout) as { mobility: Record<string, unknown>[] }).mobility.map(
+      ({ capture: _, ...e }) => e,
+    );
+    assert.deepEqual(events, [
+      { time: 120, mac: WEB, vm: 'web', kind: 'rarp', host: 'hv-b', frames: 5 },
+      { time: 120, mac: WEB, vm: 'web', kind: 'host-change', host: 'hv-b', from: 'hv-a', frames: 1 },
+      { time: 125, mac: DB, vm: 'db', kind: 'garp', host: 'hv-b', frames: 1 },
+    ]);
+    const summary = runCli(['analyze', `hv-a=${a}`, `hv-b=${b}`, '-i', inventory]);
+    assert.match(summary.stdout, /VM mobility/);
+    assert.match(summary.stdout, /web\s+02:00:00:00:00:10\s+RARP announcement ×5 on hv-b/);
+    assert.match(summary.stdout, /web\s+02:00:00:00:00:10\s+sends behind hv-b now, no longer behind hv-a/);
+  });
+});
