@@ -68,19 +68,23 @@ const BATCH = 256 * 1024;
 
 /**
  * Packs frames into large buffers, so a stream of 4 KiB pages costs an allocation per batch, not per
- * page. Consecutive raw bytes share one RAW frame. `flush` hands the batch to `write`.
+ * page; page content is not copied but handed on as a view between two slices of the batch.
+ * Consecutive raw bytes share one RAW frame. `flush` hands the pieces to `write`, in order.
  */
 export class FrameWriter {
   private out = Buffer.allocUnsafe(BATCH);
   private pos = 0;
+  /** Start of the part of `out` not yet handed out as a piece. */
+  private start = 0;
+  private pieces: Buffer[] = [];
   private rawAt = -1; // where the open RAW frame's header is
 
-  constructor(private readonly write: (batch: Buffer) => void) {}
+  constructor(private readonly write: (piece: Buffer) => void) {}
 
   raw(bytes: Buffer): void {
     for (let at = 0; at < bytes.length; ) {
       if (this.rawAt < 0) {
-        if (BATCH - this.pos < 5 + 1) this.flush();
+        if (BATCH - this.pos < 5 + 1) this.newBatch();
         this.rawAt = this.pos;
         this.pos += 5;
       }
@@ -88,16 +92,16 @@ export class FrameWriter {
       bytes.copy(this.out, this.pos, at, at + n);
       this.pos += n;
       at += n;
-      if (this.pos === BATCH) this.flush();
+      if (this.pos === BATCH) this.newBatch();
     }
   }
 
   frame(type: number, ...parts: Buffer[]): void {
     this.closeRaw();
     const length = parts.reduce((s, p) => s + p.length, 0);
-    if (BATCH - this.pos < 5 + length) this.flush();
+    if (BATCH - this.pos < 5 + length) this.newBatch();
     if (5 + length > BATCH) {
-      this.write(frame(type, ...parts));
+      this.pieces.push(frame(type, ...parts));
       return;
     }
     this.out[this.pos] = type;
@@ -106,11 +110,23 @@ export class FrameWriter {
     for (const p of parts) this.pos += p.copy(this.out, this.pos);
   }
 
+  /** A NEW frame: its head goes in the batch, the content (a view the caller never changes) alongside. */
+  page(header: Buffer, content: Buffer): void {
+    this.closeRaw();
+    if (BATCH - this.pos < 7 + header.length) this.newBatch();
+    this.out[this.pos] = FRAME.NEW;
+    this.out.writeUInt32BE(2 + header.length + content.length, this.pos + 1);
+    this.out.writeUInt16BE(header.length, this.pos + 5);
+    this.pos += 7 + header.copy(this.out, this.pos + 7);
+    this.pieces.push(this.out.subarray(this.start, this.pos), content);
+    this.start = this.pos;
+  }
+
   /** A REF frame, the hash given as its latin1 key (see hashKey). */
   ref(header: Buffer, key: string): void {
     this.closeRaw();
     const length = 2 + header.length + 32;
-    if (BATCH - this.pos < 5 + length) this.flush();
+    if (BATCH - this.pos < 5 + length) this.newBatch();
     this.out[this.pos] = FRAME.REF;
     this.out.writeUInt32BE(length, this.pos + 1);
     this.out.writeUInt16BE(header.length, this.pos + 5);
@@ -120,10 +136,23 @@ export class FrameWriter {
 
   flush(): void {
     this.closeRaw();
-    if (this.pos === 0) return;
-    this.write(this.out.subarray(0, this.pos));
+    this.cut();
+    for (const piece of this.pieces) this.write(piece);
+    this.pieces = [];
+  }
+
+  /** The batch is full: what it holds becomes a piece, and writing goes on in a new one. */
+  private newBatch(): void {
+    this.closeRaw();
+    this.cut();
     this.out = Buffer.allocUnsafe(BATCH);
     this.pos = 0;
+    this.start = 0;
+  }
+
+  private cut(): void {
+    if (this.pos > this.start) this.pieces.push(this.out.subarray(this.start, this.pos));
+    this.start = this.pos;
   }
 
   private closeRaw(): void {

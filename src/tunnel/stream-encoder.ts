@@ -1,5 +1,5 @@
 import { hashKey, sha256Key } from './content-store.js';
-import { FRAME, FrameWriter, u16 } from './frames.js';
+import { FRAME, FrameWriter } from './frames.js';
 import { type Passthrough, PrecopyParser } from './precopy-parser.js';
 
 export interface EncoderCounters {
@@ -42,7 +42,7 @@ export class StreamEncoder {
         } else {
           this.counters.pagesNew++;
           known.add(key);
-          this.out.frame(FRAME.NEW, u16(header.length), header, content);
+          this.out.page(header, content);
         }
       },
       zero: () => {

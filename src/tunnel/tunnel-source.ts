@@ -144,7 +144,9 @@ function session(
   });
   qemu.on('data', (chunk: Buffer) => {
     record?.write(chunk);
+    wan.cork(); // the pieces of a chunk go out in one write
     encoder.write(chunk);
+    wan.uncork();
   });
   qemu.on('end', () => {
     encoder.end();
