@@ -1,7 +1,9 @@
 import { DirectedGraph } from 'graphology';
 import type { Analysis } from '../analyze.js';
 import { VERSION } from '../version.js';
+import { communities } from './communities.js';
 import { GRAPH_SCHEMA, type GraphDocument, type GraphEdge, type GraphNode } from './graph-model.js';
+import { classifyPatterns } from './patterns.js';
 import { summarize } from './summarize.js';
 import { windowRates } from './window-stats.js';
 
@@ -58,21 +60,23 @@ export function graphDocument(graph: CommunicationGraph, analysis: Analysis): Gr
     );
   const range = timeRange(analysis);
   const windows = windowRange(analysis);
+  const window =
+    windows === null || analysis.windowSeconds === undefined
+      ? null
+      : {
+          seconds: analysis.windowSeconds,
+          first: windows.first * analysis.windowSeconds,
+          count: windows.count,
+        };
   return {
     schema: GRAPH_SCHEMA,
     generator: { name: 'sky-plan', version: VERSION },
     timeRange: range,
-    window:
-      windows === null || analysis.windowSeconds === undefined
-        ? null
-        : {
-            seconds: analysis.windowSeconds,
-            first: windows.first * analysis.windowSeconds,
-            count: windows.count,
-          },
+    window,
     nodes,
     edges,
     summary: summarize(nodes, edges, analysis.inventory?.clouds ?? [], range?.seconds ?? 0),
+    patterns: classifyPatterns({ nodes, edges }, communities({ nodes, edges }), window),
     tunnels: analysis.tunnels,
     mobility: analysis.mobility,
     captures: analysis.captures,

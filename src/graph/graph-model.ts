@@ -2,6 +2,7 @@ import type { NodeKind } from '../../capture/attribution.js';
 import type { MobilityEvent } from '../../capture/mobility.js';
 import type { TunnelUsage } from '../../capture/tunnel-overhead.js';
 import type { CaptureReport } from '../analyze.js';
+import type { PatternReport } from './patterns.js';
 
 /**
  * The `sky-plan/graph@1` document (README "Graph JSON"). Only `schema`, `nodes[].id` and
@@ -81,6 +82,8 @@ export interface GraphDocument {
   nodes: GraphNode[];
   edges: GraphEdge[];
   summary: GraphSummary;
+  /** Louvain communities and the communication pattern each one follows. */
+  patterns: PatternReport;
   tunnels: TunnelUsage[];
   /** Live migrations seen in the captures: announcements (RARP, gratuitous ARP) and host changes. */
   mobility: MobilityEvent[];

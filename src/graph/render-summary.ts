@@ -110,6 +110,34 @@ export function renderSummary(doc: GraphDocument): string {
     if (doc.tunnels.length > TOP_TUNNELS)
       out.push(`  … and ${doc.tunnels.length - TOP_TUNNELS} more endpoint pairs (see --json)`);
   }
+  if (doc.patterns.communities.length > 0) {
+    out.push(
+      '',
+      `Communities and their patterns (Louvain, modularity ${doc.patterns.modularity.toFixed(2)})`,
+    );
+    out.push(
+      textTable(
+        ['pattern', 'confidence', 'members', 'bytes', 'busiest phase'],
+        doc.patterns.communities.map((c) => {
+          const shown = c.members.filter((m) => !c.control.includes(m));
+          // Phase times from the first window's start, as the capture reads; the busiest phase.
+          const origin = doc.window?.first ?? 0;
+          const busiest = [...c.phases].sort((x, y) => y.bytes - x.bytes)[0];
+          const phase =
+            busiest === undefined
+              ? '-'
+              : `${(busiest.start - origin).toFixed(0)}-${(busiest.end - origin).toFixed(0)} s`;
+          return [
+            c.pattern,
+            c.confidence.toFixed(2),
+            `${shown.slice(0, 4).join(', ')}${shown.length > 4 ? `, … (${shown.length})` : ''}${c.control.length > 0 ? ` + control: ${c.control.join(', ')}` : ''}`,
+            formatBytes(c.bytes),
+            phase,
+          ];
+        }),
+      ),
+    );
+  }
   if (doc.mobility.length > 0) {
     const at = (t: number) => new Date(t * 1000).toISOString().replace('T', ' ').slice(0, 23);
     const what = (e: GraphDocument['mobility'][number]) =>

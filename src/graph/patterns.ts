@@ -1,0 +1,243 @@
+import type { ExportGraph } from '../export/export-graph.js';
+import type { Communities } from './communities.js';
+
+export const PATTERNS = [
+  'all-to-all',
+  'master-worker',
+  'ring',
+  'stencil-2d',
+  'pipeline',
+  'shuffle',
+  'client-server',
+] as const;
+export type PatternName = (typeof PATTERNS)[number];
+
+export interface CommunityPattern {
+  id: number;
+  members: string[];
+  bytes: number;
+  /** The best-scoring pattern, or "unclassified" when none scores at least 0.5. */
+  pattern: PatternName | 'unclassified';
+  confidence: number;
+  scores: Record<PatternName, number>;
+  /** Members with light traffic to many others (launchers, monitoring): left out of the classification. */
+  control: string[];
+  /** Bursts over time, from the capture windows: runs of windows above half the busiest one. */
+  phases: { start: number; end: number; bytes: number }[];
+}
+
+export interface PatternReport {
+  modularity: number;
+  communities: CommunityPattern[];
+}
+
+type Window = { first: number; seconds: number } | null | undefined;
+type Edge = ExportGraph['edges'][number];
+
+/**
+ * Names what each Louvain community does, from its traffic alone: the shape of its graph (degrees,
+ * cycles, bipartition, a hub, density), the direction of its bytes, and its traffic to external peers.
+ * Every pattern gets a score in [0, 1]; the best one names the community.
+ */
+export function classifyPatterns(graph: ExportGraph, found: Communities, window?: Window): PatternReport {
+  const kind = new Map(graph.nodes.map((n) => [n.id, n.kind]));
+  const groups = new Map<number, string[]>();
+  for (const [id, c] of found.of)
+    if (kind.get(id) !== 'external') groups.set(c, [...(groups.get(c) ?? []), id]);
+  const communities: CommunityPattern[] = [];
+  for (const [id, members] of [...groups].sort((a, b) => a[0] - b[0])) {
+    const community = classify(id, members.sort(), graph.edges, kind, window);
+    // One or two members say nothing about a shape, unless they mostly serve external peers.
+    if (members.length >= 3 || community.pattern === 'client-server') communities.push(community);
+  }
+  return { modularity: found.modularity, communities };
+}
+
+function classify(
+  id: number,
+  members: string[],
+  edges: Edge[],
+  kind: Map<string, string | undefined>,
+  window: Window,
+): CommunityPattern {
+  const inside = new Set(members);
+  const own = edges.filter((e) => inside.has(e.source) && inside.has(e.target) && e.source !== e.target);
+  const external = edges
+    .filter(
+      (e) =>
+        (inside.has(e.source) && kind.get(e.target) === 'external') ||
+        (inside.has(e.target) && kind.get(e.source) === 'external'),
+    )
+    .reduce((s, e) => s + e.bytes, 0);
+  const internal = own.reduce((s, e) => s + e.bytes, 0);
+  // Undirected weights, and bytes per direction.
+  const pair = new Map<string, number>();
+  const directed = new Map<string, number>();
+  for (const e of own) {
+    const key = e.source < e.target ? `${e.source}\u0000${e.target}` : `${e.target}\u0000${e.source}`;
+    pair.set(key, (pair.get(key) ?? 0) + e.bytes);
+    directed.set(
+      `${e.source}\u0000${e.target}`,
+      (directed.get(`${e.source}\u0000${e.target}`) ?? 0) + e.bytes,
+    );
+  }
+  const strength = new Map<string, number>();
+  const degree = new Map<string, number>();
+  for (const [key, w] of pair) {
+    for (const v of key.split('\u0000')) {
+      strength.set(v, (strength.get(v) ?? 0) + w);
+      degree.set(v, (degree.get(v) ?? 0) + 1);
+    }
+  }
+  // Control plane: light traffic (a tenth of the mean) with at least half of the others.
+  const mean = (2 * internal) / members.length;
+  const control = members.filter(
+    (v) =>
+      (strength.get(v) ?? 0) < 0.1 * mean &&
+      (degree.get(v) ?? 0) >= (members.length - 1) / 2 &&
+      members.length > 3,
+  );
+  const core = members.filter((v) => !control.includes(v));
+  const coreSet = new Set(core);
+  // Edges that matter: at least 1% of the heaviest pair (keeps keep-alives from blurring the shape).
+  const heaviest = Math.max(
+    0,
+    ...[...pair].filter(([k]) => k.split('\u0000').every((v) => coreSet.has(v))).map(([, w]) => w),
+  );
+  const links = [...pair]
+    .filter(([k, w]) => w >= 0.01 * heaviest && k.split('\u0000').every((v) => coreSet.has(v)))
+    .map(([k, w]) => [...(k.split('\u0000') as [string, string]), w] as const);
+  const scores = scorePatterns(core, links, directed, external / Math.max(1, external + internal));
+  const [best, score] = (Object.entries(scores) as [PatternName, number][]).sort(
+    (a, b) => b[1] - a[1],
+  )[0] as [PatternName, number];
+  return {
+    id,
+    members,
+    bytes: internal,
+    pattern: score >= 0.5 ? best : 'unclassified',
+    confidence: Number(score.toFixed(3)),
+    scores: Object.fromEntries(Object.entries(scores).map(([k, v]) => [k, Number(v.toFixed(3))])) as Record<
+      PatternName,
+      number
+    >,
+    control,
+    phases: phases(own, window),
+  };
+}
+
+function scorePatterns(
+  nodes: string[],
+  links: (readonly [string, string, number])[],
+  directed: Map<string, number>,
+  externalShare: number,
+): Record<PatternName, number> {
+  const n = nodes.length;
+  const adj = new Map(nodes.map((v) => [v, new Set<string>()]));
+  for (const [a, b] of links) {
+    adj.get(a)?.add(b);
+    adj.get(b)?.add(a);
+  }
+  const deg = (v: string) => adj.get(v)?.size ?? 0;
+  const m = links.length;
+  const total = links.reduce((s, l) => s + l[2], 0) || 1;
+  const connected = isConnected(nodes, adj);
+  const density = n < 2 ? 0 : m / ((n * (n - 1)) / 2);
+  // The hub: the node carrying the largest share of the bytes.
+  const hubShare = Math.max(
+    0,
+    ...nodes.map((v) => links.filter((l) => l[0] === v || l[1] === v).reduce((s, l) => s + l[2], 0) / total),
+  );
+  const allDegree2 = nodes.every((v) => deg(v) === 2);
+  const ends = nodes.filter((v) => deg(v) === 1).length;
+  const path = connected && m === n - 1 && ends === 2 && nodes.every((v) => deg(v) <= 2);
+  const triangleFree = links.every(([a, b]) => ![...(adj.get(a) ?? [])].some((c) => adj.get(b)?.has(c)));
+  const colouring = twoColour(nodes, adj);
+  // Grid: triangle-free, degrees 2-4, and as many links as some r × c grid (r, c >= 2) has.
+  const gridEdges = new Set<number>();
+  for (let r = 2; r * r <= n; r++) if (n % r === 0) gridEdges.add(2 * n - r - n / r);
+  const gridDegrees = nodes.filter((v) => deg(v) >= 2 && deg(v) <= 4).length / Math.max(1, n);
+  // Direction along a path: how much of each link's bytes flow one way, consistently.
+  const oneWay =
+    links.reduce(
+      (s, [a, b]) => s + Math.max(directed.get(`${a}\u0000${b}`) ?? 0, directed.get(`${b}\u0000${a}`) ?? 0),
+      0,
+    ) / total;
+  let shuffle = 0;
+  if (colouring !== null) {
+    const [left, right] = colouring;
+    if (left.length >= 2 && right.length >= 2) {
+      const cross = m / (left.length * right.length);
+      const leftOut = links.reduce(
+        (s, [a, b]) =>
+          s +
+          (left.includes(a) ? (directed.get(`${a}\u0000${b}`) ?? 0) : (directed.get(`${b}\u0000${a}`) ?? 0)),
+        0,
+      );
+      const flow = Math.max(leftOut, total - leftOut) / total;
+      shuffle = cross * flow;
+    }
+  }
+  // When most of its bytes go to external peers, the community's inner shape explains little.
+  const inner = externalShare >= 0.5 ? 1 - externalShare : 1;
+  return {
+    'all-to-all': inner * (n >= 3 ? density ** 2 : 0),
+    'master-worker':
+      inner * (n >= 3 ? Math.max(0, (hubShare - 0.5) / 0.5) * (m === n - 1 || density < 0.7 ? 1 : 0.5) : 0),
+    ring: inner * (n >= 3 && connected && allDegree2 && m === n ? 1 : 0),
+    'stencil-2d':
+      inner * (n >= 4 && connected && triangleFree && !allDegree2 && gridEdges.has(m) ? gridDegrees : 0),
+    pipeline: inner * (path && n >= 3 ? oneWay : 0),
+    shuffle: inner * shuffle,
+    'client-server': externalShare,
+  };
+}
+
+function isConnected(nodes: string[], adj: Map<string, Set<string>>): boolean {
+  if (nodes.length === 0) return false;
+  const seen = new Set([nodes[0] as string]);
+  const queue = [nodes[0] as string];
+  while (queue.length > 0)
+    for (const w of adj.get(queue.pop() as string) ?? []) if (!seen.has(w)) seen.add(w) && queue.push(w);
+  return seen.size === nodes.length;
+}
+
+/** The two sides of a bipartite graph, or null when it has an odd cycle. */
+function twoColour(nodes: string[], adj: Map<string, Set<string>>): [string[], string[]] | null {
+  const side = new Map<string, number>();
+  for (const start of nodes) {
+    if (side.has(start)) continue;
+    side.set(start, 0);
+    const queue = [start];
+    while (queue.length > 0) {
+      const v = queue.pop() as string;
+      for (const w of adj.get(v) ?? []) {
+        if (!side.has(w)) {
+          side.set(w, 1 - (side.get(v) as number));
+          queue.push(w);
+        } else if (side.get(w) === side.get(v)) return null;
+      }
+    }
+  }
+  return [nodes.filter((v) => side.get(v) === 0), nodes.filter((v) => side.get(v) === 1)];
+}
+
+/** Runs of windows with more than half the busiest window's bytes. */
+function phases(own: Edge[], window: Window): CommunityPattern['phases'] {
+  if (window === null || window === undefined) return [];
+  const perWindow = new Map<number, number>();
+  for (const e of own)
+    for (const [start, bytes] of e.windows?.series ?? [])
+      perWindow.set(start, (perWindow.get(start) ?? 0) + bytes);
+  const peak = Math.max(0, ...perWindow.values());
+  const busy = [...perWindow].filter(([, b]) => b > 0.5 * peak).sort((a, b) => a[0] - b[0]);
+  const out: CommunityPattern['phases'] = [];
+  for (const [start, bytes] of busy) {
+    const last = out.at(-1);
+    if (last !== undefined && Math.abs(start - last.end) < 1e-6) {
+      last.end = start + window.seconds;
+      last.bytes += bytes;
+    } else out.push({ start, end: start + window.seconds, bytes });
+  }
+  return out;
+}
