@@ -1,0 +1,200 @@
+import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ROOT, tempDir } from '../helpers.js';
+
+/** A VM of the lab: a network namespace on a cloud's bridge. */
+export interface LabVm {
+  name: string;
+  namespace: string;
+  cloud: string;
+  ip: string;
+  mac: string;
+}
+
+const ip = (...args: string[]) => execFileSync('ip', args, { stdio: 'pipe' });
+
+/**
+ * A testbed on one machine: one Linux bridge per cloud in hub mode (no MAC learning, so a capture on
+ * the bridge sees every frame once, as a hypervisor's switch would), network namespaces as VMs, and
+ * clouds joined by a veth pair rate-limited with tc tbf. Names carry a per-lab prefix.
+ */
+export class Lab {
+  private static count = 0;
+  readonly dir = tempDir();
+  readonly vms: LabVm[] = [];
+  private readonly prefix = `s${process.pid % 10000}${String.fromCharCode(97 + (Lab.count++ % 26))}`;
+  private readonly bridges: string[] = [];
+  private readonly captures: { child: ChildProcess; stderr: string[] }[] = [];
+
+  constructor(clouds: { name: string; vms: number }[], link?: { rateMbit: number }) {
+    let n = 0;
+    clouds.forEach((cloud, c) => {
+      const bridge = this.bridge(cloud.name);
+      ip('link', 'add', bridge, 'type', 'bridge', 'ageing_time', '0');
+      ip('link', 'set', bridge, 'up');
+      this.bridges.push(bridge);
+      // The launcher (mpirun) reaches the VMs through the first bridge.
+      if (c === 0) ip('addr', 'add', '10.77.0.254/24', 'dev', bridge);
+      for (let i = 0; i < cloud.vms; i++, n++) {
+        const vm: LabVm = {
+          name: `vm${n}`,
+          namespace: `${this.prefix}-vm${n}`,
+          cloud: cloud.name,
+          ip: `10.77.0.${10 + n}`,
+          mac: `02:77:00:00:00:${(0x10 + n).toString(16)}`,
+        };
+        const port = `${this.prefix}v${n}`;
+        ip('netns', 'add', vm.namespace);
+        ip('link', 'add', port, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', vm.namespace);
+        ip('link', 'set', port, 'master', bridge, 'up');
+        ip('-n', vm.namespace, 'link', 'set', 'eth0', 'address', vm.mac);
+        ip('-n', vm.namespace, 'addr', 'add', `${vm.ip}/24`, 'dev', 'eth0');
+        ip('-n', vm.namespace, 'link', 'set', 'eth0', 'up');
+        ip('-n', vm.namespace, 'link', 'set', 'lo', 'up');
+        this.vms.push(vm);
+      }
+    });
+    if (link !== undefined && this.bridges.length === 2) {
+      // The WAN between the two clouds: a veth pair, each end rate-limited (netem is not available here).
+      const [a, b] = [`${this.prefix}wa`, `${this.prefix}wb`];
+      ip('link', 'add', a, 'type', 'veth', 'peer', 'name', b);
+      ip('link', 'set', a, 'master', this.bridges[0] as string, 'up');
+      ip('link', 'set', b, 'master', this.bridges[1] as string, 'up');
+      for (const end of [a, b])
+        execFileSync('tc', [
+          'qdisc',
+          'add',
+          'dev',
+          end,
+          'root',
+          'tbf',
+          'rate',
+          `${link.rateMbit}mbit`,
+          'burst',
+          '64kb',
+          'latency',
+          '200ms',
+        ]);
+    }
+  }
+
+  private bridge(cloud: string): string {
+    return `${this.prefix}-${cloud}`.slice(0, 15);
+  }
+
+  /** Starts tcpdump on a cloud's bridge, headers only (lengths are what counts); resolves once it listens. */
+  async capture(cloud: string): Promise<string> {
+    const file = join(this.dir, `${cloud}-${this.captures.length}.pcap`);
+    // A large kernel buffer (-B, KiB): the lab's bursts must not overrun it.
+    const child = spawn('tcpdump', ['-i', this.bridge(cloud), '-w', file, '-s', '200', '-B', '65536'], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    const stderr: string[] = [];
+    this.captures.push({ child, stderr });
+    await new Promise<void>((resolve, reject) => {
+      child.stderr?.on('data', (d: Buffer) => {
+        stderr.push(d.toString());
+        if (stderr.join('').includes('listening on')) resolve();
+      });
+      child.once('exit', (code) => reject(new Error(`tcpdump exited with ${code}: ${stderr.join('')}`)));
+    });
+    return file;
+  }
+
+  /** Stops the captures; returns how many packets the kernel dropped (tcpdump's own count). */
+  async stopCaptures(): Promise<number> {
+    await sleep(300);
+    const dropped = await Promise.all(
+      this.captures.map(
+        ({ child, stderr }) =>
+          new Promise<number>((resolve) => {
+            child.once('exit', () =>
+              resolve(Number(/(\d+) packets? dropped by kernel/.exec(stderr.join(''))?.[1] ?? 0)),
+            );
+            child.kill('SIGINT');
+          }),
+      ),
+    );
+    this.captures.length = 0;
+    return dropped.reduce((s, x) => s + x, 0);
+  }
+
+  /** The inventory of the lab's VMs, as sky-plan reads it. */
+  inventory(): string {
+    const path = join(this.dir, 'inventory.json');
+    const clouds = [...new Set(this.vms.map((v) => v.cloud))].map((name) => ({ name }));
+    const vms = this.vms.map((v) => ({
+      name: v.name,
+      cloud: v.cloud,
+      host: `hv-${v.cloud}`,
+      nics: [{ mac: v.mac, ips: [v.ip] }],
+    }));
+    writeFileSync(path, JSON.stringify({ clouds, vms }));
+    return path;
+  }
+
+  /**
+   * Runs the MPI job on every VM, one rank per VM, over TCP on the lab subnet, with Open MPI's pml
+   * monitoring on; returns its ground truth: bytes rank i sent to rank j, as "vmI>vmJ" → bytes.
+   */
+  runMpi(mode: 'ring' | 'alltoall', size: number, iterations: number): Map<string, number> {
+    const binary = join(this.dir, 'mpi-pattern');
+    if (!existsSync(binary))
+      execFileSync('mpicc', ['-O2', '-o', binary, join(ROOT, 'test/lab/mpi-pattern.c')]);
+    const hostfile = join(this.dir, 'hosts');
+    writeFileSync(hostfile, this.vms.map((v) => `${v.namespace} slots=1\n`).join(''));
+    const prof = join(this.dir, `prof-${mode}`);
+    const mca = {
+      plm_rsh_agent: join(ROOT, 'test/lab/netns-rsh'),
+      btl: 'tcp,self',
+      btl_tcp_if_include: '10.77.0.0/24',
+      oob_tcp_if_include: '10.77.0.0/24',
+      pml_monitoring_enable: '1',
+      pml_monitoring_enable_output: '3',
+      pml_monitoring_filename: prof,
+    };
+    const args = ['--allow-run-as-root', '--hostfile', hostfile, '-np', String(this.vms.length)];
+    for (const [k, v] of Object.entries(mca)) args.push('--mca', k, v);
+    // PMIx's shared-memory store trips over namespaces now and then; the hash store does not.
+    execFileSync('mpirun', [...args, binary, mode, String(size), String(iterations)], {
+      stdio: 'pipe',
+      env: { ...process.env, PMIX_MCA_gds: 'hash' },
+      timeout: 120_000,
+    });
+    const truth = new Map<string, number>();
+    for (const f of readdirSync(this.dir).filter((f) => f.startsWith(`prof-${mode}.`))) {
+      for (const m of readFileSync(join(this.dir, f), 'utf8').matchAll(/^E\t(\d+)\t(\d+)\t(\d+) bytes/gm)) {
+        const key = `vm${m[1]}>vm${m[2]}`;
+        truth.set(key, (truth.get(key) ?? 0) + Number(m[3]));
+      }
+    }
+    return truth;
+  }
+
+  destroy(): void {
+    for (const { child } of this.captures) child.kill('SIGKILL');
+    for (const vm of this.vms) spawnSync('ip', ['netns', 'del', vm.namespace]);
+    for (const b of this.bridges) spawnSync('ip', ['link', 'del', b]);
+    spawnSync('ip', ['link', 'del', `${this.prefix}wa`]);
+  }
+}
+
+/** Cosine similarity and total-variation distance between two VM × VM byte matrices. */
+export function compareMatrices(
+  measured: Map<string, number>,
+  truth: Map<string, number>,
+): { cosine: number; tvd: number } {
+  const keys = [...new Set([...measured.keys(), ...truth.keys()])];
+  const m = keys.map((k) => measured.get(k) ?? 0);
+  const t = keys.map((k) => truth.get(k) ?? 0);
+  const dot = m.reduce((s, x, i) => s + x * (t[i] as number), 0);
+  const norm = (xs: number[]) => Math.sqrt(xs.reduce((s, x) => s + x * x, 0));
+  const sm = m.reduce((s, x) => s + x, 0);
+  const st = t.reduce((s, x) => s + x, 0);
+  return {
+    cosine: dot / (norm(m) * norm(t)),
+    tvd: 0.5 * m.reduce((s, x, i) => s + Math.abs(x / sm - (t[i] as number) / st), 0),
+  };
+}
