@@ -154,6 +154,8 @@ export class Lab {
       pml_monitoring_enable: '1',
       pml_monitoring_enable_output: '3',
       pml_monitoring_filename: prof,
+      // A session directory per job: the namespaces share /tmp, and jobs must not meet in it.
+      orte_tmpdir_base: join(this.dir, `orte-${mode}-${Date.now()}`),
     };
     const args = ['--allow-run-as-root', '--hostfile', hostfile, '-np', String(this.vms.length)];
     for (const [k, v] of Object.entries(mca)) args.push('--mca', k, v);

@@ -1,18 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { PAGE_SIZE, PrecopyParser } from '../../src/tunnel/precopy-parser.js';
+import { be32, be64, str } from './synthetic-stream.js';
 
-const be32 = (n: number) => {
-  const b = Buffer.alloc(4);
-  b.writeUInt32BE(n);
-  return b;
-};
-const be64 = (n: bigint) => {
-  const b = Buffer.alloc(8);
-  b.writeBigUInt64BE(n);
-  return b;
-};
-const str = (s: string) => Buffer.concat([Buffer.from([s.length]), Buffer.from(s)]);
 const page = (fill: number) => Buffer.alloc(PAGE_SIZE, fill);
 
 /** A precopy stream as QEMU 7.2 writes it (see the tunnel issue): RAM sections, then device state. */

@@ -1,16 +1,16 @@
 import { PAGE_SIZE } from '../../src/tunnel/precopy-parser.js';
 
-const be32 = (n: number) => {
+export const be32 = (n: number) => {
   const b = Buffer.alloc(4);
   b.writeUInt32BE(n);
   return b;
 };
-const be64 = (n: bigint) => {
+export const be64 = (n: bigint) => {
   const b = Buffer.alloc(8);
   b.writeBigUInt64BE(n);
   return b;
 };
-const str = (s: string) => Buffer.concat([Buffer.from([s.length]), Buffer.from(s)]);
+export const str = (s: string) => Buffer.concat([Buffer.from([s.length]), Buffer.from(s)]);
 
 /** A page whose content is determined by `n` (distinct n, distinct content). */
 export function numberedPage(n: number): Buffer {

@@ -53,6 +53,18 @@ after(() => {
   for (const s of [source, dest, sink]) s.close();
 });
 
+/** A TLS connection to the destination proxy with the right key, speaking as a source would. */
+function connectAsSource() {
+  return tlsConnect({
+    host: '127.0.0.1',
+    port: port(dest),
+    ciphers: PSK_CIPHERS,
+    maxVersion: 'TLSv1.2',
+    checkServerIdentity: () => undefined,
+    pskCallback: () => ({ psk, identity: PSK_IDENTITY }),
+  });
+}
+
 function delivered(): Promise<void> {
   return new Promise((resolve) => {
     onSinkClose = resolve;
@@ -96,14 +108,7 @@ describe('tunnel pair (in process)', () => {
     received.length = 0;
     const done = delivered();
     const reply: { type: number; payload: Buffer }[] = [];
-    const tls = tlsConnect({
-      host: '127.0.0.1',
-      port: port(dest),
-      ciphers: PSK_CIPHERS,
-      maxVersion: 'TLSv1.2',
-      checkServerIdentity: () => undefined,
-      pskCallback: () => ({ psk, identity: PSK_IDENTITY }),
-    });
+    const tls = connectAsSource();
     const reader = new FrameReader((type, payload) => {
       reply.push({ type, payload: Buffer.from(payload) });
       if (type === FRAME.READY) {
@@ -134,14 +139,7 @@ describe('tunnel pair (in process)', () => {
   });
 
   it('refuses to forward to a host that is not allowed', async () => {
-    const tls = tlsConnect({
-      host: '127.0.0.1',
-      port: port(dest),
-      ciphers: PSK_CIPHERS,
-      maxVersion: 'TLSv1.2',
-      checkServerIdentity: () => undefined,
-      pskCallback: () => ({ psk, identity: PSK_IDENTITY }),
-    });
+    const tls = connectAsSource();
     const reply: Buffer[] = [];
     tls.on('data', (d: Buffer) => reply.push(d));
     tls.on('secureConnect', () =>
