@@ -7,7 +7,7 @@ h1 { font-size: 1.5em; margin: 0.2em 0; } h2 { font-size: 1.2em; margin: 1.4em 0
 .muted { color: #555; }
 section { break-inside: avoid; }
 main { display: grid; grid-template-columns: repeat(auto-fit, minmax(min(100%, 560px), 1fr)); column-gap: 32px; }
-main > h1, main > p, #plan-view, #cloud-matrix { grid-column: 1 / -1; }
+main > h1, main > p, #plan-view, #cloud-matrix, #patterns { grid-column: 1 / -1; }
 .frame { border: 1px solid #ccc; background: #fff; }
 svg { display: block; width: 100%; height: auto; max-height: 80vh; }
 #graph { cursor: grab; }

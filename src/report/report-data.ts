@@ -2,6 +2,7 @@ import type { ExportGraph } from '../export/export-graph.js';
 import { cloudPalette, INTERNET_COLOUR, NO_CLOUD_COLOUR } from '../graph/cloud-palette.js';
 import { communities } from '../graph/communities.js';
 import type { GraphDocument } from '../graph/graph-model.js';
+import { classifyPatterns } from '../graph/patterns.js';
 import { INTERNET, nodeCloud } from '../graph/summarize.js';
 import type { PlanView } from '../plan/read-plan.js';
 import { layout } from './layout.js';
@@ -33,6 +34,15 @@ export interface ReportData {
   clouds: { name: string; colour: string }[];
   totals: { nodes: number; edges: number; bytes: number; crossCloudBytes: number };
   communities: { count: number; modularity: number };
+  /** What each community does (see analyze's patterns), by community number. */
+  patterns: {
+    community: number;
+    pattern: string;
+    confidence: number;
+    members: string[];
+    control: string[];
+    bytes: number;
+  }[];
   /** The graph view: all nodes, or one per (cloud, community) when there are too many. */
   graph: { grouped: boolean; nodes: ReportNode[]; edges: [number, number, number][] };
   heatmap: { grouped: boolean; labels: string[]; clouds: string[]; cells: [number, number, number][] };
@@ -82,6 +92,14 @@ export function reportData(graph: ReportGraph, plan: PlanView | null, title: str
     })),
     totals: { nodes: graph.nodes.length, edges: graph.edges.length, bytes, crossCloudBytes },
     communities: { count: found.count, modularity: found.modularity },
+    patterns: classifyPatterns(graph, found, graph.window).communities.map((c) => ({
+      community: c.id,
+      pattern: c.pattern,
+      confidence: c.confidence,
+      members: c.members,
+      control: c.control,
+      bytes: c.bytes,
+    })),
     graph: { grouped: view !== graph, nodes, edges },
     heatmap: heatmap(graph, cloudOf, found.of, byCommunity),
     cloudMatrix: cloudMatrix(graph, cloudOf),

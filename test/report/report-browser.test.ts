@@ -69,6 +69,14 @@ describe('report in headless Chromium (bundled cluster and its plan)', () => {
     await page.screenshot({ path: join(artifacts, 'report-hover.png') });
   });
 
+  it("names each community's pattern, in a table and on hover", async () => {
+    const text = await textOf(page.locator('#pattern-table'));
+    for (const pattern of ['stencil-2d', 'shuffle', 'master-worker', 'client-server'])
+      assert.match(text, new RegExp(pattern));
+    await page.locator('#graph circle.node[data-id="cfd-1-1"]').hover({ force: true });
+    assert.match(await textOf(page.locator('#tooltip')), /community \d+ \(stencil-2d\)/);
+  });
+
   it('finds VMs by name', async () => {
     await page.fill('#search', 'cfd-1');
     const expected = graph.nodes.filter((n) => n.id.includes('cfd-1')).length;

@@ -18,6 +18,7 @@ export function graphView(
   tooltip: Tooltip,
 ): HTMLElement {
   const { nodes, edges } = data.graph;
+  const patternOf = new Map(data.patterns.map((p) => [p.community, p.pattern]));
   const xs = nodes.map((n) => n.x);
   const ys = nodes.map((n) => n.y);
   const [x0, x1, y0, y1] = [Math.min(...xs, 0), Math.max(...xs, 1), Math.min(...ys, 0), Math.max(...ys, 1)];
@@ -61,7 +62,7 @@ export function graphView(
     c.addEventListener('mousemove', (event) =>
       tooltip.show(event, [
         n.id,
-        `${n.cloud}${n.members > 1 ? ` · ${n.members} VMs` : ''}${n.community >= 0 ? ` · community ${n.community + 1}` : ''}`,
+        `${n.cloud}${n.members > 1 ? ` · ${n.members} VMs` : ''}${n.community >= 0 ? ` · community ${n.community + 1}${patternOf.has(n.community) ? ` (${patternOf.get(n.community)})` : ''}` : ''}`,
         `sent ${formatBytes(n.sent)} · received ${formatBytes(n.received)}`,
         ...n.peers.map(([peer, bytes]) => `↔ ${peer}: ${formatBytes(bytes)}`),
       ]),

@@ -2,7 +2,7 @@ import type { ReportData } from '../report-data.js';
 import { el, Tooltip } from './dom.js';
 import { graphView } from './graph-view.js';
 import { heatmap } from './heatmap.js';
-import { cloudMatrix, planView } from './tables.js';
+import { cloudMatrix, patternTable, planView } from './tables.js';
 
 /** Entry point of the page: reads the embedded data and builds every view. */
 const data = JSON.parse(
@@ -33,4 +33,6 @@ main.append(
 const plan = planView(data, colour);
 if (plan !== null) main.append(plan);
 main.append(graphView(data, colour, tooltip), heatmap(data, colour, tooltip), cloudMatrix(data));
+const patterns = patternTable(data);
+if (patterns !== null) main.append(patterns);
 document.body.dataset.ready = 'true';

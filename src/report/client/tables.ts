@@ -41,6 +41,28 @@ export function cloudMatrix(data: ReportData): HTMLElement {
   );
 }
 
+/** Each community's communication pattern, with its confidence and members. */
+export function patternTable(data: ReportData): HTMLElement | null {
+  if (data.patterns.length === 0) return null;
+  const rows = data.patterns.map((p) => [
+    `community ${p.community + 1}`,
+    el('strong', {}, p.pattern),
+    p.confidence.toFixed(2),
+    formatBytes(p.bytes),
+    `${p.members.filter((m) => !p.control.includes(m)).join(', ')}${p.control.length > 0 ? ` (control plane: ${p.control.join(', ')})` : ''}`,
+  ]);
+  return section(
+    'patterns',
+    'Communities and patterns',
+    el(
+      'p',
+      { class: 'muted' },
+      `Louvain communities (modularity ${data.communities.modularity.toFixed(2)}), each named by the shape of its traffic.`,
+    ),
+    table(['community', 'pattern', 'confidence', 'bytes', 'members'], rows, 'pattern-table'),
+  );
+}
+
 /** Costs before and after, the placement side by side with the moves marked, and why each move. */
 export function planView(data: ReportData, colour: (cloud: string) => string): HTMLElement | null {
   const plan = data.plan;
