@@ -163,20 +163,20 @@ function scorePatterns(
       (s, [a, b]) => s + Math.max(directed.get(`${a}\u0000${b}`) ?? 0, directed.get(`${b}\u0000${a}`) ?? 0),
       0,
     ) / total;
+  // One-way flow across a bipartition: 1 when one side only sends to the other (a shuffle), 0.5 when
+  // bytes go both ways or around (a ring's halo exchange, or its one-way cycle).
+  let flow = 0.5;
   let shuffle = 0;
   if (colouring !== null) {
     const [left, right] = colouring;
-    if (left.length >= 2 && right.length >= 2) {
-      const cross = m / (left.length * right.length);
-      const leftOut = links.reduce(
-        (s, [a, b]) =>
-          s +
-          (left.includes(a) ? (directed.get(`${a}\u0000${b}`) ?? 0) : (directed.get(`${b}\u0000${a}`) ?? 0)),
-        0,
-      );
-      const flow = Math.max(leftOut, total - leftOut) / total;
-      shuffle = cross * flow;
-    }
+    const leftOut = links.reduce(
+      (s, [a, b]) =>
+        s +
+        (left.includes(a) ? (directed.get(`${a}\u0000${b}`) ?? 0) : (directed.get(`${b}\u0000${a}`) ?? 0)),
+      0,
+    );
+    flow = Math.max(leftOut, total - leftOut) / total;
+    if (left.length >= 2 && right.length >= 2) shuffle = (m / (left.length * right.length)) * flow;
   }
   // When most of its bytes go to external peers, the community's inner shape explains little.
   const inner = externalShare >= 0.5 ? 1 - externalShare : 1;
@@ -184,7 +184,8 @@ function scorePatterns(
     'all-to-all': inner * (n >= 3 ? density ** 2 : 0),
     'master-worker':
       inner * (n >= 3 ? Math.max(0, (hubShare - 0.5) / 0.5) * (m === n - 1 || density < 0.7 ? 1 : 0.5) : 0),
-    ring: inner * (n >= 3 && connected && allDegree2 && m === n ? 1 : 0),
+    // A cycle whose bytes all cross one way between alternate members is a 2 × 2 shuffle, not a ring.
+    ring: inner * (n >= 3 && connected && allDegree2 && m === n ? 1 - 2 * (flow - 0.5) : 0),
     'stencil-2d':
       inner * (n >= 4 && connected && triangleFree && !allDegree2 && gridEdges.has(m) ? gridDegrees : 0),
     pipeline: inner * (path && n >= 3 ? oneWay : 0),

@@ -58,6 +58,11 @@ describe('communication patterns', () => {
       ['all-to-all', graph(clique)],
       ['pipeline', graph(pipeline)],
       ['shuffle', graph(shuffle)],
+      // Two mappers, two reducers: a 4-cycle, but every byte crosses one way.
+      [
+        'shuffle',
+        graph(ids('m', 2).flatMap((m) => ids('r', 2).map((r) => [m, r, 1e6] as [string, string, number]))),
+      ],
       ['client-server', graph(web, ['internet'])],
     ];
     for (const [name, g] of cases) {

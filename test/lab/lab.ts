@@ -87,10 +87,15 @@ export class Lab {
   /** Starts tcpdump on a cloud's bridge, headers only (lengths are what counts); resolves once it listens. */
   async capture(cloud: string): Promise<string> {
     const file = join(this.dir, `${cloud}-${this.captures.length}.pcap`);
-    // A large kernel buffer (-B, KiB): the lab's bursts must not overrun it.
-    const child = spawn('tcpdump', ['-i', this.bridge(cloud), '-w', file, '-s', '200', '-B', '65536'], {
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
+    // A large kernel buffer (-B, KiB) the lab's bursts cannot overrun; immediate mode, or packets still
+    // waiting for libpcap's timeout are lost when the capture stops.
+    const child = spawn(
+      'tcpdump',
+      ['-i', this.bridge(cloud), '-w', file, '-s', '200', '-B', '65536', '--immediate-mode'],
+      {
+        stdio: ['ignore', 'ignore', 'pipe'],
+      },
+    );
     const stderr: string[] = [];
     this.captures.push({ child, stderr });
     await new Promise<void>((resolve, reject) => {
@@ -105,7 +110,7 @@ export class Lab {
 
   /** Stops the captures; returns how many packets the kernel dropped (tcpdump's own count). */
   async stopCaptures(): Promise<number> {
-    await sleep(300);
+    await sleep(1000);
     const dropped = await Promise.all(
       this.captures.map(
         ({ child, stderr }) =>
