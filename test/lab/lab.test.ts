@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
 import { describe, it } from 'node:test';
 import type { GraphDocument } from '../../src/graph/graph-model.js';
 import { runCli } from '../helpers.js';
 import { compareMatrices, Lab } from './lab.js';
+import { runShuffle } from './shuffle.js';
 
 /** The VM × VM byte matrix sky-plan sees in captures ("sender>receiver" → bytes). */
 function analyze(lab: Lab, captures: string[]): { matrix: Map<string, number>; doc: GraphDocument } {
@@ -90,21 +90,7 @@ describe('lab: Open MPI in network namespaces, captured at the bridge', { timeou
   it('a MapReduce-like shuffle over plain TCP sockets (not MPI): bytes match, named a shuffle', () =>
     withLab(async (lab) => {
       const capture = await lab.capture('a');
-      // vm0 and vm1 map, vm2 and vm3 reduce: each mapper sends a 3 MiB partition to each reducer.
-      const part = 3 << 20;
-      const reducers = lab.vms.slice(2).map((r) =>
-        spawn('ip', ['netns', 'exec', r.namespace, process.execPath, '-e', REDUCER], {
-          stdio: ['ignore', 'pipe', 'inherit'],
-        }),
-      );
-      await Promise.all(reducers.map((r) => new Promise((resolve) => r.stdout?.once('data', resolve))));
-      const truth = new Map<string, number>();
-      for (const m of lab.vms.slice(0, 2))
-        for (const r of lab.vms.slice(2)) {
-          execFileSync('ip', ['netns', 'exec', m.namespace, process.execPath, '-e', mapper(r.ip, part)]);
-          truth.set(`${m.name}>${r.name}`, part);
-        }
-      for (const r of reducers) r.kill();
+      const truth = await runShuffle(lab, 3 << 20);
       assert.equal(await lab.stopCaptures(), 0, 'tcpdump dropped nothing');
       const { matrix, doc } = analyze(lab, [capture]);
       const { cosine, tvd } = compareMatrices(matrix, truth);
@@ -116,11 +102,3 @@ describe('lab: Open MPI in network namespaces, captured at the bridge', { timeou
       assert.equal(patternOf(doc), 'shuffle');
     }));
 });
-
-/** A reducer: accepts partitions on port 7000 and says when it listens. */
-const REDUCER = "require('net').createServer((c) => c.resume()).listen(7000, () => console.log('up'));";
-
-/** A mapper: sends one partition to a reducer and waits until it is delivered. */
-function mapper(reducer: string, bytes: number): string {
-  return `const c = require('net').connect(7000, '${reducer}', () => c.end(Buffer.alloc(${bytes}, 7))); c.on('close', () => process.exit(0));`;
-}
