@@ -17,9 +17,14 @@ export interface FlowTableOptions {
   maxFlows: number;
   /** Share of maxFlows after which new 5-tuples are folded into endpoint-pair records. */
   pairModeAt: number;
+  /**
+   * What a byte count counts: `wire`, frames as they crossed the wire (headers, acknowledgements and
+   * retransmissions included: what a link carries and bills); `payload`, transport payload only.
+   */
+  count: 'wire' | 'payload';
 }
 
-export const FLOW_TABLE_DEFAULTS: FlowTableOptions = { maxFlows: 1 << 18, pairModeAt: 0.75 };
+export const FLOW_TABLE_DEFAULTS: FlowTableOptions = { maxFlows: 1 << 18, pairModeAt: 0.75, count: 'wire' };
 
 export class FlowTable {
   capacity = 0;
@@ -60,8 +65,11 @@ export class FlowTable {
   private lastSlot = -1;
   private readonly pairLimit: number;
 
+  private readonly payloadOnly: boolean;
+
   constructor(readonly options: FlowTableOptions = FLOW_TABLE_DEFAULTS) {
     this.pairLimit = Math.floor(options.maxFlows * options.pairModeAt);
+    this.payloadOnly = options.count === 'payload';
     this.allocate(INITIAL_CAPACITY);
   }
 
@@ -151,7 +159,7 @@ export class FlowTable {
 
   private record(slot: number, dir: number, pk: Packet, ts: number): void {
     const d = slot * 2 + dir;
-    const frameBytes = pk.frameBytes;
+    const frameBytes = this.payloadOnly ? pk.payloadBytes : pk.frameBytes;
     this.packets[d] = (this.packets[d] as number) + 1;
     this.bytes[d] = (this.bytes[d] as number) + frameBytes;
     this.l3Bytes[d] = (this.l3Bytes[d] as number) + pk.l3Bytes;

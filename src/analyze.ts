@@ -39,6 +39,7 @@ export interface Analysis {
   tunnels: TunnelUsage[];
   /** Signs of live migrations during the capture. */
   mobility: MobilityEvent[];
+  byteCount: 'wire' | 'payload';
   windowSeconds: number | undefined;
   inventory: Inventory | undefined;
   /** Flow-table pressure: endpoint-pair folding and early drains, when a flow explosion hit the limit. */
@@ -112,6 +113,7 @@ export async function analyzeCaptures(
     traffic,
     tunnels: tunnels.list(),
     mobility: mobility.finish(),
+    byteCount: (options.flowTable ?? FLOW_TABLE_DEFAULTS).count,
     windowSeconds: options.windowSeconds,
     inventory: options.inventory,
     flowTable,

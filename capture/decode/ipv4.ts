@@ -1,6 +1,6 @@
 import { u16, u32 } from './bytes.js';
 import { decodeIpPayload } from './ip-protocol.js';
-import { ACCOUNT, GROUP, type Packet } from './packet.js';
+import { ACCOUNT, GROUP, NONE, type Packet } from './packet.js';
 import { continueTunnel } from './tunnel.js';
 
 /**
@@ -31,6 +31,8 @@ export function decodeIpv4(pk: Packet, b: Buffer, p: number, end: number): boole
   pk.account = ACCOUNT.ip;
   if (end - p < ihl) return pk.short('ipv4_options');
   const total = u16(b, p + 2);
+  pk.l3Length = total === 0 ? NONE : total; // 0: BIG TCP/GSO, the wire length says
+  pk.payloadStart = p + ihl;
   if (pk.innerFromFragment && pk.tunnelDepth > 0 && pk.innerLength < 0)
     pk.innerLength = p - pk.innerStart + total;
   let payloadEnd = end;

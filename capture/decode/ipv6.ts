@@ -1,6 +1,6 @@
 import { u16, u32 } from './bytes.js';
 import { decodeIpPayload } from './ip-protocol.js';
-import { ACCOUNT, GROUP, type Packet } from './packet.js';
+import { ACCOUNT, GROUP, NONE, type Packet } from './packet.js';
 
 /**
  * IPv6 (RFC 8200): ver 4b | class 8b | flow 20b | payload length 2 | next header | hop limit | src 16 | dst 16,
@@ -23,6 +23,8 @@ export function decodeIpv6(pk: Packet, b: Buffer, p: number, end: number): boole
   if (b[p + 24] === 0xff && pk.groupDst === GROUP.none) pk.groupDst = GROUP.multicast;
   pk.account = ACCOUNT.ip;
   const payloadLength = u16(b, p + 4);
+  pk.l3Length = payloadLength === 0 ? NONE : HEADER + payloadLength; // 0: a jumbogram or GSO, the wire says
+  pk.payloadStart = p + HEADER;
   if (pk.innerFromFragment && pk.tunnelDepth > 0 && pk.innerLength < 0) {
     pk.innerLength = p - pk.innerStart + HEADER + payloadLength;
   }

@@ -47,6 +47,10 @@ export class Packet {
   // The innermost frame, the one VM edges count.
   innerStart = 0;
   l3Start = NONE;
+  /** The innermost IP packet's length from its header (total length), or NONE when it gives none. */
+  l3Length = NONE;
+  /** Where the innermost transport payload starts (after the TCP/UDP header, or the IP header). */
+  payloadStart = NONE;
   /** Where the MACs are in `buf` (NONE when the link layer has none): read only when a consumer asks. */
   srcMacAt = NONE;
   dstMacAt = NONE;
@@ -124,6 +128,8 @@ export class Packet {
   /** Forgets the layers above a tunnel header, which the inner frame replaces. */
   resetInner(): void {
     this.l3Start = NONE;
+    this.l3Length = NONE;
+    this.payloadStart = NONE;
     this.srcMacAt = NONE;
     this.dstMacAt = NONE;
     this.groupDst = GROUP.none;
@@ -182,6 +188,13 @@ export class Packet {
     if (this.l3Start === NONE) return 0;
     if (this.innerLength !== NONE) return this.innerLength - (this.l3Start - this.innerStart);
     return this.origLen - (this.l3Start - this.frameStart);
+  }
+
+  /** Application bytes: the innermost transport payload (IP payload for other protocols), 0 without IP. */
+  get payloadBytes(): number {
+    if (this.l3Start === NONE || this.payloadStart === NONE) return 0;
+    const length = this.l3Length !== NONE ? this.l3Length : this.l3Bytes;
+    return Math.max(0, this.l3Start + length - this.payloadStart);
   }
 
   /** Wire bytes the tunnels added to this frame (negative for a first fragment, whose inner frame continues). */

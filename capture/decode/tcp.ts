@@ -15,5 +15,6 @@ export function decodeTcp(pk: Packet, b: Buffer, p: number, end: number): boolea
   pk.tcpFlags = b[p + 13] as number;
   if ((b[p + 12] as number) >> 4 < 5) return pk.malformed('tcp_bad_data_offset');
   if (end - p < MIN_HEADER) return pk.short('tcp');
+  pk.payloadStart = p + ((b[p + 12] as number) >> 4) * 4;
   return true;
 }

@@ -21,6 +21,7 @@ export function decodeUdp(pk: Packet, b: Buffer, p: number, end: number, fragmen
   pk.sport = u16(b, p);
   pk.dport = u16(b, p + 2);
   if (end - p < HEADER) return pk.short('udp');
+  pk.payloadStart = p + HEADER;
   if (pk.dport === 4789) return decodeVxlan(pk, b, p + HEADER, end, fragment);
   const tunnel = UDP_TUNNELS[pk.dport];
   return tunnel === undefined ? true : tunnel(pk, b, p + HEADER, end, fragment);

@@ -25,6 +25,7 @@ interface AnalyzeFlags {
   host: string[];
   flows?: string;
   maxFlows?: string;
+  bytes: string;
 }
 
 export function registerAnalyze(program: Command): void {
@@ -48,6 +49,11 @@ export function registerAnalyze(program: Command): void {
     .option('--host <name>', 'hypervisor of the next capture (repeat, in order)', collect, [])
     .option('--flows <file>', 'also write every flow record as NDJSON')
     .option('--max-flows <n>', `flow records held at once (default ${FLOW_TABLE_DEFAULTS.maxFlows})`)
+    .option(
+      '--bytes <what>',
+      'wire: frames as on the wire (headers, acks, retransmissions: what links carry and bill); payload: transport payload only',
+      'wire',
+    )
     .action(async (captures: string[], flags: AnalyzeFlags) => {
       await analyzeAction(captures, flags);
     });
@@ -74,7 +80,7 @@ async function analyzeAction(captureArgs: string[], flags: AnalyzeFlags): Promis
   const analysis = await analyzeCaptures(inputs, {
     inventory,
     windowSeconds,
-    flowTable: { ...FLOW_TABLE_DEFAULTS, maxFlows },
+    flowTable: { ...FLOW_TABLE_DEFAULTS, maxFlows, count: byteCount(flags.bytes) },
     ...(flowStream === undefined ? {} : { onFlow: (r) => flowStream.write(`${JSON.stringify(r)}\n`) }),
   });
   if (flowStream !== undefined) await new Promise((resolve) => flowStream.end(resolve));
@@ -87,6 +93,11 @@ async function analyzeAction(captureArgs: string[], flags: AnalyzeFlags): Promis
     process.stdout.write(rendered);
   }
   for (const w of doc.warnings) process.stderr.write(`sky-plan: warning: ${w}\n`);
+}
+
+function byteCount(text: string): 'wire' | 'payload' {
+  if (text === 'wire' || text === 'payload') return text;
+  throw new UserError('bad_bytes', `--bytes: "${text}" is not wire or payload`, EXIT.usage);
 }
 
 function chooseFormat(flags: AnalyzeFlags): Format {

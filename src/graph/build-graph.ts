@@ -73,6 +73,7 @@ export function graphDocument(graph: CommunicationGraph, analysis: Analysis): Gr
     generator: { name: 'sky-plan', version: VERSION },
     timeRange: range,
     window,
+    byteCount: analysis.byteCount,
     nodes,
     edges,
     summary: summarize(nodes, edges, analysis.inventory?.clouds ?? [], range?.seconds ?? 0),

@@ -79,6 +79,8 @@ export interface GraphDocument {
   generator: { name: 'sky-plan'; version: string };
   timeRange: { first: number; last: number; seconds: number } | null;
   window: { seconds: number; first: number; count: number } | null;
+  /** What every byte figure counts: `wire` (frames as on the wire) or `payload` (transport payload). */
+  byteCount: 'wire' | 'payload';
   nodes: GraphNode[];
   edges: GraphEdge[];
   summary: GraphSummary;

@@ -3,14 +3,15 @@ import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { parse } from 'yaml';
 import type { FlowRecord } from '../../capture/flow-record.js';
+import { FLOW_TABLE_DEFAULTS } from '../../capture/flow-table.js';
 import { analyzeCaptures } from '../../src/analyze.js';
-import { fixture, pcapFile, tcpFrame, writeTemp } from '../helpers.js';
+import { fixture, frame, pcapFile, tcpFrame, writeTemp } from '../helpers.js';
 
 async function flowsOf(path: string, maxFlows?: number) {
   const flows: FlowRecord[] = [];
   const analysis = await analyzeCaptures([{ path }], {
     onFlow: (r) => flows.push(r),
-    ...(maxFlows === undefined ? {} : { flowTable: { maxFlows, pairModeAt: 0.75 } }),
+    ...(maxFlows === undefined ? {} : { flowTable: { ...FLOW_TABLE_DEFAULTS, maxFlows } }),
   });
   return { flows, analysis };
 }
@@ -80,5 +81,32 @@ describe('flow records', () => {
     const edgeBytes = [...analysis.traffic.edges.values()].reduce((s, e) => s + e.bytes, 0);
     assert.equal(edgeBytes, 200_000 * 54);
     assert.match(analysis.warnings.join('\n'), /flow explosion/);
+  });
+});
+
+describe('wire bytes or payload bytes', () => {
+  it('--bytes payload counts transport payload only: no headers, no padding, no bare acknowledgements', async () => {
+    // 1,000 payload bytes one way, a bare ACK padded to 60 bytes the other way, a 100-byte UDP datagram.
+    const ack = Buffer.concat([tcpFrame('10.0.0.2', '10.0.0.1', 80, 4000, 0), Buffer.alloc(6)]);
+    const udp = Buffer.concat([
+      frame.eth('02:00:00:00:00:02', '02:00:00:00:00:01', 0x0800),
+      frame.ipv4('10.0.0.1', '10.0.0.3', 17, 8 + 100),
+      frame.udp(5000, 53, 100),
+      Buffer.alloc(100),
+    ]);
+    const path = writeTemp(
+      'mix.pcap',
+      pcapFile([{ data: tcpFrame('10.0.0.1', '10.0.0.2', 4000, 80, 1000) }, { data: ack }, { data: udp }]),
+    );
+    const count = async (count: 'wire' | 'payload') => {
+      const records: FlowRecord[] = [];
+      await analyzeCaptures([{ path }], {
+        flowTable: { ...FLOW_TABLE_DEFAULTS, count },
+        onFlow: (r) => records.push(r),
+      });
+      return records.map((r) => r.bytes[0] + r.bytes[1]).sort((a, b) => a - b);
+    };
+    assert.deepEqual(await count('payload'), [100, 1000]);
+    assert.deepEqual(await count('wire'), [142, 14 + 20 + 20 + 1000 + 60]);
   });
 });
