@@ -21,6 +21,8 @@ import { buildGuest, qemuCommand } from '../qemu/guest.js';
  */
 const guest = buildGuest();
 const dir = tempDir();
+// Every QEMU started here goes when the benchmark ends, however it ends.
+process.on('exit', () => spawnSync('pkill', ['-9', '-f', dir]));
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
 const listen = (s: Server) =>
   new Promise<number>((resolve) =>
