@@ -28,6 +28,8 @@ const MAX_TRACKED = 1 << 16;
  */
 export class MobilityWatch {
   private readonly events: MobilityEvent[] = [];
+  /** Each VM's announcements in the order seen (captures are read one after another, each in time order). */
+  private readonly announcements = new Map<string, { time: number; host: string }[]>();
   /** The last announcement event per MAC, kind and host, to fold a burst into it. */
   private readonly latest = new Map<string, MobilityEvent>();
   private readonly spans: { host: string; capture: string; spans: Map<number, [number, number]> }[] = [];
@@ -58,6 +60,13 @@ export class MobilityWatch {
         else if (spans.size < MAX_TRACKED) spans.set(mac, [ts, ts]);
       },
     };
+  }
+
+  /** The host a VM last announced itself behind (RARP or gratuitous ARP) up to `until`, if any. */
+  announcedHost(vm: string, until: number): string | undefined {
+    let host: string | undefined;
+    for (const e of this.announcements.get(vm) ?? []) if (e.time <= until) host = e.host;
+    return host;
   }
 
   /** Every event, host changes included, in time order. */
@@ -112,5 +121,11 @@ export class MobilityWatch {
     };
     this.events.push(event);
     this.latest.set(key, event);
+    if (event.vm !== null && host !== null) {
+      const list = this.announcements.get(event.vm) ?? [];
+      list.push({ time, host });
+      list.sort((x, y) => x.time - y.time);
+      this.announcements.set(event.vm, list);
+    }
   }
 }

@@ -55,6 +55,12 @@ export class TrafficGraph {
     private readonly capturedHosts: ReadonlySet<string>,
     private readonly windowed: boolean,
     private readonly onFlow: ((record: FlowRecord) => void) | undefined,
+    /**
+     * The hypervisor a VM last announced itself behind (a migration's RARP) up to a time, if any: a
+     * moved VM sends from its new host, whatever the inventory says.
+     */
+    private readonly announcedHost: (vm: string, until: number) => string | undefined = () => undefined,
+    private readonly windowSeconds = Number.POSITIVE_INFINITY,
   ) {}
 
   consumerFor(capture: CaptureContext): FlowConsumer {
@@ -114,7 +120,10 @@ export class TrafficGraph {
         }
         // A group address is never a node: its receiver is created only for unicast traffic.
         const receiver = this.nodeIndex(dir === 0 ? b : a);
-        if (!this.countsHere(s, this.nodes[receiver] as TrafficNode, capture)) {
+        const until = Number.isFinite(this.windowSeconds)
+          ? (window + 1) * this.windowSeconds
+          : Number.POSITIVE_INFINITY;
+        if (!this.countsHere(s, this.nodes[receiver] as TrafficNode, capture, until)) {
           this.duplicatePackets += packets;
           this.duplicateBytes += bytes;
           continue;
@@ -143,13 +152,20 @@ export class TrafficGraph {
     }
   }
 
-  private countsHere(sender: TrafficNode, receiver: TrafficNode, capture: CaptureContext): boolean {
+  private countsHere(
+    sender: TrafficNode,
+    receiver: TrafficNode,
+    capture: CaptureContext,
+    until: number,
+  ): boolean {
     if (capture.host === undefined) return true;
+    const senderHost = this.announcedHost(sender.id, until) ?? sender.host;
+    const receiverHost = this.announcedHost(receiver.id, until) ?? receiver.host;
     const owner =
-      sender.host !== undefined && this.capturedHosts.has(sender.host)
-        ? sender.host
-        : receiver.host !== undefined && this.capturedHosts.has(receiver.host)
-          ? receiver.host
+      senderHost !== undefined && this.capturedHosts.has(senderHost)
+        ? senderHost
+        : receiverHost !== undefined && this.capturedHosts.has(receiverHost)
+          ? receiverHost
           : undefined;
     return owner === undefined || owner === capture.host;
   }

@@ -62,14 +62,17 @@ export async function analyzeCaptures(
     options.inventory === undefined ? undefined : knownVms(options.inventory),
   );
   const capturedHosts = new Set(inputs.flatMap((i) => (i.host === undefined ? [] : [i.host])));
+
+  const tunnels = new TunnelOverhead();
+  const mobility = new MobilityWatch((mac) => attribution.vmOfMac(mac), capturedHosts.size >= 2);
   const traffic = new TrafficGraph(
     attribution,
     capturedHosts,
     options.windowSeconds !== undefined,
     options.onFlow,
+    (vm, until) => mobility.announcedHost(vm, until),
+    options.windowSeconds,
   );
-  const tunnels = new TunnelOverhead();
-  const mobility = new MobilityWatch((mac) => attribution.vmOfMac(mac), capturedHosts.size >= 2);
   const captures: CaptureReport[] = [];
   const warnings: string[] = [];
   const flowTable = { foldedPackets: 0, earlyDrains: 0 };

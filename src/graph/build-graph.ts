@@ -4,7 +4,7 @@ import { VERSION } from '../version.js';
 import { communities } from './communities.js';
 import { GRAPH_SCHEMA, type GraphDocument, type GraphEdge, type GraphNode } from './graph-model.js';
 import { classifyPatterns } from './patterns.js';
-import { summarize } from './summarize.js';
+import { type CloudMove, summarize } from './summarize.js';
 import { windowRates } from './window-stats.js';
 
 export type CommunicationGraph = DirectedGraph<GraphNode, GraphEdge>;
@@ -76,7 +76,13 @@ export function graphDocument(graph: CommunicationGraph, analysis: Analysis): Gr
     byteCount: analysis.byteCount,
     nodes,
     edges,
-    summary: summarize(nodes, edges, analysis.inventory?.clouds ?? [], range?.seconds ?? 0),
+    summary: summarize(
+      nodes,
+      edges,
+      analysis.inventory?.clouds ?? [],
+      range?.seconds ?? 0,
+      cloudMoves(analysis, nodes),
+    ),
     patterns: classifyPatterns({ nodes, edges }, communities({ nodes, edges }), window),
     tunnels: analysis.tunnels,
     mobility: analysis.mobility,
@@ -108,4 +114,28 @@ function windowRange(analysis: Analysis): { first: number; count: number } | nul
     }
   }
   return lo <= hi ? { first: lo, count: hi - lo + 1 } : null;
+}
+
+/**
+ * VMs that announced themselves (RARP) or started sending behind a hypervisor of another cloud than the
+ * inventory gives them: from that time on their traffic counts there. The node records the move.
+ */
+function cloudMoves(analysis: Analysis, nodes: GraphNode[]): Map<string, CloudMove> {
+  const hostCloud = new Map(
+    (analysis.inventory?.hosts ?? []).flatMap((h) =>
+      h.cloud === undefined ? [] : [[h.name, h.cloud] as const],
+    ),
+  );
+  const byId = new Map(nodes.map((n) => [n.id, n]));
+  const moves = new Map<string, CloudMove>();
+  for (const e of analysis.mobility) {
+    if (e.vm === null || e.host === null || e.kind === 'garp') continue;
+    const node = byId.get(e.vm);
+    const cloud = hostCloud.get(e.host);
+    if (node?.cloud === undefined || cloud === undefined || cloud === node.cloud) continue;
+    if (moves.has(e.vm)) continue; // the first sign of the move dates it
+    moves.set(e.vm, { time: e.time, cloud });
+    node.moved = { time: e.time, from: node.cloud, to: cloud };
+  }
+  return moves;
 }

@@ -25,6 +25,8 @@ export interface GraphNode {
   broadcastPackets?: number;
   multicastBytes?: number;
   multicastPackets?: number;
+  /** Seen moving to another cloud during the capture (mobility): traffic from `time` on counts in `to`. */
+  moved?: { time: number; from: string; to: string };
 }
 
 export interface EdgeWindows {

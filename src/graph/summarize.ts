@@ -24,11 +24,18 @@ export function egressPrice(clouds: readonly Cloud[], from: string, to: string):
   return cloud.egress?.to?.[to] ?? cloud.egress?.default ?? 0;
 }
 
+/** A VM seen moving to another cloud during the capture: its traffic from `time` on counts there. */
+export interface CloudMove {
+  time: number;
+  cloud: string;
+}
+
 export function summarize(
   nodes: readonly GraphNode[],
   edges: readonly GraphEdge[],
   clouds: readonly Cloud[],
   seconds: number,
+  moves: ReadonlyMap<string, CloudMove> = new Map(),
 ): GraphSummary {
   const byId = new Map(nodes.map((n) => [n.id, n]));
   const pairs = new Map<string, CloudPairTraffic>();
@@ -41,14 +48,23 @@ export function summarize(
     edgePackets += e.packets;
     nodeBytes.set(e.source, (nodeBytes.get(e.source) ?? 0) + e.bytes);
     nodeBytes.set(e.target, (nodeBytes.get(e.target) ?? 0) + e.bytes);
-    const from = nodeCloud(byId.get(e.source));
-    const to = nodeCloud(byId.get(e.target));
-    if (from !== to && from !== UNPLACED && to !== UNPLACED) crossCloudBytes += e.bytes;
-    const key = `${from}\u0000${to}`;
-    const pair = pairs.get(key) ?? { from, to, bytes: 0, packets: 0 };
-    pair.bytes += e.bytes;
-    pair.packets += e.packets;
-    pairs.set(key, pair);
+    const count = (from: string, to: string, bytes: number, packets: number) => {
+      if (from !== to && from !== UNPLACED && to !== UNPLACED) crossCloudBytes += bytes;
+      const key = `${from}\u0000${to}`;
+      const pair = pairs.get(key) ?? { from, to, bytes: 0, packets: 0 };
+      pair.bytes += bytes;
+      pair.packets += packets;
+      pairs.set(key, pair);
+    };
+    const cloudAt = (id: string, time: number) => {
+      const move = moves.get(id);
+      return move !== undefined && time >= move.time ? move.cloud : nodeCloud(byId.get(id));
+    };
+    // A moved VM's traffic counts in the cloud it was in at the time, window by window.
+    if ((moves.has(e.source) || moves.has(e.target)) && e.windows !== undefined)
+      for (const [start, bytes, packets] of e.windows.series)
+        count(cloudAt(e.source, start), cloudAt(e.target, start), bytes, packets);
+    else count(nodeCloud(byId.get(e.source)), nodeCloud(byId.get(e.target)), e.bytes, e.packets);
   }
   let egressCost: number | undefined;
   for (const pair of pairs.values()) {

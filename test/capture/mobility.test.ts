@@ -88,4 +88,56 @@ describe('VM mobility in captures', () => {
     assert.match(summary.stdout, /web\s+02:00:00:00:00:10\s+RARP announcement ×5 on hv-b/);
     assert.match(summary.stdout, /web\s+02:00:00:00:00:10\s+sends behind hv-b now, no longer behind hv-a/);
   });
+
+  it("counts a moved VM's traffic in the cloud it was in at the time (with windows)", () => {
+    const dir = tempDir();
+    const a = join(dir, 'a.pcap');
+    const b = join(dir, 'b.pcap');
+    // web sends to db from hv-a (rennes) for 11 s, then moves to hv-b (chicago) and sends 5 s more.
+    writeFileSync(
+      a,
+      pcapFile(
+        Array.from({ length: 11 }, (_, i) => ({ data: udpFrom(WEB, '10.0.0.10', '10.0.0.20'), ts: 100 + i })),
+      ),
+    );
+    writeFileSync(
+      b,
+      pcapFile([
+        { data: arp(0x8035, 3, WEB, '0.0.0.0', '0.0.0.0'), ts: 120 },
+        ...Array.from({ length: 5 }, (_, i) => ({
+          data: udpFrom(WEB, '10.0.0.10', '10.0.0.20'),
+          ts: 121 + i,
+        })),
+      ]),
+    );
+    const inventory = join(dir, 'inventory.json');
+    writeFileSync(
+      inventory,
+      JSON.stringify({
+        clouds: [{ name: 'rennes' }, { name: 'chicago' }],
+        hosts: [
+          { name: 'hv-a', cloud: 'rennes' },
+          { name: 'hv-b', cloud: 'chicago' },
+        ],
+        vms: [
+          { name: 'web', cloud: 'rennes', host: 'hv-a', nics: [{ mac: WEB, ips: ['10.0.0.10'] }] },
+          { name: 'db', cloud: 'chicago', host: 'hv-b', nics: [{ mac: DB, ips: ['10.0.0.20'] }] },
+        ],
+      }),
+    );
+    const r = runCli(['analyze', `hv-a=${a}`, `hv-b=${b}`, '-i', inventory, '--window', '1s', '--json']);
+    assert.equal(r.status, 0, r.stderr);
+    const doc = JSON.parse(r.stdout) as {
+      nodes: { id: string; moved?: unknown }[];
+      summary: { cloudPairs: { from: string; to: string; packets: number }[] };
+    };
+    assert.deepEqual(doc.nodes.find((n) => n.id === 'web')?.moved, {
+      time: 120,
+      from: 'rennes',
+      to: 'chicago',
+    });
+    const packets = Object.fromEntries(doc.summary.cloudPairs.map((p) => [`${p.from}>${p.to}`, p.packets]));
+    assert.equal(packets['rennes>chicago'], 11, 'before the move: from rennes');
+    assert.equal(packets['chicago>chicago'], 5, 'after the move: inside chicago');
+  });
 });
