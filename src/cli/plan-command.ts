@@ -6,6 +6,7 @@ import { EXIT, UserError } from '../errors.js';
 import { loadInventory } from '../inventory/load-inventory.js';
 import type { Inventory } from '../inventory/schema.js';
 import { buildProblem, PLAN_DEFAULTS } from '../plan/build-problem.js';
+import { allToAllGroups } from '../plan/pattern-affinity.js';
 import { planDocument } from '../plan/plan-document.js';
 import { readGraph } from '../plan/read-graph.js';
 import { readSketches } from '../plan/read-sketches.js';
@@ -96,12 +97,32 @@ async function planAction(flags: PlanFlags): Promise<void> {
     downtimePenalty: downtime,
     sketches,
   });
+  const options = { seed, timeLimitSeconds };
+  const solveOrExplain = async (p: typeof problem) => {
+    try {
+      return await solve(p, flags.solver as SolverName, options);
+    } catch (err) {
+      if (err instanceof PlanInfeasibleError) throw new UserError('plan_infeasible', err.message);
+      throw err;
+    }
+  };
+  // All-to-all groups stay in one cloud, unless that makes the plan impossible.
+  const groups = allToAllGroups(graph, problem);
   let result: Awaited<ReturnType<typeof solve>>;
   try {
-    result = await solve(problem, flags.solver as SolverName, { seed, timeLimitSeconds });
+    result = await solve(
+      { ...problem, affinity: [...problem.affinity, ...groups.map((g) => g.members)] },
+      flags.solver as SolverName,
+      options,
+    );
+    for (const g of groups) notes.push(`all-to-all group [${g.names.join(', ')}] kept in one cloud`);
   } catch (err) {
-    if (err instanceof PlanInfeasibleError) throw new UserError('plan_infeasible', err.message);
-    throw err;
+    if (!(err instanceof PlanInfeasibleError) || groups.length === 0) {
+      if (err instanceof PlanInfeasibleError) throw new UserError('plan_infeasible', err.message);
+      throw err;
+    }
+    notes.push(`all-to-all groups may be split: kept together they do not fit (${err.message})`);
+    result = await solveOrExplain(problem);
   }
   const doc = planDocument(problem, result, seed, notes);
   const json = `${JSON.stringify(doc, null, 1)}\n`;

@@ -43,6 +43,11 @@ const graphSchema = v.looseObject({
       v.looseObject({ seconds: v.pipe(v.number(), v.gtValue(0)), first: v.number(), count: v.number() }),
     ),
   ),
+  patterns: v.optional(
+    v.looseObject({
+      communities: v.array(v.looseObject({ members: v.array(v.string()), pattern: v.string() })),
+    }),
+  ),
   summary: v.optional(
     v.looseObject({
       cloudPairs: v.optional(

@@ -177,3 +177,59 @@ describe('sky-plan plan', () => {
     }
   });
 });
+
+describe('sky-plan plan and communication patterns', () => {
+  /** Three VMs of one all-to-all job; cloud a is cheaper but holds two VMs, b holds three. */
+  function scenario(capacityB: number): { graph: string; clouds: string } {
+    const dir = tempDir();
+    const members = ['r0', 'r1', 'r2'];
+    const edges = members.flatMap((a) =>
+      members.filter((b) => b !== a).map((b) => ({ source: a, target: b, bytes: 1e6, packets: 1e3 })),
+    );
+    const graph = join(dir, 'graph.json');
+    writeFileSync(
+      graph,
+      JSON.stringify({
+        schema: 'sky-plan/graph@1',
+        timeRange: { seconds: 3600 },
+        nodes: members.map((id) => ({ id, kind: 'vm', cloud: 'b', vcpus: 2, memoryGiB: 1 })),
+        edges,
+        patterns: { communities: [{ members, pattern: 'all-to-all' }] },
+      }),
+    );
+    const clouds = join(dir, 'clouds.json');
+    writeFileSync(
+      clouds,
+      JSON.stringify({
+        clouds: [
+          { name: 'a', capacity: { vms: 2 }, compute: { vmHour: 0.01 }, egress: { default: 0.01 } },
+          { name: 'b', capacity: { vms: capacityB }, compute: { vmHour: 0.5 }, egress: { default: 0.01 } },
+        ],
+      }),
+    );
+    return { graph, clouds };
+  }
+
+  it('keeps an all-to-all group in one cloud, even where splitting it would be cheaper', () => {
+    const { graph, clouds } = scenario(3);
+    const r = runCli(['plan', '--graph', graph, '--clouds', clouds, '--json']);
+    assert.equal(r.status, 0, r.stderr);
+    const doc = JSON.parse(r.stdout) as { placement: Record<string, string>; notes: string[] };
+    assert.equal(new Set(Object.values(doc.placement)).size, 1, JSON.stringify(doc.placement));
+    assert.ok(doc.notes.some((n) => /all-to-all group \[r0, r1, r2\] kept in one cloud/.test(n)));
+  });
+
+  it('splits it when no cloud can hold it, and says so', () => {
+    // Three VMs must now span both clouds: b also holds only two.
+    const { graph, clouds } = scenario(2);
+    const r = runCli(['plan', '--graph', graph, '--clouds', clouds, '--json']);
+    assert.equal(r.status, 0, r.stderr);
+    const doc = JSON.parse(r.stdout) as { placement: Record<string, string>; notes: string[] };
+    assert.equal(new Set(Object.values(doc.placement)).size, 2);
+    assert.ok(
+      doc.notes.some((n) => /all-to-all groups may be split/.test(n)),
+      doc.notes.join('\n'),
+    );
+    assert.ok(dir.length > 0);
+  });
+});
