@@ -230,6 +230,5 @@ describe('sky-plan plan and communication patterns', () => {
       doc.notes.some((n) => /all-to-all groups may be split/.test(n)),
       doc.notes.join('\n'),
     );
-    assert.ok(dir.length > 0);
   });
 });
