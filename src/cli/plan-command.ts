@@ -1,5 +1,6 @@
 import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
+import type { PlanProblem } from '../../planner/problem.js';
 import { PlanInfeasibleError, SOLVERS, type SolverName, solve } from '../../planner/solve.js';
 import { SOLVE_DEFAULTS } from '../../planner/solver.js';
 import { EXIT, UserError } from '../errors.js';
@@ -97,37 +98,37 @@ async function planAction(flags: PlanFlags): Promise<void> {
     downtimePenalty: downtime,
     sketches,
   });
-  const options = { seed, timeLimitSeconds };
-  const solveOrExplain = async (p: typeof problem) => {
-    try {
-      return await solve(p, flags.solver as SolverName, options);
-    } catch (err) {
-      if (err instanceof PlanInfeasibleError) throw new UserError('plan_infeasible', err.message);
-      throw err;
-    }
-  };
   // All-to-all groups stay in one cloud, unless that makes the plan impossible.
   const groups = allToAllGroups(graph, problem);
-  let result: Awaited<ReturnType<typeof solve>>;
-  try {
-    result = await solve(
-      { ...problem, affinity: [...problem.affinity, ...groups.map((g) => g.members)] },
-      flags.solver as SolverName,
-      options,
-    );
+  const together = { ...problem, affinity: [...problem.affinity, ...groups.map((g) => g.members)] };
+  const solver = flags.solver as SolverName;
+  let result = await attempt(together, solver, seed, timeLimitSeconds);
+  if (!(result instanceof PlanInfeasibleError)) {
     for (const g of groups) notes.push(`all-to-all group [${g.names.join(', ')}] kept in one cloud`);
-  } catch (err) {
-    if (!(err instanceof PlanInfeasibleError) || groups.length === 0) {
-      if (err instanceof PlanInfeasibleError) throw new UserError('plan_infeasible', err.message);
-      throw err;
-    }
-    notes.push(`all-to-all groups may be split: kept together they do not fit (${err.message})`);
-    result = await solveOrExplain(problem);
+  } else if (groups.length > 0) {
+    result = await attempt(problem, solver, seed, timeLimitSeconds);
+    notes.push('all-to-all groups may be split: kept together, they do not fit');
   }
+  if (result instanceof PlanInfeasibleError) throw new UserError('plan_infeasible', result.message);
   const doc = planDocument(problem, result, seed, notes);
   const json = `${JSON.stringify(doc, null, 1)}\n`;
   if (flags.out !== undefined) await writeFile(flags.out, json);
   process.stdout.write(flags.json ? json : renderPlan(doc));
+}
+
+/** The plan, or the error naming the conflicting constraints when no placement is feasible. */
+async function attempt(
+  p: PlanProblem,
+  solver: SolverName,
+  seed: number,
+  timeLimitSeconds: number,
+): Promise<Awaited<ReturnType<typeof solve>> | PlanInfeasibleError> {
+  try {
+    return await solve(p, solver, { seed, timeLimitSeconds });
+  } catch (err) {
+    if (err instanceof PlanInfeasibleError) return err;
+    throw err;
+  }
 }
 
 /** Clouds spec + separate inventory: clouds from the spec, VMs and hosts from both (inventory wins). */
