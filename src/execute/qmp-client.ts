@@ -45,6 +45,17 @@ export class QmpClient {
     return client;
   }
 
+  /** The run state of the QEMU behind a socket (`running`, `paused`, ...), or undefined when none answers. */
+  static async status(path: string): Promise<string | undefined> {
+    const client = await QmpClient.connect(path, 2000).catch(() => undefined);
+    if (client === undefined) return undefined;
+    try {
+      return (await client.execute<{ status: string }>('query-status')).status;
+    } finally {
+      client.close();
+    }
+  }
+
   /** Runs a command and returns its `return` value; a QMP `error` becomes a QmpError. */
   async execute<T = unknown>(command: string, args?: Record<string, unknown>): Promise<T> {
     this.socket.write(

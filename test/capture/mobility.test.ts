@@ -35,32 +35,30 @@ function arp(etherType: number, op: number, mac: string, senderIp: string, targe
   return Buffer.concat([frame.eth(BROADCAST, mac, etherType), body]);
 }
 
+/**
+ * Captures of two hypervisors: web sends to db behind a at t=100-110; behind b, `announce` frames, then
+ * web sends at t=121-125, then `after` frames.
+ */
+function twoHypervisors(announce: { data: Buffer; ts: number }[], after: { data: Buffer; ts: number }[]) {
+  const dir = tempDir();
+  const a = join(dir, 'a.pcap');
+  const b = join(dir, 'b.pcap');
+  const send = (ts: number) => ({ data: udpFrom(WEB, '10.0.0.10', '10.0.0.20'), ts });
+  writeFileSync(a, pcapFile(Array.from({ length: 11 }, (_, i) => send(100 + i))));
+  writeFileSync(b, pcapFile([...announce, ...Array.from({ length: 5 }, (_, i) => send(121 + i)), ...after]));
+  return { dir, a, b };
+}
+
 describe('VM mobility in captures', () => {
   it('names the RARP burst, the gratuitous ARP and the host change of a migrated VM, with their times', () => {
-    const dir = tempDir();
-    const a = join(dir, 'a.pcap');
-    const b = join(dir, 'b.pcap');
     // web sends behind hypervisor a until t=110, announces itself behind b at t=120 (QEMU sends 5 RARPs),
     // then sends from b; db answers a gratuitous ARP on b at t=125.
-    writeFileSync(
-      a,
-      pcapFile(
-        Array.from({ length: 11 }, (_, i) => ({ data: udpFrom(WEB, '10.0.0.10', '10.0.0.20'), ts: 100 + i })),
-      ),
-    );
-    writeFileSync(
-      b,
-      pcapFile([
-        ...Array.from({ length: 5 }, (_, i) => ({
-          data: arp(0x8035, 3, WEB, '0.0.0.0', '0.0.0.0'),
-          ts: 120 + i * 0.1,
-        })),
-        ...Array.from({ length: 5 }, (_, i) => ({
-          data: udpFrom(WEB, '10.0.0.10', '10.0.0.20'),
-          ts: 121 + i,
-        })),
-        { data: arp(0x0806, 1, DB, '10.0.0.20', '10.0.0.20'), ts: 125 },
-      ]),
+    const { dir, a, b } = twoHypervisors(
+      Array.from({ length: 5 }, (_, i) => ({
+        data: arp(0x8035, 3, WEB, '0.0.0.0', '0.0.0.0'),
+        ts: 120 + i * 0.1,
+      })),
+      [{ data: arp(0x0806, 1, DB, '10.0.0.20', '10.0.0.20'), ts: 125 }],
     );
     const inventory = join(dir, 'inventory.json');
     writeFileSync(
@@ -90,26 +88,8 @@ describe('VM mobility in captures', () => {
   });
 
   it("counts a moved VM's traffic in the cloud it was in at the time (with windows)", () => {
-    const dir = tempDir();
-    const a = join(dir, 'a.pcap');
-    const b = join(dir, 'b.pcap');
     // web sends to db from hv-a (rennes) for 11 s, then moves to hv-b (chicago) and sends 5 s more.
-    writeFileSync(
-      a,
-      pcapFile(
-        Array.from({ length: 11 }, (_, i) => ({ data: udpFrom(WEB, '10.0.0.10', '10.0.0.20'), ts: 100 + i })),
-      ),
-    );
-    writeFileSync(
-      b,
-      pcapFile([
-        { data: arp(0x8035, 3, WEB, '0.0.0.0', '0.0.0.0'), ts: 120 },
-        ...Array.from({ length: 5 }, (_, i) => ({
-          data: udpFrom(WEB, '10.0.0.10', '10.0.0.20'),
-          ts: 121 + i,
-        })),
-      ]),
-    );
+    const { dir, a, b } = twoHypervisors([{ data: arp(0x8035, 3, WEB, '0.0.0.0', '0.0.0.0'), ts: 120 }], []);
     const inventory = join(dir, 'inventory.json');
     writeFileSync(
       inventory,

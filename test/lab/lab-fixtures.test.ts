@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import type { GraphDocument } from '../../src/graph/graph-model.js';
 import { fixture, runCli } from '../helpers.js';
+import { LAB_JOBS } from './jobs.js';
 import { compareMatrices } from './lab.js';
 
 /** Analyzes a recorded lab job and compares its VM × VM matrix with the job's ground truth. */
@@ -36,11 +37,7 @@ function measure(job: string, bytes: 'wire' | 'payload') {
 
 /** The lab's recorded jobs (npm run lab:fixtures), analyzed offline against their ground truth. */
 describe('lab fixtures against their ground truth', () => {
-  for (const [job, pattern] of [
-    ['mpi-ring', 'ring'],
-    ['mpi-alltoall', 'all-to-all'],
-    ['socket-shuffle', 'shuffle'],
-  ] as const) {
+  for (const { fixture: job, pattern } of LAB_JOBS) {
     it(`${job}: cosine >= 0.999, TVD <= 0.01, named ${pattern}; payload bytes closer still`, () => {
       const wire = measure(job, 'wire');
       const payload = measure(job, 'payload');

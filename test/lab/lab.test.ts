@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { GraphDocument } from '../../src/graph/graph-model.js';
 import { runCli } from '../helpers.js';
+import { LAB_JOBS } from './jobs.js';
 import { compareMatrices, Lab } from './lab.js';
-import { runShuffle } from './shuffle.js';
 
 /** The VM × VM byte matrix sky-plan sees in captures ("sender>receiver" → bytes). */
 function analyze(lab: Lab, captures: string[]): { matrix: Map<string, number>; doc: GraphDocument } {
@@ -37,33 +37,23 @@ async function withLab(
 }
 
 describe('lab: Open MPI in network namespaces, captured at the bridge', { timeout: 300_000 }, () => {
-  it('ring: the VM matrix matches pml monitoring (cosine >= 0.999, TVD <= 0.01), the pattern is named', () =>
-    withLab(async (lab) => {
-      const capture = await lab.capture('a');
-      const truth = lab.runMpi('ring', 4 << 20, 10);
-      assert.equal(await lab.stopCaptures(), 0, 'tcpdump dropped nothing');
-      const { matrix, doc } = analyze(lab, [capture]);
-      const { cosine, tvd } = compareMatrices(matrix, truth);
-      process.stdout.write(`# lab ring, one bridge: cosine ${cosine.toFixed(6)}, TVD ${tvd.toFixed(5)}\n`);
-      assert.ok(cosine >= 0.999, `cosine ${cosine}`);
-      assert.ok(tvd <= 0.01, `TVD ${tvd}`);
-      assert.equal(patternOf(doc), 'ring');
-    }));
-
-  it('all-to-all: the VM matrix matches pml monitoring, the pattern is named', () =>
-    withLab(async (lab) => {
-      const capture = await lab.capture('a');
-      const truth = lab.runMpi('alltoall', 4 << 20, 10);
-      assert.equal(await lab.stopCaptures(), 0, 'tcpdump dropped nothing');
-      const { matrix, doc } = analyze(lab, [capture]);
-      const { cosine, tvd } = compareMatrices(matrix, truth);
-      process.stdout.write(
-        `# lab all-to-all, one bridge: cosine ${cosine.toFixed(6)}, TVD ${tvd.toFixed(5)}\n`,
-      );
-      assert.ok(cosine >= 0.999, `cosine ${cosine}`);
-      assert.ok(tvd <= 0.01, `TVD ${tvd}`);
-      assert.equal(patternOf(doc), 'all-to-all');
-    }));
+  // Jobs on one bridge: the matrix must match the job's own count (cosine >= 0.999, TVD <= 0.01).
+  for (const { title, pattern, run } of LAB_JOBS) {
+    it(`${title}: the VM matrix matches the ground truth, the pattern is named ${pattern}`, () =>
+      withLab(async (lab) => {
+        const capture = await lab.capture('a');
+        const truth = await run(lab);
+        assert.equal(await lab.stopCaptures(), 0, 'tcpdump dropped nothing');
+        const { matrix, doc } = analyze(lab, [capture]);
+        const { cosine, tvd } = compareMatrices(matrix, truth);
+        process.stdout.write(
+          `# lab ${pattern}, one bridge: cosine ${cosine.toFixed(6)}, TVD ${tvd.toFixed(5)}\n`,
+        );
+        assert.ok(cosine >= 0.999, `cosine ${cosine}`);
+        assert.ok(tvd <= 0.01, `TVD ${tvd}`);
+        assert.equal(patternOf(doc), pattern);
+      }));
+  }
 
   it('two clouds joined by a 200 Mbit/s tbf link, captured on both bridges: figures for the record', () =>
     withLab(
@@ -86,19 +76,4 @@ describe('lab: Open MPI in network namespaces, captured at the bridge', { timeou
       ],
       { rateMbit: 200 },
     ));
-
-  it('a MapReduce-like shuffle over plain TCP sockets (not MPI): bytes match, named a shuffle', () =>
-    withLab(async (lab) => {
-      const capture = await lab.capture('a');
-      const truth = await runShuffle(lab, 3 << 20);
-      assert.equal(await lab.stopCaptures(), 0, 'tcpdump dropped nothing');
-      const { matrix, doc } = analyze(lab, [capture]);
-      const { cosine, tvd } = compareMatrices(matrix, truth);
-      process.stdout.write(
-        `# lab socket shuffle, one bridge: cosine ${cosine.toFixed(6)}, TVD ${tvd.toFixed(5)}\n`,
-      );
-      assert.ok(cosine >= 0.999, `cosine ${cosine}`);
-      assert.ok(tvd <= 0.01, `TVD ${tvd}`);
-      assert.equal(patternOf(doc), 'shuffle');
-    }));
 });

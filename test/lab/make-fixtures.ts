@@ -3,8 +3,8 @@ import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { fixture } from '../helpers.js';
+import { LAB_JOBS } from './jobs.js';
 import { Lab } from './lab.js';
-import { runShuffle } from './shuffle.js';
 
 /**
  * `npm run lab:fixtures` (as root): runs the lab's jobs once and keeps their captures (headers only,
@@ -12,12 +12,7 @@ import { runShuffle } from './shuffle.js';
  */
 const out = fixture('lab');
 mkdirSync(out, { recursive: true });
-const jobs: [string, (lab: Lab) => Map<string, number> | Promise<Map<string, number>>][] = [
-  ['mpi-ring', (lab) => lab.runMpi('ring', 4 << 20, 10)],
-  ['mpi-alltoall', (lab) => lab.runMpi('alltoall', 4 << 20, 10)],
-  ['socket-shuffle', (lab) => runShuffle(lab, 3 << 20)],
-];
-for (const [name, run] of jobs) {
+for (const { fixture: name, run } of LAB_JOBS) {
   const lab = new Lab([{ name: 'a', vms: 4 }]);
   try {
     const capture = await lab.capture('a');

@@ -22,15 +22,7 @@ const rarp: { mac: string; time: number }[] = [];
 const udp = createSocket('udp4');
 
 /** A running VM's QMP status, or undefined when no QEMU answers there. */
-async function status(cloud: string, vm: string): Promise<string | undefined> {
-  const client = await QmpClient.connect(join(dir, cloud, `${vm}.qmp`), 2000).catch(() => undefined);
-  if (client === undefined) return undefined;
-  try {
-    return (await client.execute<{ status: string }>('query-status')).status;
-  } finally {
-    client.close();
-  }
-}
+const status = (cloud: string, vm: string) => QmpClient.status(join(dir, cloud, `${vm}.qmp`));
 
 function ticks(cloud: string, vm: string): number[] {
   const text = (() => {

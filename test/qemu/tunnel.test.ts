@@ -137,16 +137,6 @@ async function migrate(
   }
 }
 
-async function status(qmp: string): Promise<string | undefined> {
-  const client = await QmpClient.connect(qmp, 2000).catch(() => undefined);
-  if (client === undefined) return undefined;
-  try {
-    return (await client.execute<{ status: string }>('query-status')).status;
-  } finally {
-    client.close();
-  }
-}
-
 const sha = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
 
 before(async () => {
@@ -221,7 +211,7 @@ describe('sky-plan tunnel with real QEMU migrations', { timeout: 600_000 }, () =
       );
       // The guest runs at the destination and its counter goes on.
       await sleep(800);
-      assert.equal(await status(join(dir, `${name}.dest.qmp`)), 'running');
+      assert.equal(await QmpClient.status(join(dir, `${name}.dest.qmp`)), 'running');
       const t = ticks(destSerial);
       assert.ok(
         t.length > 0 && (t[0] as number) >= (ticks(join(dir, `${name}.serial`)).at(-1) as number),
@@ -247,7 +237,7 @@ describe('sky-plan tunnel with real QEMU migrations', { timeout: 600_000 }, () =
     });
     assert.equal(result.status, 'failed');
     assert.ok(Date.now() - killedAt < 10_000, `QEMU saw the failure after ${Date.now() - killedAt} ms`);
-    assert.equal(await status(source), 'running');
+    assert.equal(await QmpClient.status(source), 'running');
     const count = ticks(join(dir, 'k1.serial')).at(-1) as number;
     await sleep(600);
     assert.ok((ticks(join(dir, 'k1.serial')).at(-1) as number) > count, 'the VM keeps running');

@@ -1,5 +1,4 @@
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { EXIT, UserError } from '../../errors.js';
@@ -49,12 +48,12 @@ export class QmpDriver implements MigrationDriver {
       const unset = [m.from, m.to].filter((cloud) => this.clouds.get(cloud)?.qmp === undefined);
       for (const cloud of unset) problems.push(`cloud ${cloud} has no qmp settings (socket, launch)`);
       if (unset.length > 0) continue;
-      const status = await this.status(this.socket(m.from, m.vm));
+      const status = await QmpClient.status(this.socket(m.from, m.vm));
       if (status !== 'running')
         problems.push(
           `${m.vm} is not running in ${m.from} (${status ?? `no QMP socket ${this.socket(m.from, m.vm)}`})`,
         );
-      if (existsSync(this.socket(m.to, m.vm)) && (await this.status(this.socket(m.to, m.vm))) !== undefined)
+      if ((await QmpClient.status(this.socket(m.to, m.vm))) !== undefined)
         problems.push(`${m.vm} already has a QEMU in ${m.to} (${this.socket(m.to, m.vm)})`);
     }
     return [...new Set(problems)];
@@ -112,7 +111,7 @@ export class QmpDriver implements MigrationDriver {
     const source = await QmpClient.connect(sourcePath).catch(() => undefined);
     try {
       if (source !== undefined) await follow(source, () => undefined); // a migration QEMU went on with
-      const destinationStatus = await this.status(destinationPath);
+      const destinationStatus = await QmpClient.status(destinationPath);
       if (destinationStatus === 'running') {
         await source?.execute('quit').catch(() => undefined);
         return 'destination';
@@ -145,16 +144,6 @@ export class QmpDriver implements MigrationDriver {
 
   private socket(cloud: string, vm: string): string {
     return fill(this.settings(cloud).socket, { vm, cloud });
-  }
-
-  private async status(path: string): Promise<string | undefined> {
-    const client = await QmpClient.connect(path, 2000).catch(() => undefined);
-    if (client === undefined) return undefined;
-    try {
-      return (await client.execute<{ status: string }>('query-status')).status;
-    } finally {
-      client.close();
-    }
   }
 
   /** Starts the destination QEMU, detached (it outlives the executor), and connects to it. */

@@ -2,10 +2,9 @@ import { select } from 'd3-selection';
 import { zoom, zoomIdentity } from 'd3-zoom';
 import { formatBytes } from '../../cli/text-table.js';
 import type { ReportData } from '../report-data.js';
-import { el, section, type Tooltip } from './dom.js';
+import { el, section, svg, type Tooltip } from './dom.js';
 
 const SIZE = 640;
-const SVG = 'http://www.w3.org/2000/svg';
 
 /**
  * The communication graph: nodes coloured by cloud at their precomputed positions, edge width by
@@ -31,34 +30,37 @@ export function graphView(
   const maxTraffic = Math.max(1, ...traffic);
   const radius = (i: number) => 3 + 9 * Math.sqrt((traffic[i] as number) / maxTraffic);
 
-  const svg = document.createElementNS(SVG, 'svg');
-  svg.setAttribute('viewBox', `0 0 ${SIZE} ${SIZE}`);
-  svg.setAttribute('id', 'graph');
-  svg.setAttribute('role', 'img');
-  svg.setAttribute('aria-label', 'communication graph');
-  const viewport = document.createElementNS(SVG, 'g');
-  svg.append(viewport);
+  const root = svg('svg', {
+    viewBox: `0 0 ${SIZE} ${SIZE}`,
+    id: 'graph',
+    role: 'img',
+    'aria-label': 'communication graph',
+  });
+  const viewport = svg('g');
+  root.append(viewport);
   const lines = edges.map(([s, t, bytes]) => {
-    const line = document.createElementNS(SVG, 'line');
     const a = nodes[s] as (typeof nodes)[number];
     const b = nodes[t] as (typeof nodes)[number];
-    line.setAttribute('class', 'edge');
-    line.setAttribute('x1', px(a.x).toFixed(1));
-    line.setAttribute('y1', py(a.y).toFixed(1));
-    line.setAttribute('x2', px(b.x).toFixed(1));
-    line.setAttribute('y2', py(b.y).toFixed(1));
-    line.setAttribute('stroke-width', width(bytes).toFixed(2));
+    const line = svg('line', {
+      class: 'edge',
+      x1: px(a.x).toFixed(1),
+      y1: py(a.y).toFixed(1),
+      x2: px(b.x).toFixed(1),
+      y2: py(b.y).toFixed(1),
+      'stroke-width': width(bytes).toFixed(2),
+    });
     viewport.append(line);
     return line;
   });
   const circles = nodes.map((n, i) => {
-    const c = document.createElementNS(SVG, 'circle');
-    c.setAttribute('class', 'node');
-    c.setAttribute('data-id', n.id);
-    c.setAttribute('cx', px(n.x).toFixed(1));
-    c.setAttribute('cy', py(n.y).toFixed(1));
-    c.setAttribute('r', radius(i).toFixed(1));
-    c.setAttribute('fill', colour(n.cloud));
+    const c = svg('circle', {
+      class: 'node',
+      'data-id': n.id,
+      cx: px(n.x).toFixed(1),
+      cy: py(n.y).toFixed(1),
+      r: radius(i).toFixed(1),
+      fill: colour(n.cloud),
+    });
     c.addEventListener('mousemove', (event) =>
       tooltip.show(event, [
         n.id,
@@ -75,7 +77,7 @@ export function graphView(
   const zoomer = zoom<SVGSVGElement, unknown>()
     .scaleExtent([0.5, 40])
     .on('zoom', (event) => viewport.setAttribute('transform', event.transform.toString()));
-  select(svg).call(zoomer);
+  select(root).call(zoomer);
 
   const search = el('input', {
     type: 'search',
@@ -87,14 +89,15 @@ export function graphView(
   search.addEventListener('input', () => {
     const q = search.value.trim().toLowerCase();
     const hits = q === '' ? [] : nodes.flatMap((n, i) => (n.id.toLowerCase().includes(q) ? [i] : []));
+    const hit = new Set(hits);
     circles.forEach((c, i) => {
-      c.classList.toggle('match', hits.includes(i));
-      c.classList.toggle('dim', q !== '' && !hits.includes(i));
+      c.classList.toggle('match', hit.has(i));
+      c.classList.toggle('dim', q !== '' && !hit.has(i));
     });
     found.textContent = q === '' ? '' : `${hits.length} match${hits.length === 1 ? '' : 'es'}`;
     const first = nodes[hits[0] ?? -1];
     if (first !== undefined)
-      select(svg).call(
+      select(root).call(
         zoomer.transform,
         zoomIdentity
           .translate(SIZE / 2, SIZE / 2)
@@ -116,7 +119,7 @@ export function graphView(
         { class: 'muted' },
         `${nodes.length} nodes, ${edges.length} edges; scroll to zoom, drag to pan.`,
       );
-  return section('graph-view', 'Communication graph', controls, note, el('div', { class: 'frame' }, svg));
+  return section('graph-view', 'Communication graph', controls, note, el('div', { class: 'frame' }, root));
 }
 
 function timeSlider(

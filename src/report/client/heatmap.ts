@@ -2,10 +2,9 @@ import { scaleSequentialLog } from 'd3-scale';
 import { interpolateViridis } from 'd3-scale-chromatic';
 import { formatBytes } from '../../cli/text-table.js';
 import type { ReportData } from '../report-data.js';
-import { el, section, type Tooltip } from './dom.js';
+import { el, section, svg, type Tooltip } from './dom.js';
 
 const SIZE = 640;
-const SVG = 'http://www.w3.org/2000/svg';
 
 /**
  * The sender × receiver byte matrix, rows and columns ordered by cloud then community, on a log
@@ -20,56 +19,58 @@ export function heatmap(data: ReportData, colour: (cloud: string) => string, too
   const lo = Math.max(1, Math.min(...values, 1));
   const hi = Math.max(lo * 10, ...values);
   const fill = scaleSequentialLog(interpolateViridis).domain([lo, hi]);
-  const svg = document.createElementNS(SVG, 'svg');
-  svg.setAttribute('viewBox', `0 0 ${SIZE} ${SIZE}`);
-  svg.setAttribute('id', 'heatmap');
-  svg.setAttribute('role', 'img');
-  svg.setAttribute('aria-label', 'traffic heatmap');
+  const root = svg('svg', {
+    viewBox: `0 0 ${SIZE} ${SIZE}`,
+    id: 'heatmap',
+    role: 'img',
+    'aria-label': 'traffic heatmap',
+  });
   // A strip on the left and top says which cloud each row and column is in.
   labels.forEach((_, i) => {
-    for (const [x, y, w, h] of [
-      [0, margin + i * cell, margin - 2, cell],
-      [margin + i * cell, 0, cell, margin - 2],
-    ] as const) {
-      const r = document.createElementNS(SVG, 'rect');
-      r.setAttribute('class', 'cloud-strip');
-      r.setAttribute('x', String(x));
-      r.setAttribute('y', String(y));
-      r.setAttribute('width', String(w));
-      r.setAttribute('height', String(h));
-      r.setAttribute('fill', colour(clouds[i] as string));
-      svg.append(r);
-    }
+    const fillColour = colour(clouds[i] as string);
+    root.append(
+      svg('rect', {
+        class: 'cloud-strip',
+        x: 0,
+        y: margin + i * cell,
+        width: margin - 2,
+        height: cell,
+        fill: fillColour,
+      }),
+      svg('rect', {
+        class: 'cloud-strip',
+        x: margin + i * cell,
+        y: 0,
+        width: cell,
+        height: margin - 2,
+        fill: fillColour,
+      }),
+    );
   });
+  const side = Math.max(cell, 0.6).toFixed(2);
   for (const [row, col, bytes] of cells) {
-    const r = document.createElementNS(SVG, 'rect');
-    r.setAttribute('class', 'cell');
-    r.setAttribute('x', (margin + col * cell).toFixed(2));
-    r.setAttribute('y', (margin + row * cell).toFixed(2));
-    r.setAttribute('width', Math.max(cell, 0.6).toFixed(2));
-    r.setAttribute('height', Math.max(cell, 0.6).toFixed(2));
-    r.setAttribute('fill', fill(Math.max(lo, bytes)));
+    const r = svg('rect', {
+      class: 'cell',
+      x: (margin + col * cell).toFixed(2),
+      y: (margin + row * cell).toFixed(2),
+      width: side,
+      height: side,
+      fill: fill(Math.max(lo, bytes)),
+    });
     r.addEventListener('mousemove', (event) =>
       tooltip.show(event, [`${labels[row]} → ${labels[col]}`, formatBytes(bytes)]),
     );
     r.addEventListener('mouseleave', () => tooltip.hide());
-    svg.append(r);
+    root.append(r);
   }
   // Cloud boundaries.
   for (let i = 1; i < labels.length; i++) {
     if (clouds[i] === clouds[i - 1]) continue;
-    for (const [x1, y1, x2, y2] of [
-      [margin, margin + i * cell, SIZE, margin + i * cell],
-      [margin + i * cell, margin, margin + i * cell, SIZE],
-    ]) {
-      const line = document.createElementNS(SVG, 'line');
-      line.setAttribute('class', 'boundary');
-      line.setAttribute('x1', String(x1));
-      line.setAttribute('y1', String(y1));
-      line.setAttribute('x2', String(x2));
-      line.setAttribute('y2', String(y2));
-      svg.append(line);
-    }
+    const at = margin + i * cell;
+    root.append(
+      svg('line', { class: 'boundary', x1: margin, y1: at, x2: SIZE, y2: at }),
+      svg('line', { class: 'boundary', x1: at, y1: margin, x2: at, y2: SIZE }),
+    );
   }
   const stops = Array.from({ length: 11 }, (_, i) => fill(lo * (hi / lo) ** (i / 10)));
   const legend = el(
@@ -88,6 +89,6 @@ export function heatmap(data: ReportData, colour: (cloud: string) => string, too
     'Traffic heatmap',
     el('p', { class: 'muted' }, note),
     legend,
-    el('div', { class: 'frame' }, svg),
+    el('div', { class: 'frame' }, root),
   );
 }
