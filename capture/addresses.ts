@@ -53,9 +53,19 @@ export function parseMac(text: string): number | undefined {
 
 /** Canonical text of an IP literal (so inventory spellings match decoded addresses); undefined when invalid. */
 export function canonicalIp(text: string): string | undefined {
-  if (isIPv4(text)) return text.split('.').map(Number).join('.');
-  if (!isIPv6(text)) return undefined;
+  const ip = parseIp(text);
+  return ip === undefined ? undefined : ipToString(ip.version, ip.words);
+}
+
+/** An IP literal in the decoder's form: version and four 32-bit words (IPv4 in the first). */
+export function parseIp(text: string): { version: 4 | 6; words: Uint32Array } | undefined {
   const words = new Uint32Array(4);
+  if (isIPv4(text)) {
+    const [a = 0, b = 0, c = 0, d = 0] = text.split('.').map(Number);
+    words[0] = ((a << 24) | (b << 16) | (c << 8) | d) >>> 0;
+    return { version: 4, words };
+  }
+  if (!isIPv6(text)) return undefined;
   const [head = '', tail] = text.toLowerCase().split('::');
   const parse = (s: string) => (s === '' ? [] : s.split(':'));
   let h = parse(head);
@@ -72,5 +82,5 @@ export function canonicalIp(text: string): string | undefined {
   else t = v4(t);
   const groups = [...h, ...Array(8 - h.length - t.length).fill('0'), ...t].map((g) => Number.parseInt(g, 16));
   for (let i = 0; i < 4; i++) words[i] = (((groups[i * 2] ?? 0) << 16) | (groups[i * 2 + 1] ?? 0)) >>> 0;
-  return ipv6ToString(words);
+  return { version: 6, words };
 }

@@ -50,14 +50,22 @@ export class Attribution {
   static readonly MAX_ARP_ENTRIES = 1 << 16;
 
   constructor(private readonly vms: readonly KnownVm[] | undefined) {
-    for (const vm of vms ?? []) {
-      for (const nic of vm.nics) {
-        const mac = nic.mac === undefined ? undefined : parseMac(nic.mac);
-        if (mac !== undefined) this.byMac.set(mac, vm);
-        for (const ip of nic.ips ?? []) {
-          const canonical = canonicalIp(ip) ?? ip;
-          this.byIp.set(`${nic.vni ?? nic.vlan ?? '*'}|${canonical}`, vm);
-        }
+    for (const vm of vms ?? []) this.addVm(vm);
+  }
+
+  /** A VM learned after start (a collector's libvirt domains); an inventory VM of the same MAC stays. */
+  learnVm(vm: KnownVm): void {
+    const mac = vm.nics[0]?.mac === undefined ? undefined : parseMac(vm.nics[0].mac);
+    if (mac === undefined || !this.byMac.has(mac)) this.addVm(vm);
+  }
+
+  private addVm(vm: KnownVm): void {
+    for (const nic of vm.nics) {
+      const mac = nic.mac === undefined ? undefined : parseMac(nic.mac);
+      if (mac !== undefined) this.byMac.set(mac, vm);
+      for (const ip of nic.ips ?? []) {
+        const canonical = canonicalIp(ip) ?? ip;
+        this.byIp.set(`${nic.vni ?? nic.vlan ?? '*'}|${canonical}`, vm);
       }
     }
   }

@@ -62,6 +62,17 @@ export class CaptureSession implements FrameSink {
     }
   }
 
+  /**
+   * Live capture: closes the open window when time (wall clock, not packets) reached `ts`'s window, so a
+   * quiet interface still emits its windows. Later stragglers of it count in the next one (outOfOrder).
+   */
+  closeWindowsBefore(ts: number): void {
+    const w = Math.floor(ts / this.windowSeconds);
+    if (!(w > this.currentWindow)) return;
+    this.endWindow();
+    this.currentWindow = w;
+  }
+
   /** Hands over everything still held; call once after the last frame. */
   finish(): void {
     this.endWindow();

@@ -104,52 +104,80 @@ export class TrafficGraph {
         const d = slot * 2 + dir;
         const packets = table.windowPackets[d] as number;
         if (packets === 0) continue;
-        const bytes = table.windowBytes[d] as number;
-        const sender = this.nodeIndex(dir === 0 ? a : b);
-        const group = table.group[d] as number;
-        const s = this.nodes[sender] as TrafficNode;
-        if (group !== GROUP.none) {
-          if (group === GROUP.broadcast) {
-            s.broadcastBytes += bytes;
-            s.broadcastPackets += packets;
-          } else {
-            s.multicastBytes += bytes;
-            s.multicastPackets += packets;
-          }
-          continue;
-        }
-        // A group address is never a node: its receiver is created only for unicast traffic.
-        const receiver = this.nodeIndex(dir === 0 ? b : a);
-        const until = Number.isFinite(this.windowSeconds)
-          ? (window + 1) * this.windowSeconds
-          : Number.POSITIVE_INFINITY;
-        if (!this.countsHere(s, this.nodes[receiver] as TrafficNode, capture, until)) {
-          this.duplicatePackets += packets;
-          this.duplicateBytes += bytes;
-          continue;
-        }
-        s.sentBytes += bytes;
-        s.sentPackets += packets;
-        const r = this.nodes[receiver] as TrafficNode;
-        r.receivedBytes += bytes;
-        r.receivedPackets += packets;
-        const edge = this.edge(sender, receiver);
-        edge.bytes += bytes;
-        edge.packets += packets;
-        if (table.reported[d] === 0) {
+        const newFlow = table.reported[d] === 0;
+        if (
+          this.addDirected(
+            dir === 0 ? a : b,
+            dir === 0 ? b : a,
+            table.group[d] as number,
+            table.windowBytes[d] as number,
+            packets,
+            newFlow,
+            window,
+            capture,
+          ) &&
+          newFlow
+        ) {
           table.reported[d] = 1;
-          edge.flows++;
-        }
-        if (edge.series !== undefined) {
-          const cell = edge.series.get(window);
-          if (cell === undefined) edge.series.set(window, [bytes, packets]);
-          else {
-            cell[0] += bytes;
-            cell[1] += packets;
-          }
         }
       }
     }
+  }
+
+  /**
+   * Counts one direction of a flow in one window: `bytes` and `packets` sent by `sender` to `receiver`
+   * (or to a group). False when another hypervisor's capture owns these packets (counted there).
+   */
+  addDirected(
+    senderEndpoint: Endpoint,
+    receiverEndpoint: Endpoint,
+    group: number,
+    bytes: number,
+    packets: number,
+    newFlow: boolean,
+    window: number,
+    capture: CaptureContext,
+  ): boolean {
+    const sender = this.nodeIndex(senderEndpoint);
+    const s = this.nodes[sender] as TrafficNode;
+    if (group !== GROUP.none) {
+      if (group === GROUP.broadcast) {
+        s.broadcastBytes += bytes;
+        s.broadcastPackets += packets;
+      } else {
+        s.multicastBytes += bytes;
+        s.multicastPackets += packets;
+      }
+      return true;
+    }
+    // A group address is never a node: its receiver is created only for unicast traffic.
+    const receiver = this.nodeIndex(receiverEndpoint);
+    const until = Number.isFinite(this.windowSeconds)
+      ? (window + 1) * this.windowSeconds
+      : Number.POSITIVE_INFINITY;
+    if (!this.countsHere(s, this.nodes[receiver] as TrafficNode, capture, until)) {
+      this.duplicatePackets += packets;
+      this.duplicateBytes += bytes;
+      return false;
+    }
+    s.sentBytes += bytes;
+    s.sentPackets += packets;
+    const r = this.nodes[receiver] as TrafficNode;
+    r.receivedBytes += bytes;
+    r.receivedPackets += packets;
+    const edge = this.edge(sender, receiver);
+    edge.bytes += bytes;
+    edge.packets += packets;
+    if (newFlow) edge.flows++;
+    if (edge.series !== undefined) {
+      const cell = edge.series.get(window);
+      if (cell === undefined) edge.series.set(window, [bytes, packets]);
+      else {
+        cell[0] += bytes;
+        cell[1] += packets;
+      }
+    }
+    return true;
   }
 
   private countsHere(

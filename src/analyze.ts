@@ -7,6 +7,7 @@ import { FLOW_TABLE_DEFAULTS, type FlowTableOptions } from '../capture/flow-tabl
 import { type MobilityEvent, MobilityWatch } from '../capture/mobility.js';
 import { TrafficGraph } from '../capture/traffic-graph.js';
 import { TunnelOverhead, type TunnelUsage } from '../capture/tunnel-overhead.js';
+import type { InterfaceCounters } from '../capture/window-document.js';
 import { knownVms } from './inventory/load-inventory.js';
 import type { Inventory } from './inventory/schema.js';
 
@@ -28,9 +29,13 @@ export interface AnalyzeOptions {
 export interface CaptureReport {
   path: string;
   host: string | null;
-  format: 'pcap' | 'pcapng';
+  /** A file, a live collector (`sky-plan capture`), or a flow exporter (NetFlow, IPFIX, sFlow). */
+  format: 'pcap' | 'pcapng' | 'live' | 'flow-export';
   stats: DecodeStats;
   warnings: string[];
+  /** Live collectors: windows received and per-interface capture counters over them. */
+  windows?: number;
+  interfaces?: InterfaceCounters[];
 }
 
 export interface Analysis {

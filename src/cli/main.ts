@@ -3,6 +3,8 @@ import { Command, CommanderError } from 'commander';
 import { EXIT, UserError } from '../errors.js';
 import { VERSION } from '../version.js';
 import { registerAnalyze } from './analyze-command.js';
+import { registerCapture } from './capture-command.js';
+import { registerCollect } from './collect-command.js';
 import { registerExecute } from './execute-command.js';
 import { registerExport } from './export-command.js';
 import { registerFingerprint } from './fingerprint-command.js';
@@ -20,6 +22,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     .configureOutput({ outputError: (text, write) => write(text.replace(/^error: /, 'sky-plan: error: ')) })
     .showHelpAfterError('(run sky-plan --help for usage)');
   registerAnalyze(program);
+  registerCapture(program);
+  registerCollect(program);
   registerPlan(program);
   registerExport(program);
   registerReport(program);

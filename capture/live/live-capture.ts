@@ -1,0 +1,82 @@
+import type { FrameSink } from '../files/frame-sink.js';
+import type { InterfaceCounters } from '../window-document.js';
+import { type OpenOptions, openInterface, type PcapSession } from './pcap-binding.js';
+import type { SenderFilter } from './sender-filter.js';
+
+interface Capture {
+  name: string;
+  session: PcapSession;
+  /** libpcap's cumulative counters at the last report. */
+  reported: { recv: number; drop: number; ifdrop: number };
+  /** Frames seen here but counted on their sender's interface. */
+  elsewhere: number;
+}
+
+/** Counters are 32-bit in libpcap: a difference across a wrap is still right. */
+function delta(now: number, before: number): number {
+  return (now - before + 4294967296) % 4294967296;
+}
+
+/**
+ * Live capture on several interfaces of one hypervisor, all feeding one sink in arrival order. Frames
+ * are borrowed from node_pcap's reused buffer for the duration of the sink call, as file readers do.
+ */
+export class LiveCapture {
+  private readonly captures: Capture[] = [];
+
+  constructor(
+    interfaces: readonly string[],
+    options: OpenOptions,
+    sink: FrameSink,
+    filter: SenderFilter,
+    warn: (text: string) => void,
+  ) {
+    try {
+      for (const name of interfaces) {
+        const { session, linkType } = openInterface(name, options, warn);
+        const capture: Capture = { name, session, reported: { recv: 0, drop: 0, ifdrop: 0 }, elsewhere: 0 };
+        this.captures.push(capture);
+        const counts = filter.forInterface(name, linkType);
+        const { buf, header } = session;
+        session.on('packet', () => {
+          const caplen = header.readUInt32LE(8);
+          if (!counts(buf, caplen)) {
+            capture.elsewhere++;
+            return;
+          }
+          const ts = header.readUInt32LE(0) + header.readUInt32LE(4) / 1e6;
+          sink.frame(buf, 0, caplen, header.readUInt32LE(12), ts, linkType);
+        });
+      }
+    } catch (err) {
+      this.close();
+      throw err;
+    }
+  }
+
+  /** Per interface, what libpcap received and dropped since the previous call. */
+  counters(): InterfaceCounters[] {
+    return this.captures.map((c) => {
+      const s = c.session.stats();
+      const counters: InterfaceCounters = {
+        name: c.name,
+        received: delta(s.ps_recv, c.reported.recv),
+        dropped: delta(s.ps_drop, c.reported.drop),
+        ifDropped: delta(s.ps_ifdrop, c.reported.ifdrop),
+        countedElsewhere: c.elsewhere,
+      };
+      c.reported = { recv: s.ps_recv, drop: s.ps_drop, ifdrop: s.ps_ifdrop };
+      c.elsewhere = 0;
+      return counters;
+    });
+  }
+
+  /**
+   * Stops delivering frames. node_pcap finishes closing only at the interface's next readable event, so
+   * a process that is done capturing exits rather than waiting for it.
+   */
+  close(): void {
+    for (const c of this.captures) c.session.close();
+    this.captures.length = 0;
+  }
+}

@@ -1,0 +1,155 @@
+import { hostname, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import { FLOW_TABLE_DEFAULTS } from '../../capture/flow-table.js';
+import { libvirtTaps } from '../../capture/live/libvirt-taps.js';
+import type { LocalVm, WindowDocument } from '../../capture/window-document.js';
+import { HttpSink } from '../collect/http-sink.js';
+import { NdjsonSink } from '../collect/ndjson-sink.js';
+import { runCapture } from '../collect/run-capture.js';
+import { EXIT, UserError } from '../errors.js';
+import { parseDuration } from './duration.js';
+import { parseSize } from './size.js';
+
+interface CaptureFlags {
+  interface: string[];
+  libvirt?: string | boolean;
+  filter: string;
+  snaplen: string;
+  buffer: string;
+  immediate?: boolean;
+  timeout: string;
+  window: string;
+  host: string;
+  collector?: string;
+  out?: string;
+  to?: string;
+  spool?: string;
+  duration?: string;
+  maxFlows: string;
+  bytes: string;
+}
+
+export function registerCapture(program: Command): void {
+  program
+    .command('capture')
+    .summary('capture live on VM interfaces and emit one flow window at a time')
+    .description(
+      "Captures with libpcap (the pcap module) on this hypervisor's interfaces, decodes and aggregates\n" +
+        'exactly as analyze does, and emits each time window as it closes: NDJSON (stdout or --out DIR)\n' +
+        'and/or to an aggregator (--to, sky-plan collect). Memory stays that of one flow table however long\n' +
+        'it runs. SIGINT/SIGTERM emit the open window, then stop. Needs root or CAP_NET_RAW+CAP_NET_ADMIN.',
+    )
+    .option('-i, --interface <names>', 'interfaces to capture, comma-separated (repeatable)', collect, [])
+    .option('--libvirt [uri]', "capture every running VM's tap, named by libvirt (virsh domiflist)")
+    .option('-f, --filter <bpf>', 'BPF filter', '')
+    .option('--snaplen <bytes>', 'bytes kept per frame (headers; byte counts use the wire length)', '256')
+    .option('--buffer <size>', 'kernel capture buffer per interface (e.g. 64M)', '64M')
+    .option('--immediate', 'deliver each frame at once instead of in batches (lower latency, more CPU)')
+    .option('--timeout <duration>', 'longest a batch waits without --immediate', '100ms')
+    .option('-w, --window <duration>', 'window length', '60s')
+    .option('--host <name>', 'this hypervisor, as the inventory names it', hostname())
+    .option('--collector <name>', 'this collector in window ids (default: --host)')
+    .option('-o, --out <dir>', 'append windows as NDJSON to <dir>/<collector>-<UTC day>.ndjson')
+    .option('--to <url>', 'send windows to a sky-plan collect aggregator, e.g. http://agg:7411')
+    .option(
+      '--spool <dir>',
+      'windows not yet delivered to --to (default: $TMPDIR/sky-plan-spool-<collector>)',
+    )
+    .option('--duration <duration>', 'stop after this long (default: until SIGINT/SIGTERM)')
+    .option('--max-flows <n>', 'flow records held at once', String(FLOW_TABLE_DEFAULTS.maxFlows))
+    .option('--bytes <what>', 'wire|payload', 'wire')
+    .action(captureAction);
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, ...value.split(',').filter((v) => v !== '')];
+}
+
+async function captureAction(flags: CaptureFlags): Promise<void> {
+  const windowSeconds = parseDuration(flags.window, '--window');
+  const snaplen = integer(flags.snaplen, '--snaplen', 64, 262144);
+  const maxFlows = integer(flags.maxFlows, '--max-flows', 16, 1 << 26);
+  if (flags.bytes !== 'wire' && flags.bytes !== 'payload') {
+    throw new UserError('bad_bytes', `--bytes: "${flags.bytes}" is not wire or payload`, EXIT.usage);
+  }
+  const vms: LocalVm[] =
+    typeof flags.libvirt === 'string'
+      ? await libvirtTaps(flags.libvirt)
+      : flags.libvirt === true
+        ? await libvirtTaps(undefined)
+        : [];
+  const interfaces = [...new Set([...flags.interface, ...vms.map((vm) => vm.interface)])];
+  if (interfaces.length === 0) {
+    throw new UserError(
+      'no_interfaces',
+      flags.libvirt === undefined
+        ? 'say what to capture: -i vnet0,vnet1 or --libvirt'
+        : 'libvirt lists no running VM with a tap, and no -i was given',
+      EXIT.usage,
+    );
+  }
+  const warn = (text: string) => process.stderr.write(`sky-plan: warning: ${text}\n`);
+  const collector = flags.collector ?? flags.host;
+  const ndjson = flags.out !== undefined || flags.to === undefined ? new NdjsonSink(flags.out) : undefined;
+  const http =
+    flags.to === undefined
+      ? undefined
+      : new HttpSink(
+          flags.to.replace(/\/+$/, ''),
+          flags.spool ?? join(tmpdir(), `sky-plan-spool-${collector}`),
+          warn,
+        );
+  const emit = (doc: WindowDocument) => {
+    ndjson?.write(doc);
+    http?.write(doc);
+  };
+  const stop = new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+    if (flags.duration !== undefined) setTimeout(resolve, parseDuration(flags.duration, '--duration') * 1000);
+  });
+  const summary = await runCapture(
+    {
+      interfaces,
+      open: {
+        filter: flags.filter,
+        snaplen,
+        bufferBytes: parseSize(flags.buffer, '--buffer'),
+        immediate: flags.immediate === true,
+        timeoutMs: parseDuration(flags.timeout, '--timeout') * 1000,
+      },
+      collector,
+      host: flags.host,
+      windowSeconds,
+      flowTable: { ...FLOW_TABLE_DEFAULTS, maxFlows, count: flags.bytes },
+      vms,
+      emit,
+      warn,
+    },
+    stop,
+  );
+  if (http !== undefined) {
+    await http.drain(10_000);
+    if (http.pending > 0)
+      warn(`${http.pending} windows not delivered yet: they stay spooled for the next run`);
+    http.close();
+  }
+  process.stderr.write(
+    `sky-plan: captured ${summary.frames} frames (${summary.bytes} bytes) in ${summary.windows} windows on ${interfaces.join(', ')}; kernel drops ${summary.kernelDrops}, interface drops ${summary.interfaceDrops}\n`,
+  );
+  // node_pcap keeps its poll handle until the interface's next packet: do not wait for one.
+  process.stdout.write('', () => process.exit(EXIT.ok));
+}
+
+function integer(text: string, option: string, min: number, max: number): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < min || n > max) {
+    throw new UserError(
+      'bad_number',
+      `${option}: "${text}" must be an integer from ${min} to ${max}`,
+      EXIT.usage,
+    );
+  }
+  return n;
+}

@@ -1,0 +1,264 @@
+import { parseIp, parseMac } from '../../capture/addresses.js';
+import { Attribution, type FlowSide } from '../../capture/attribution.js';
+import { GROUP } from '../../capture/decode/packet.js';
+import { type DecodeStats, emptyStats } from '../../capture/decode-stats.js';
+import type { ExportedFlow } from '../../capture/flow-export/exported-flow.js';
+import { type CaptureContext, TrafficGraph } from '../../capture/traffic-graph.js';
+import {
+  FLOW_FLAG,
+  type InterfaceCounters,
+  type WindowDocument,
+  type WindowEndpoint,
+} from '../../capture/window-document.js';
+import type { Analysis, CaptureReport } from '../analyze.js';
+import { knownVms } from '../inventory/load-inventory.js';
+import type { Inventory } from '../inventory/schema.js';
+
+export interface AggregatorOptions {
+  inventory?: Inventory | undefined;
+  windowSeconds: number;
+  byteCount: 'wire' | 'payload';
+  /** Flow exporter address → the hypervisor it exports for (so its flows dedup against collectors). */
+  exporterHosts?: ReadonlyMap<string, string>;
+  /** Per-window series older than this many windows are dropped (totals stay): bounded memory. */
+  retainWindows?: number;
+}
+
+interface Source {
+  host: string | undefined;
+  kind: 'live' | 'flow-export';
+  windows: number;
+  /** Per collector instance: the last window seq taken, and its cumulative decode statistics. */
+  instances: Map<string, { lastSeq: number; decode: DecodeStats }>;
+  interfaces: Map<string, InterfaceCounters>;
+  /** Flow exports: what the records said, as decode statistics. */
+  exported: DecodeStats;
+}
+
+const NO_WORDS = new Uint32Array(4);
+
+/**
+ * One communication graph from many hypervisors' windows and flow exports. Attribution happens here,
+ * with the inventory plus the VMs every collector found, so a VM is the same node whichever hypervisor
+ * saw it; each packet direction counts in its sender's hypervisor's capture (TrafficGraph's rule), and a
+ * window id seen before is acknowledged and ignored.
+ */
+export class Aggregator {
+  private readonly attribution: Attribution;
+  private readonly hosts = new Set<string>();
+  readonly traffic: TrafficGraph;
+  private readonly sources = new Map<string, Source>();
+  private readonly hostCloud: Map<string, string | undefined>;
+  private newestWindow = Number.NEGATIVE_INFINITY;
+  duplicateWindows = 0;
+  /** Changes with every window or record taken, so readers can cache what they derive. */
+  version = 0;
+
+  constructor(private readonly options: AggregatorOptions) {
+    const inv = options.inventory;
+    this.attribution = new Attribution(inv === undefined ? undefined : knownVms(inv));
+    this.hostCloud = new Map((inv?.hosts ?? []).map((h) => [h.name, h.cloud]));
+    this.traffic = new TrafficGraph(
+      this.attribution,
+      this.hosts,
+      true,
+      undefined,
+      undefined,
+      options.windowSeconds,
+    );
+  }
+
+  /** Takes a validated window; false when this id was taken before (a resend). */
+  addWindow(doc: WindowDocument): boolean {
+    const source = this.source(`collector ${doc.collector}`, doc.host, 'live');
+    const instance = source.instances.get(doc.instance);
+    if (instance !== undefined && doc.seq <= instance.lastSeq) {
+      this.duplicateWindows++;
+      return false;
+    }
+    source.instances.set(doc.instance, { lastSeq: doc.seq, decode: doc.decode });
+    source.windows++;
+    for (const i of doc.interfaces) {
+      const total = source.interfaces.get(i.name);
+      if (total === undefined) source.interfaces.set(i.name, { ...i });
+      else {
+        total.received += i.received;
+        total.dropped += i.dropped;
+        total.ifDropped += i.ifDropped;
+        total.countedElsewhere += i.countedElsewhere;
+      }
+    }
+    for (const vm of doc.vms) {
+      this.attribution.learnVm({
+        name: vm.name,
+        host: doc.host,
+        cloud: this.hostCloud.get(doc.host),
+        nics: [{ mac: vm.mac }],
+      });
+    }
+    for (const [ip, mac] of doc.arp) {
+      const words = parseIp(ip);
+      const m = parseMac(mac);
+      if (words?.version === 4 && m !== undefined) this.attribution.learnArp(words.words[0] as number, m);
+    }
+    const endpoints = doc.endpoints.map((e) => this.attribution.resolve(side(e)));
+    const window = this.windowOf(doc.window.index * doc.window.seconds);
+    const context: CaptureContext = { name: `collector ${doc.collector}`, host: doc.host };
+    for (const [s, r, bytes, packets, flags] of doc.flows) {
+      const group =
+        flags & FLOW_FLAG.broadcast
+          ? GROUP.broadcast
+          : flags & FLOW_FLAG.multicast
+            ? GROUP.multicast
+            : GROUP.none;
+      this.traffic.addDirected(
+        endpoints[s] as (typeof endpoints)[number],
+        endpoints[r] as (typeof endpoints)[number],
+        group,
+        bytes,
+        packets,
+        (flags & FLOW_FLAG.newFlow) !== 0,
+        window,
+        context,
+      );
+    }
+    this.version++;
+    return true;
+  }
+
+  /** Takes flow records from an exporter (NetFlow, IPFIX, sFlow), already scaled by their sampling rate. */
+  addExportedFlows(exporter: string, flows: readonly ExportedFlow[]): void {
+    const host = this.options.exporterHosts?.get(exporter);
+    const name = `exporter ${exporter}`;
+    const source = this.source(name, host, 'flow-export');
+    const context: CaptureContext = { name, host };
+    const stats = source.exported;
+    for (const f of flows) {
+      // Flow records count IP bytes; the Ethernet header (and a VLAN tag) each packet carried is added back.
+      const bytes =
+        this.options.byteCount === 'wire' && !f.frameBytes
+          ? f.bytes + f.packets * (14 + (f.vlan >= 0 ? 4 : 0))
+          : f.bytes;
+      const from: FlowSide = { version: f.ipVersion, words: f.src, mac: f.srcMac, vlan: f.vlan, vni: f.vni };
+      const to: FlowSide = { version: f.ipVersion, words: f.dst, mac: f.dstMac, vlan: f.vlan, vni: f.vni };
+      this.traffic.addDirected(
+        this.attribution.resolve(from),
+        this.attribution.resolve(to),
+        f.group,
+        bytes,
+        f.packets,
+        true,
+        this.windowOf(f.last),
+        context,
+      );
+      stats.frames += f.packets;
+      stats.ok += f.packets;
+      stats.bytes += bytes;
+      if (f.first > 0) stats.firstTime = Math.min(stats.firstTime ?? f.first, f.first);
+      if (f.last > 0) stats.lastTime = Math.max(stats.lastTime ?? f.last, f.last);
+    }
+    this.version++;
+  }
+
+  /** What `analyze` would have produced, for graph@1 and the summary. */
+  analysis(extraWarnings: readonly string[] = []): Analysis {
+    const captures: CaptureReport[] = [];
+    const warnings: string[] = [];
+    for (const [path, s] of this.sources) {
+      const stats =
+        s.kind === 'live' ? mergeDecode([...s.instances.values()].map((i) => i.decode)) : s.exported;
+      const report: CaptureReport = { path, host: s.host ?? null, format: s.kind, stats, warnings: [] };
+      if (s.kind === 'live') {
+        report.windows = s.windows;
+        report.interfaces = [...s.interfaces.values()];
+        for (const i of report.interfaces) {
+          if (i.dropped + i.ifDropped > 0) {
+            report.warnings.push(
+              `${i.name}: ${i.dropped} frames dropped by the kernel, ${i.ifDropped} by the interface`,
+            );
+          }
+        }
+      }
+      warnings.push(...report.warnings.map((w) => `${path}: ${w}`));
+      captures.push(report);
+    }
+    if (this.duplicateWindows > 0) {
+      warnings.push(
+        `${this.duplicateWindows} windows were received again (collector retries) and counted once`,
+      );
+    }
+    return {
+      captures,
+      traffic: this.traffic,
+      tunnels: [],
+      mobility: [],
+      byteCount: this.options.byteCount,
+      windowSeconds: this.options.windowSeconds,
+      inventory: this.options.inventory,
+      flowTable: { foldedPackets: 0, earlyDrains: 0 },
+      warnings: [...warnings, ...extraWarnings],
+    };
+  }
+
+  private source(path: string, host: string | undefined, kind: Source['kind']): Source {
+    let s = this.sources.get(path);
+    if (s === undefined) {
+      s = { host, kind, windows: 0, instances: new Map(), interfaces: new Map(), exported: emptyStats() };
+      this.sources.set(path, s);
+      // From now on a packet sent from this hypervisor counts only in its own capture.
+      if (host !== undefined) this.hosts.add(host);
+    }
+    return s;
+  }
+
+  private windowOf(time: number): number {
+    const w = Math.floor(time / this.options.windowSeconds);
+    if (w > this.newestWindow) {
+      this.newestWindow = w;
+      this.prune(w - (this.options.retainWindows ?? Number.POSITIVE_INFINITY));
+    }
+    return w;
+  }
+
+  private prune(before: number): void {
+    if (!Number.isFinite(before)) return;
+    for (const e of this.traffic.edges.values()) {
+      for (const w of e.series?.keys() ?? []) if (w < before) e.series?.delete(w);
+    }
+  }
+}
+
+function side([version, address, mac, vlan, vni]: WindowEndpoint): FlowSide {
+  const macNumber = mac === null ? -1 : (parseMac(mac) ?? -1);
+  const words = version === 0 ? NO_WORDS : (parseIp(address)?.words ?? NO_WORDS);
+  return {
+    version,
+    words,
+    mac: version === 0 ? (parseMac(address) ?? -1) : macNumber,
+    vlan: vlan ?? -1,
+    vni: vni ?? -1,
+  };
+}
+
+function mergeDecode(all: DecodeStats[]): DecodeStats {
+  const total = emptyStats();
+  for (const s of all) {
+    for (const k of [
+      'frames',
+      'bytes',
+      'ok',
+      'truncated',
+      'malformed',
+      'unsupported',
+      'unaccounted',
+      'outOfOrder',
+      'tunnelDepthExceeded',
+    ] as const) {
+      total[k] += s[k] ?? 0;
+    }
+    for (const [r, n] of Object.entries(s.reasons ?? {})) total.reasons[r] = (total.reasons[r] ?? 0) + n;
+    if (s.firstTime !== null) total.firstTime = Math.min(total.firstTime ?? s.firstTime, s.firstTime);
+    if (s.lastTime !== null) total.lastTime = Math.max(total.lastTime ?? s.lastTime, s.lastTime);
+  }
+  return total;
+}

@@ -1,0 +1,135 @@
+import { createSocket, type Socket } from 'node:dgram';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { FlowExportDecoder } from '../../capture/flow-export/flow-export-decoder.js';
+import type { Aggregator } from './aggregator.js';
+import { readWindow } from './read-window.js';
+
+/** A window of 10k flows is ~0.3 MB; this bound only stops a runaway or hostile body. */
+const MAX_BODY_BYTES = 64 << 20;
+
+export interface ListenAddress {
+  host: string;
+  port: number;
+}
+
+/**
+ * The aggregator's network edge: collectors POST windows over HTTP (`/v1/windows`), flow exporters send
+ * UDP datagrams, and anyone GETs the current graph (`/v1/graph`) or the sources' status (`/v1/status`).
+ */
+export class CollectServer {
+  readonly flowDecoder = new FlowExportDecoder();
+  private http: Server | undefined;
+  private udp: Socket | undefined;
+  refused = 0;
+
+  constructor(
+    private readonly aggregator: Aggregator,
+    private readonly graphJson: () => string,
+    private readonly warn: (text: string) => void,
+  ) {}
+
+  async listenHttp(at: ListenAddress): Promise<AddressInfo> {
+    const server = createServer((req, res) => {
+      this.route(req, res).catch((err: Error) => reply(res, 500, { error: err.message }));
+    });
+    this.http = server;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(at.port, at.host, resolve);
+    });
+    return server.address() as AddressInfo;
+  }
+
+  async listenFlows(at: ListenAddress): Promise<AddressInfo> {
+    const socket = createSocket(at.host.includes(':') ? 'udp6' : 'udp4');
+    this.udp = socket;
+    socket.on('message', (msg, rinfo) => {
+      const flows = this.flowDecoder.decode(msg, rinfo.address, Date.now() / 1000);
+      if (flows.length > 0) this.aggregator.addExportedFlows(rinfo.address, flows);
+    });
+    await new Promise<void>((resolve, reject) => {
+      socket.once('error', reject);
+      socket.bind(at.port, at.host, resolve);
+    });
+    // Exporters send in bursts at their timeouts: a roomy socket buffer keeps the kernel from dropping them.
+    try {
+      socket.setRecvBufferSize(16 << 20);
+    } catch {
+      this.warn('could not enlarge the UDP receive buffer (net.core.rmem_max): bursts may be dropped');
+    }
+    return socket.address();
+  }
+
+  /** What the flow exporters sent, per exporter: datagrams, records, and each problem by name. */
+  exportProblems(): string[] {
+    const lines: string[] = [];
+    for (const [exporter, s] of this.flowDecoder.stats) {
+      const problems = Object.entries(s.problems);
+      if (problems.length === 0) continue;
+      lines.push(
+        `exporter ${exporter}: ${s.datagrams} datagrams, dropped: ${problems.map(([k, n]) => `${k} ${n}`).join(', ')}`,
+      );
+    }
+    return lines;
+  }
+
+  close(): Promise<void> {
+    this.udp?.close();
+    const http = this.http;
+    if (http === undefined) return Promise.resolve();
+    http.closeAllConnections();
+    return new Promise((resolve) => http.close(() => resolve()));
+  }
+
+  private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const path = (req.url ?? '/').split('?')[0];
+    if (req.method === 'POST' && path === '/v1/windows') return this.takeWindow(req, res);
+    if (req.method === 'GET' && path === '/v1/graph') {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(this.graphJson());
+      return;
+    }
+    if (req.method === 'GET' && path === '/v1/status') {
+      const analysis = this.aggregator.analysis();
+      return reply(res, 200, {
+        sources: analysis.captures,
+        duplicateWindows: this.aggregator.duplicateWindows,
+        refusedWindows: this.refused,
+        exporters: Object.fromEntries(this.flowDecoder.stats),
+      });
+    }
+    reply(res, 404, { error: 'try POST /v1/windows, GET /v1/graph or GET /v1/status' });
+  }
+
+  private async takeWindow(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of req) {
+      size += (chunk as Buffer).length;
+      if (size > MAX_BODY_BYTES) {
+        this.refused++;
+        reply(res, 413, { error: `window larger than ${MAX_BODY_BYTES} bytes` });
+        req.destroy();
+        return;
+      }
+      chunks.push(chunk as Buffer);
+    }
+    let doc: ReturnType<typeof readWindow>;
+    try {
+      doc = readWindow(JSON.parse(Buffer.concat(chunks).toString('utf8')));
+    } catch (err) {
+      this.refused++;
+      this.warn(`refused a window from ${req.socket.remoteAddress}: ${(err as Error).message}`);
+      return reply(res, 400, { error: (err as Error).message });
+    }
+    const taken = this.aggregator.addWindow(doc);
+    reply(res, 200, { id: doc.id, status: taken ? 'taken' : 'duplicate' });
+  }
+}
+
+function reply(res: ServerResponse, status: number, body: unknown): void {
+  if (res.headersSent) return;
+  res.writeHead(status, { 'content-type': 'application/json' });
+  res.end(`${JSON.stringify(body)}\n`);
+}

@@ -1,0 +1,84 @@
+import { parseMac } from '../../capture/addresses.js';
+import type { FlowTableOptions } from '../../capture/flow-table.js';
+import { LiveCapture } from '../../capture/live/live-capture.js';
+import type { OpenOptions } from '../../capture/live/pcap-binding.js';
+import { SenderFilter } from '../../capture/live/sender-filter.js';
+import type { LocalVm, WindowDocument } from '../../capture/window-document.js';
+import { Collector } from './collector.js';
+
+export interface RunCaptureOptions {
+  interfaces: string[];
+  open: OpenOptions;
+  collector: string;
+  host: string;
+  windowSeconds: number;
+  flowTable: FlowTableOptions;
+  /** VMs on this hypervisor with their taps (libvirt); their frames count on their own tap only. */
+  vms: LocalVm[];
+  /** Where each closed window goes (NDJSON, an aggregator). */
+  emit: (doc: WindowDocument) => void;
+  warn: (text: string) => void;
+}
+
+export interface CaptureSummary {
+  windows: number;
+  frames: number;
+  bytes: number;
+  kernelDrops: number;
+  interfaceDrops: number;
+}
+
+/**
+ * Captures until `stop` resolves, emitting each window as it closes and the open one at the end. The
+ * window clock runs on wall time, a little behind it so that frames libpcap still holds make their window.
+ */
+export async function runCapture(options: RunCaptureOptions, stop: Promise<void>): Promise<CaptureSummary> {
+  const collector = new Collector({
+    collector: options.collector,
+    host: options.host,
+    windowSeconds: options.windowSeconds,
+    flowTable: options.flowTable,
+    vms: options.vms,
+  });
+  const tapMacs = new Map<string, number>();
+  for (const vm of options.vms) {
+    if (options.interfaces.includes(vm.interface)) tapMacs.set(vm.interface, parseMac(vm.mac) as number);
+  }
+  const filter = new SenderFilter(tapMacs);
+  if (!filter.active && options.interfaces.length > 1) {
+    options.warn(
+      `capturing ${options.interfaces.length} interfaces without knowing which VM is behind each (--libvirt): a frame that crosses two of them counts twice`,
+    );
+  }
+  const live = new LiveCapture(options.interfaces, options.open, collector, filter, options.warn);
+  const summary: CaptureSummary = { windows: 0, frames: 0, bytes: 0, kernelDrops: 0, interfaceDrops: 0 };
+  const emit = (doc: WindowDocument) => {
+    summary.windows++;
+    summary.frames = doc.decode.frames;
+    summary.bytes = doc.decode.bytes;
+    for (const i of doc.interfaces) {
+      summary.kernelDrops += i.dropped;
+      summary.interfaceDrops += i.ifDropped;
+      if (i.dropped + i.ifDropped > 0) {
+        options.warn(
+          `${i.name}: ${i.dropped} frames dropped by the kernel, ${i.ifDropped} by the interface in window ${doc.window.index} (raise --buffer, narrow --filter or lower --snaplen)`,
+        );
+      }
+    }
+    options.emit(doc);
+  };
+  const lagSeconds = (options.open.immediate ? 0 : options.open.timeoutMs / 1000) + 0.25;
+  const counters = () => live.counters();
+  const clock = setInterval(() => {
+    const doc = collector.tick(Date.now() / 1000 - lagSeconds, counters);
+    if (doc !== undefined) emit(doc);
+  }, 100);
+  collector.tick(Date.now() / 1000 - lagSeconds, counters);
+  await stop;
+  clearInterval(clock);
+  // Frames libpcap already holds are read before the last window closes.
+  await new Promise((resolve) => setTimeout(resolve, lagSeconds * 1000));
+  emit(collector.flush(counters));
+  live.close();
+  return summary;
+}
