@@ -21,6 +21,11 @@ export class FlowExportDecoder {
     this.templates = new TemplateCache(limits);
   }
 
+  /** Templates held, over all exporters (bounded by the limits). */
+  get templateCount(): number {
+    return this.templates.size;
+  }
+
   decode(d: Buffer, exporter: string, now: number): ExportedFlow[] {
     const stats = this.statsOf(exporter);
     stats.datagrams++;

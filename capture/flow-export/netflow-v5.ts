@@ -20,7 +20,7 @@ export function decodeNetflowV5(d: Buffer, stats: ExportStats): ExportedFlow[] {
   const uptime = d.readUInt32BE(4);
   const now = d.readUInt32BE(8) + d.readUInt32BE(12) / 1e9;
   const interval = d.readUInt16BE(22) & 0x3fff;
-  const rate = interval > 1 ? interval : 1;
+  const rate = Math.max(interval, 1);
   const flows: ExportedFlow[] = [];
   for (let i = 0; i < count; i++) {
     const p = 24 + i * 48;

@@ -171,9 +171,12 @@ export function readDataSet(
               if (length === 6) f.dstMac = d.readUIntBE(p, 6);
               break;
             case 58:
-            case 243:
-              f.vlan = readUnsigned(d, p, length) & 0xfff;
+            case 243: {
+              // Exporters report 0 for untagged frames (VID 0 is a priority tag, not a VLAN).
+              const vid = readUnsigned(d, p, length) & 0xfff;
+              if (vid !== 0) f.vlan = vid;
               break;
+            }
             case 351:
               // layer2SegmentId: the top octet names the segment type, 0x01 is VXLAN (RFC 7011 IANA note).
               if (length === 8 && d[p] === 1) f.vni = d.readUIntBE(p + 5, 3);
