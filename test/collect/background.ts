@@ -1,0 +1,49 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { CLI, ROOT } from '../helpers.js';
+
+/** A sky-plan command running in the background (a collector, an aggregator), with its output kept. */
+export class Background {
+  readonly proc: ChildProcess;
+  stdout = '';
+  stderr = '';
+  private readonly exited: Promise<number | null>;
+
+  constructor(args: string[]) {
+    this.proc = spawn(process.execPath, [CLI, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.proc.stdout?.on('data', (d: Buffer) => {
+      this.stdout += d.toString();
+    });
+    this.proc.stderr?.on('data', (d: Buffer) => {
+      this.stderr += d.toString();
+    });
+    this.exited = new Promise((resolve) => this.proc.on('exit', (code) => resolve(code)));
+  }
+
+  /** Waits until stderr matches (e.g. the listening line) and returns the match. */
+  async waitFor(pattern: RegExp, timeoutMs = 15_000): Promise<RegExpMatchArray> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const m = pattern.exec(this.stderr);
+      if (m !== null) return m;
+      if (Date.now() > deadline || this.proc.exitCode !== null) {
+        throw new Error(`no ${pattern} in time; stderr:\n${this.stderr}`);
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  /** Sends `signal` and waits for the exit code (killed with SIGKILL after `timeoutMs`). */
+  async stop(signal: NodeJS.Signals = 'SIGTERM', timeoutMs = 20_000): Promise<number | null> {
+    this.proc.kill(signal);
+    const timer = setTimeout(() => this.proc.kill('SIGKILL'), timeoutMs);
+    const code = await this.exited;
+    clearTimeout(timer);
+    return code;
+  }
+}
+
+/** `http://host:port` of an aggregator started with `--listen 127.0.0.1:0`. */
+export async function aggregatorUrl(agg: Background): Promise<string> {
+  const m = await agg.waitFor(/listening for collectors on (http:\/\/[^\s]+)/);
+  return m[1] as string;
+}
