@@ -140,7 +140,16 @@ export class TrafficGraph {
   ): boolean {
     const sender = this.nodeIndex(senderEndpoint);
     const s = this.nodes[sender] as TrafficNode;
+    const until = Number.isFinite(this.windowSeconds)
+      ? (window + 1) * this.windowSeconds
+      : Number.POSITIVE_INFINITY;
     if (group !== GROUP.none) {
+      // Every hypervisor on the segment sees a broadcast: it belongs to the sender's, when captured.
+      if (!this.countsHere(s, undefined, capture, until)) {
+        this.duplicatePackets += packets;
+        this.duplicateBytes += bytes;
+        return false;
+      }
       if (group === GROUP.broadcast) {
         s.broadcastBytes += bytes;
         s.broadcastPackets += packets;
@@ -152,9 +161,6 @@ export class TrafficGraph {
     }
     // A group address is never a node: its receiver is created only for unicast traffic.
     const receiver = this.nodeIndex(receiverEndpoint);
-    const until = Number.isFinite(this.windowSeconds)
-      ? (window + 1) * this.windowSeconds
-      : Number.POSITIVE_INFINITY;
     if (!this.countsHere(s, this.nodes[receiver] as TrafficNode, capture, until)) {
       this.duplicatePackets += packets;
       this.duplicateBytes += bytes;
@@ -182,13 +188,14 @@ export class TrafficGraph {
 
   private countsHere(
     sender: TrafficNode,
-    receiver: TrafficNode,
+    receiver: TrafficNode | undefined,
     capture: CaptureContext,
     until: number,
   ): boolean {
     if (capture.host === undefined) return true;
     const senderHost = this.announcedHost(sender.id, until) ?? sender.host;
-    const receiverHost = this.announcedHost(receiver.id, until) ?? receiver.host;
+    const receiverHost =
+      receiver === undefined ? undefined : (this.announcedHost(receiver.id, until) ?? receiver.host);
     const owner =
       senderHost !== undefined && this.capturedHosts.has(senderHost)
         ? senderHost

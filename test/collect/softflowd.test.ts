@@ -21,20 +21,7 @@ async function exportWithSoftflowd(pcap: string, args: string[]): Promise<GraphD
   // softflowd 1.1.0 keeps only the first 16 characters of its paths (then it never stops): relative ones.
   execFileSync(
     'softflowd',
-    [
-      '-d',
-      '-r',
-      basename(pcap),
-      '-n',
-      `127.0.0.1:${port}`,
-      '-T',
-      'ether',
-      ...args,
-      '-p',
-      'pid',
-      '-c',
-      'ctl',
-    ],
+    ['-d', '-r', basename(pcap), '-n', `127.0.0.1:${port}`, '-T', 'ether', ...args, '-p', 'pid', '-c', 'ctl'],
     {
       stdio: 'ignore',
       cwd: dirname(pcap),
