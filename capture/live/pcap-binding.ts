@@ -110,7 +110,7 @@ function openError(name: string, message: string, filter: string): UserError {
       EXIT.usage,
     );
   }
-  if (/syntax|filter|parse/i.test(message)) {
+  if (filter !== '' && /syntax|unknown|illegal|parse|expression|filter/i.test(message)) {
     return new UserError(
       'bad_filter',
       `--filter "${filter}" is not a valid BPF expression: ${message}`,

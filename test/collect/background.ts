@@ -8,8 +8,12 @@ export class Background {
   stderr = '';
   private readonly exited: Promise<number | null>;
 
-  constructor(args: string[]) {
-    this.proc = spawn(process.execPath, [CLI, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  constructor(args: string[], env: NodeJS.ProcessEnv = process.env) {
+    this.proc = spawn(process.execPath, [CLI, ...args], {
+      cwd: ROOT,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     this.proc.stdout?.on('data', (d: Buffer) => {
       this.stdout += d.toString();
     });

@@ -1,0 +1,201 @@
+import assert from 'node:assert/strict';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import {
+  chmodSync,
+  copyFileSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { parseDomiflist } from '../../capture/live/libvirt-taps.js';
+import type { WindowDocument } from '../../capture/window-document.js';
+import type { GraphDocument } from '../../src/graph/graph-model.js';
+import { CLI, fixture, ROOT, runCli, tempDir } from '../helpers.js';
+import { Background } from './background.js';
+
+const ip = (...args: string[]) => execFileSync('ip', args, { stdio: 'pipe' });
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const tag = String(process.pid % 10000);
+
+const SINK =
+  "require('net').createServer((s) => { s.resume(); s.on('end', () => s.end()); }).listen(5001, '10.55.0.11')";
+const SEND =
+  "const s = require('net').connect(5001, '10.55.0.11', () => s.end(Buffer.alloc(200000))); s.resume(); s.on('close', () => process.exit(0))";
+
+const DOMIFLIST = ` Interface   Type     Source    Model    MAC
+------------------------------------------------------------
+ {tap}       bridge   br0       virtio   {mac}
+ -         user     -         virtio   52:54:00:00:00:99
+`;
+
+describe('sky-plan capture: what goes wrong, said clearly', () => {
+  it('without capture rights: names the capabilities and how to grant them', () => {
+    const r = spawnSync(
+      'setpriv',
+      [
+        '--reuid=65534',
+        '--regid=65534',
+        '--clear-groups',
+        process.execPath,
+        CLI,
+        'capture',
+        '-i',
+        'lo',
+        '--duration',
+        '1s',
+      ],
+      {
+        encoding: 'utf8',
+      },
+    );
+    assert.equal(r.status, 3, r.stderr);
+    assert.match(r.stderr, /needs the CAP_NET_RAW and CAP_NET_ADMIN capabilities .*setcap/);
+    assert.doesNotMatch(r.stderr, /at .*\.js/);
+  });
+
+  it('an unknown interface, a bad filter', () => {
+    const noIf = runCli(['capture', '-i', 'nosuch0']);
+    assert.equal(noIf.status, 2);
+    assert.match(noIf.stderr, /there is no interface "nosuch0"/);
+    const badFilter = runCli(['capture', '-i', 'lo', '--filter', 'port nope']);
+    assert.equal(badFilter.status, 2);
+    assert.match(badFilter.stderr, /--filter "port nope" is not a valid BPF expression/);
+    assert.match(runCli(['capture']).stderr, /-i vnet0,vnet1 or --libvirt/);
+  });
+
+  it('without the native module: capture says what to install, analyze still works', () => {
+    const dir = tempDir();
+    mkdirSync(join(dir, 'dist'));
+    copyFileSync(CLI, join(dir, 'dist', 'sky-plan.mjs'));
+    copyFileSync(join(ROOT, 'package.json'), join(dir, 'package.json'));
+    mkdirSync(join(dir, 'node_modules'));
+    for (const m of readdirSync(join(ROOT, 'node_modules'))) {
+      if (m !== 'pcap' && m !== 'cap')
+        symlinkSync(join(ROOT, 'node_modules', m), join(dir, 'node_modules', m));
+    }
+    const run = (...args: string[]) =>
+      spawnSync(process.execPath, [join(dir, 'dist', 'sky-plan.mjs'), ...args], { encoding: 'utf8' });
+    const capture = run('capture', '-i', 'lo');
+    assert.equal(capture.status, 3, capture.stderr);
+    assert.match(
+      capture.stderr,
+      /live capture needs the native "pcap" module.*apt-get install libpcap-dev.*npm rebuild pcap/,
+    );
+    const analyze = run('analyze', fixture('captures', 'flowtest_vxlan.pcap'), '--json');
+    assert.equal(analyze.status, 0, analyze.stderr);
+    assert.ok((JSON.parse(analyze.stdout) as GraphDocument).edges.length > 0);
+  });
+
+  it('reads virsh domiflist, skipping NICs without a host-side device', () => {
+    const text = DOMIFLIST.replace('{tap}', 'vnet3').replace('{mac}', '52:54:00:AB:CD:EF');
+    assert.deepEqual(parseDomiflist('web1', text), [
+      { name: 'web1', mac: '52:54:00:ab:cd:ef', interface: 'vnet3' },
+    ]);
+  });
+});
+
+describe('sky-plan capture --libvirt on taps and their bridge (root)', () => {
+  const bridge = `skbr${tag}`;
+  const vms = [
+    { name: 'vm-a', ns: `skns${tag}a`, tap: `sktap${tag}a`, mac: '02:55:00:00:00:0a', ip: '10.55.0.10' },
+    { name: 'vm-b', ns: `skns${tag}b`, tap: `sktap${tag}b`, mac: '02:55:00:00:00:0b', ip: '10.55.0.11' },
+  ];
+  after(() => {
+    for (const vm of vms) spawnSync('ip', ['netns', 'del', vm.ns]);
+    spawnSync('ip', ['link', 'del', bridge]);
+  });
+
+  it('a frame crossing two taps and the bridge counts once, on its sender’s tap', async () => {
+    const dir = tempDir();
+    // A hub, as in the lab, so the bridge device sees every frame too.
+    ip('link', 'add', bridge, 'type', 'bridge', 'ageing_time', '0');
+    writeFileSync(`/proc/sys/net/ipv6/conf/${bridge}/disable_ipv6`, '1');
+    ip('link', 'set', bridge, 'up');
+    for (const vm of vms) {
+      ip('netns', 'add', vm.ns);
+      ip('link', 'add', vm.tap, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', vm.ns);
+      writeFileSync(`/proc/sys/net/ipv6/conf/${vm.tap}/disable_ipv6`, '1');
+      execFileSync('ip', ['netns', 'exec', vm.ns, 'sysctl', '-qw', 'net.ipv6.conf.all.disable_ipv6=1']);
+      ip('link', 'set', vm.tap, 'master', bridge, 'up');
+      ip('-n', vm.ns, 'link', 'set', 'eth0', 'address', vm.mac);
+      ip('-n', vm.ns, 'addr', 'add', `${vm.ip}/24`, 'dev', 'eth0');
+      ip('-n', vm.ns, 'link', 'set', 'eth0', 'up');
+    }
+    // virsh as libvirt would answer on this hypervisor (no libvirtd in CI).
+    const bin = join(dir, 'bin');
+    mkdirSync(bin);
+    const cases = vms
+      .map(
+        (vm) =>
+          `  *"domiflist ${vm.name}"*) cat <<'E'\n${DOMIFLIST.replace('{tap}', vm.tap).replace('{mac}', vm.mac)}E\n  ;;`,
+      )
+      .join('\n');
+    writeFileSync(
+      join(bin, 'virsh'),
+      `#!/bin/sh\ncase "$*" in\n  *"list --name"*) printf 'vm-a\\nvm-b\\n\\n' ;;\n${cases}\nesac\n`,
+    );
+    chmodSync(join(bin, 'virsh'), 0o755);
+    const inventory = join(dir, 'inventory.json');
+    writeFileSync(
+      inventory,
+      JSON.stringify({ vms: vms.map((vm) => ({ name: vm.name, nics: [{ mac: vm.mac, ips: [vm.ip] }] })) }),
+    );
+    const out = join(dir, 'windows');
+    const truthPcap = join(dir, 'bridge.pcap');
+    const truth = spawn('tcpdump', ['-i', bridge, '--immediate-mode', '-U', '-w', truthPcap], {
+      stdio: 'ignore',
+    });
+    const capture = new Background(
+      ['capture', '--libvirt', '-i', bridge, '--window', '1s', '--host', 'hv1', '--out', out],
+      {
+        ...process.env,
+        PATH: `${bin}:${process.env.PATH}`,
+      },
+    );
+    await sleep(1500);
+    // 200 kB over TCP from vm-a to vm-b (node in the namespaces: no ping or netcat needed).
+    const server = spawn('ip', ['netns', 'exec', vms[1]?.ns as string, process.execPath, '-e', SINK], {
+      stdio: 'ignore',
+    });
+    await sleep(500);
+    execFileSync('ip', ['netns', 'exec', vms[0]?.ns as string, process.execPath, '-e', SEND], {
+      stdio: 'ignore',
+      timeout: 20_000,
+    });
+    server.kill();
+    await sleep(1500);
+    assert.equal(await capture.stop(), 0, capture.stderr);
+    truth.kill('SIGINT');
+    await new Promise((r) => truth.on('exit', r));
+    const files = readdirSync(out).map((f) => join(out, f));
+    const docs = files.flatMap((f) =>
+      readFileSync(f, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as WindowDocument),
+    );
+    assert.deepEqual(
+      docs[0]?.vms.map((v) => v.name),
+      ['vm-a', 'vm-b'],
+    );
+    const elsewhere = docs.flatMap((d) => d.interfaces).reduce((n, i) => n + i.countedElsewhere, 0);
+    // In a hub every frame crosses three captured interfaces: counted on one, left to it on two.
+    const counted = docs.at(-1)?.decode.frames ?? 0;
+    assert.ok(counted > 20);
+    assert.equal(elsewhere, 2 * counted);
+    const merged = runCli(['collect', ...files, '--inventory', inventory, '--json']);
+    assert.equal(merged.status, 0, merged.stderr);
+    const live = JSON.parse(merged.stdout) as GraphDocument;
+    const file = runCli(['analyze', truthPcap, '--inventory', inventory, '--json']);
+    const expected = JSON.parse(file.stdout) as GraphDocument;
+    const pairs = (g: GraphDocument) =>
+      g.edges.map((e) => `${e.source}>${e.target} ${e.bytes} ${e.packets}`).sort();
+    assert.deepEqual(pairs(live), pairs(expected));
+    const ab = live.edges.find((e) => e.source === 'vm-a' && e.target === 'vm-b');
+    assert.ok(ab !== undefined && ab.bytes > 200000, `vm-a → vm-b bytes: ${ab?.bytes}`);
+  });
+});
