@@ -3,9 +3,17 @@ import type { InterfaceCounters } from '../window-document.js';
 import { type OpenOptions, openInterface, type PcapSession } from './pcap-binding.js';
 import type { SenderFilter } from './sender-filter.js';
 
+/** Receives every frame an interface delivers, before the sender filter (e.g. a rotating pcap). */
+export interface FrameTee {
+  frame(data: Buffer, caplen: number, origLen: number, ts: number): void;
+  flush(): void;
+  close(): void;
+}
+
 interface Capture {
   name: string;
   session: PcapSession;
+  tee: FrameTee | undefined;
   /** libpcap's cumulative counters at the last report. */
   reported: { recv: number; drop: number; ifdrop: number };
   /** Frames seen here but counted on their sender's interface. */
@@ -30,21 +38,30 @@ export class LiveCapture {
     sink: FrameSink,
     filter: SenderFilter,
     warn: (text: string) => void,
+    tee?: (name: string, linkType: number) => FrameTee,
   ) {
     try {
       for (const name of interfaces) {
         const { session, linkType } = openInterface(name, options, warn);
-        const capture: Capture = { name, session, reported: { recv: 0, drop: 0, ifdrop: 0 }, elsewhere: 0 };
+        const capture: Capture = {
+          name,
+          session,
+          tee: tee?.(name, linkType),
+          reported: { recv: 0, drop: 0, ifdrop: 0 },
+          elsewhere: 0,
+        };
         this.captures.push(capture);
         const counts = filter.forInterface(name, linkType);
         const { buf, header } = session;
+        const t = capture.tee;
         session.on('packet', () => {
           const caplen = header.readUInt32LE(8);
+          const ts = header.readUInt32LE(0) + header.readUInt32LE(4) / 1e6;
+          t?.frame(buf, caplen, header.readUInt32LE(12), ts);
           if (!counts(buf, caplen)) {
             capture.elsewhere++;
             return;
           }
-          const ts = header.readUInt32LE(0) + header.readUInt32LE(4) / 1e6;
           sink.frame(buf, 0, caplen, header.readUInt32LE(12), ts, linkType);
         });
       }
@@ -54,9 +71,10 @@ export class LiveCapture {
     }
   }
 
-  /** Per interface, what libpcap received and dropped since the previous call. */
+  /** Per interface, what libpcap received and dropped since the previous call (tees are flushed). */
   counters(): InterfaceCounters[] {
     return this.captures.map((c) => {
+      c.tee?.flush();
       const s = c.session.stats();
       const counters: InterfaceCounters = {
         name: c.name,
@@ -76,7 +94,10 @@ export class LiveCapture {
    * a process that is done capturing exits rather than waiting for it.
    */
   close(): void {
-    for (const c of this.captures) c.session.close();
+    for (const c of this.captures) {
+      c.session.close();
+      c.tee?.close();
+    }
     this.captures.length = 0;
   }
 }

@@ -1,3 +1,4 @@
+import { mkdirSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
@@ -25,6 +26,9 @@ interface CaptureFlags {
   out?: string;
   to?: string;
   spool?: string;
+  pcapDir?: string;
+  rotate: string;
+  pcapKeep: string;
   duration?: string;
   maxFlows: string;
   bytes: string;
@@ -56,6 +60,9 @@ export function registerCapture(program: Command): void {
       '--spool <dir>',
       'windows not yet delivered to --to (default: $TMPDIR/sky-plan-spool-<collector>)',
     )
+    .option('--pcap-dir <dir>', 'also keep the raw frames: <dir>/<interface>-<UTC time>.pcap, rolled over')
+    .option('--rotate <duration>', 'start a new pcap file this often (aligned to UTC)', '1h')
+    .option('--pcap-keep <n>', 'pcap files kept per interface (older ones are deleted)', '24')
     .option('--duration <duration>', 'stop after this long (default: until SIGINT/SIGTERM)')
     .option('--max-flows <n>', 'flow records held at once', String(FLOW_TABLE_DEFAULTS.maxFlows))
     .option('--bytes <what>', 'wire|payload', 'wire')
@@ -73,6 +80,7 @@ async function captureAction(flags: CaptureFlags): Promise<void> {
   if (flags.bytes !== 'wire' && flags.bytes !== 'payload') {
     throw new UserError('bad_bytes', `--bytes: "${flags.bytes}" is not wire or payload`, EXIT.usage);
   }
+  if (flags.pcapDir !== undefined) mkdirSync(flags.pcapDir, { recursive: true });
   const vms: LocalVm[] =
     typeof flags.libvirt === 'string'
       ? await libvirtTaps(flags.libvirt)
@@ -124,6 +132,14 @@ async function captureAction(flags: CaptureFlags): Promise<void> {
       windowSeconds,
       flowTable: { ...FLOW_TABLE_DEFAULTS, maxFlows, count: flags.bytes },
       vms,
+      pcap:
+        flags.pcapDir === undefined
+          ? undefined
+          : {
+              dir: flags.pcapDir,
+              rotateSeconds: parseDuration(flags.rotate, '--rotate'),
+              keep: integer(flags.pcapKeep, '--pcap-keep', 1, 1_000_000),
+            },
       emit,
       warn,
     },

@@ -2,6 +2,7 @@ import { parseMac } from '../../capture/addresses.js';
 import type { FlowTableOptions } from '../../capture/flow-table.js';
 import { LiveCapture } from '../../capture/live/live-capture.js';
 import type { OpenOptions } from '../../capture/live/pcap-binding.js';
+import { RotatingPcap } from '../../capture/live/rotating-pcap.js';
 import { SenderFilter } from '../../capture/live/sender-filter.js';
 import type { LocalVm, WindowDocument } from '../../capture/window-document.js';
 import { Collector } from './collector.js';
@@ -15,6 +16,8 @@ export interface RunCaptureOptions {
   flowTable: FlowTableOptions;
   /** VMs on this hypervisor with their taps (libvirt); their frames count on their own tap only. */
   vms: LocalVm[];
+  /** Raw frames too, per interface, in pcap files rolled over every `rotateSeconds`, `keep` kept. */
+  pcap?: { dir: string; rotateSeconds: number; keep: number } | undefined;
   /** Where each closed window goes (NDJSON, an aggregator). */
   emit: (doc: WindowDocument) => void;
   warn: (text: string) => void;
@@ -50,7 +53,18 @@ export async function runCapture(options: RunCaptureOptions, stop: Promise<void>
       `capturing ${options.interfaces.length} interfaces without knowing which VM is behind each (--libvirt): a frame that crosses two of them counts twice`,
     );
   }
-  const live = new LiveCapture(options.interfaces, options.open, collector, filter, options.warn);
+  const pcap = options.pcap;
+  const live = new LiveCapture(
+    options.interfaces,
+    options.open,
+    collector,
+    filter,
+    options.warn,
+    pcap === undefined
+      ? undefined
+      : (name, linkType) =>
+          new RotatingPcap(pcap.dir, name, linkType, options.open.snaplen, pcap.rotateSeconds, pcap.keep),
+  );
   const summary: CaptureSummary = { windows: 0, frames: 0, bytes: 0, kernelDrops: 0, interfaceDrops: 0 };
   const emit = (doc: WindowDocument) => {
     summary.windows++;

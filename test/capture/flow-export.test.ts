@@ -24,7 +24,8 @@ const set = (id: number, ...body: Buffer[]) => {
   const b = Buffer.concat(body);
   return Buffer.concat([u16(id), u16(4 + b.length), b]);
 };
-const fields = (...pairs: [number, number][]) => Buffer.concat(pairs.flatMap(([id, len]) => [u16(id), u16(len)]));
+const fields = (...pairs: [number, number][]) =>
+  Buffer.concat(pairs.flatMap(([id, len]) => [u16(id), u16(len)]));
 
 const SECS = 1_700_000_000;
 const UPTIME = 500_000;
@@ -38,7 +39,20 @@ function ipfix(...sets: Buffer[]): Buffer {
   return Buffer.concat([u16(10), u16(16 + body.length), u32(SECS), u32(1), u32(3), body]);
 }
 
-const V9_FIELDS = fields([8, 4], [12, 4], [7, 2], [11, 2], [4, 1], [1, 4], [2, 4], [22, 4], [21, 4], [56, 6], [80, 6], [58, 2]);
+const V9_FIELDS = fields(
+  [8, 4],
+  [12, 4],
+  [7, 2],
+  [11, 2],
+  [4, 1],
+  [1, 4],
+  [2, 4],
+  [22, 4],
+  [21, 4],
+  [56, 6],
+  [80, 6],
+  [58, 2],
+);
 const v9Record = (src: string, dst: string, bytes: number, packets: number, vlan = 0) =>
   Buffer.concat([
     ip(src),
@@ -65,7 +79,9 @@ describe('NetFlow v9 (RFC 3954)', () => {
     const [a, b, ...rest] = decodeAll(
       decoder,
       netflow9(set(0, u16(256), u16(12), V9_FIELDS)),
-      netflow9(set(256, v9Record('10.0.0.1', '10.0.0.2', 15000, 10), v9Record('10.0.0.2', '10.0.0.1', 800, 12, 42))),
+      netflow9(
+        set(256, v9Record('10.0.0.1', '10.0.0.2', 15000, 10), v9Record('10.0.0.2', '10.0.0.1', 800, 12, 42)),
+      ),
     );
     assert.equal(rest.length, 0);
     assert.ok(a !== undefined && b !== undefined);
@@ -83,7 +99,13 @@ describe('NetFlow v9 (RFC 3954)', () => {
 
   it('scales by the sampling interval an options record announces', () => {
     const decoder = new FlowExportDecoder();
-    const optionsTemplate = Buffer.concat([u16(300), u16(4), u16(8), fields([1, 4]), fields([34, 4], [35, 1])]);
+    const optionsTemplate = Buffer.concat([
+      u16(300),
+      u16(4),
+      u16(8),
+      fields([1, 4]),
+      fields([34, 4], [35, 1]),
+    ]);
     const [f] = decodeAll(
       decoder,
       netflow9(set(1, optionsTemplate, u16(0)), set(0, u16(256), u16(12), V9_FIELDS)),
@@ -129,7 +151,10 @@ describe('IPFIX (RFC 7011)', () => {
     const decoder = new FlowExportDecoder();
     const [f] = decodeAll(decoder, ipfix(set(2, template)), ipfix(set(400, record(300), Buffer.alloc(3))));
     assert.ok(f !== undefined);
-    assert.deepEqual([f.packets, f.bytes, f.first, f.last, f.vni], [3, 300, SECS + 0.25, SECS + 0.75, 0x12345]);
+    assert.deepEqual(
+      [f.packets, f.bytes, f.first, f.last, f.vni],
+      [3, 300, SECS + 0.25, SECS + 0.75, 0x12345],
+    );
     assert.equal(f.group, GROUP.multicast);
     assert.deepEqual(decoder.stats.get('192.0.2.1')?.problems, {});
   });
@@ -155,7 +180,17 @@ describe('IPFIX (RFC 7011)', () => {
 
 describe('NetFlow v5 and sFlow v5', () => {
   it('NetFlow v5: fixed records, scaled by the header sampling interval', () => {
-    const header = Buffer.concat([u16(5), u16(1), u32(UPTIME), u32(SECS), u32(0), u32(1), u8(0), u8(0), u16(0x4000 | 64)]);
+    const header = Buffer.concat([
+      u16(5),
+      u16(1),
+      u32(UPTIME),
+      u32(SECS),
+      u32(0),
+      u32(1),
+      u8(0),
+      u8(0),
+      u16(0x4000 | 64),
+    ]);
     const rec = Buffer.concat([
       ip('10.0.0.1'),
       ip('10.0.0.9'),
@@ -181,8 +216,26 @@ describe('NetFlow v5 and sFlow v5', () => {
   it('sFlow v5: a sampled header is decoded like a captured frame and scaled 1-in-N', () => {
     const frame = tcpFrame('10.2.0.1', '10.2.0.2', 22, 50000, 1000);
     const header = Buffer.concat([frame.subarray(0, 128)]);
-    const rawRecord = Buffer.concat([u32(1), u32(16 + header.length), u32(1), u32(frame.length + 4), u32(4), u32(header.length), header]);
-    const sample = Buffer.concat([u32(1), u32(0), u32(512), u32(0), u32(0), u32(1), u32(2), u32(1), rawRecord]);
+    const rawRecord = Buffer.concat([
+      u32(1),
+      u32(16 + header.length),
+      u32(1),
+      u32(frame.length + 4),
+      u32(4),
+      u32(header.length),
+      header,
+    ]);
+    const sample = Buffer.concat([
+      u32(1),
+      u32(0),
+      u32(512),
+      u32(0),
+      u32(0),
+      u32(1),
+      u32(2),
+      u32(1),
+      rawRecord,
+    ]);
     const datagram = Buffer.concat([
       u32(5),
       u32(1),
@@ -203,7 +256,10 @@ describe('NetFlow v5 and sFlow v5', () => {
     assert.equal(rest.length, 0);
     assert.ok(f !== undefined);
     assert.equal(ipToString(4, f.src), '10.2.0.1');
-    assert.deepEqual([f.srcPort, f.dstPort, f.packets, f.bytes, f.frameBytes], [22, 50000, 512, frame.length * 512, true]);
+    assert.deepEqual(
+      [f.srcPort, f.dstPort, f.packets, f.bytes, f.frameBytes],
+      [22, 50000, 512, frame.length * 512, true],
+    );
     assert.equal(macToString(f.srcMac), '02:00:00:00:00:01');
   });
 });
@@ -211,7 +267,10 @@ describe('NetFlow v5 and sFlow v5', () => {
 describe('hostile datagrams', () => {
   const valid = [
     netflow9(set(0, u16(256), u16(12), V9_FIELDS), set(256, v9Record('10.0.0.1', '10.0.0.2', 1, 1))),
-    ipfix(set(2, u16(256), u16(3), fields([8, 4], [1, 4], [82, 65535])), set(256, ip('10.0.0.1'), u32(9), u8(2), u16(0))),
+    ipfix(
+      set(2, u16(256), u16(3), fields([8, 4], [1, 4], [82, 65535])),
+      set(256, ip('10.0.0.1'), u32(9), u8(2), u16(0)),
+    ),
   ];
 
   it('every truncation and 5,000 random corruptions are counted, never thrown past a decoder', () => {
@@ -244,12 +303,17 @@ describe('hostile datagrams', () => {
     const decoder = new FlowExportDecoder({ perDomain: 16, domains: 4 });
     for (let exporter = 0; exporter < 10; exporter++) {
       for (let i = 0; i < 100; i++) {
-        const templates = Array.from({ length: 10 }, (_, k) => Buffer.concat([u16(256 + i * 10 + k), u16(1), fields([1, 4])]));
+        const templates = Array.from({ length: 10 }, (_, k) =>
+          Buffer.concat([u16(256 + i * 10 + k), u16(1), fields([1, 4])]),
+        );
         decoder.decode(netflow9(set(0, ...templates)), `198.51.100.${exporter}`, 0);
       }
     }
     assert.equal(decoder.templateCount, 16 * 4);
-    const refused = [...decoder.stats.values()].reduce((n, s) => n + (s.problems['malformed:template_limit'] ?? 0), 0);
+    const refused = [...decoder.stats.values()].reduce(
+      (n, s) => n + (s.problems['malformed:template_limit'] ?? 0),
+      0,
+    );
     assert.equal(refused, 4 * (1000 - 16) + 6 * 100);
   });
 });

@@ -44,6 +44,8 @@ describe('sky-plan capture on a veth (root)', () => {
       'hv-test',
       '--out',
       out,
+      '--pcap-dir',
+      join(dir, 'frames'),
     ]);
     await sleep(1000);
     const sent = veth.replay(pcap);
@@ -67,6 +69,10 @@ describe('sky-plan capture on a veth (root)', () => {
     const file = analyze([pcap], inventory);
     assert.equal(file.edges.length, 143);
     assert.deepEqual(edges(live), edges(file));
+    // The raw frames it kept (--pcap-dir) are the same traffic.
+    const kept = readdirSync(join(dir, 'frames')).map((f) => join(dir, 'frames', f));
+    assert.ok(kept.length >= 1 && kept.every((f) => f.includes(veth.capture)));
+    assert.deepEqual(edges(analyze(kept, inventory)), edges(file));
     assert.match(capture.stderr, /captured 16182 frames .* kernel drops 0/);
   });
 

@@ -39,7 +39,7 @@ export class VethPair {
 /**
  * A copy of a pcap whose records claim only the bytes they hold (orig_len := incl_len): what tcpreplay
  * actually sends of a capture cut by a snaplen, so that `analyze` of it is the truth for the replay.
- * `parts` splits the frames into consecutive files.
+ * Several `out` paths split the frames into consecutive files.
  */
 export function replayableCopies(pcap: Buffer, out: string[]): void {
   const header = pcap.subarray(0, 24);
@@ -52,9 +52,9 @@ export function replayableCopies(pcap: Buffer, out: string[]): void {
     p += 16 + incl;
   }
   const per = Math.ceil(records.length / out.length);
-  out.forEach((path, i) =>
-    writeFileSync(path, Buffer.concat([header, ...records.slice(i * per, (i + 1) * per)])),
-  );
+  out.forEach((path, i) => {
+    writeFileSync(path, Buffer.concat([header, ...records.slice(i * per, (i + 1) * per)]));
+  });
 }
 
 export function readGraph(path: string): {
