@@ -1,5 +1,5 @@
 import { countProblem, type ExportedFlow, type ExportStats } from './exported-flow.js';
-import { type FieldSpec, makeTemplate, readDataSet, type TemplateCache } from './templates.js';
+import { type FieldSpec, readSets, type SetDialect, type TemplateCache } from './templates.js';
 
 /**
  * IPFIX (RFC 7011). Message header: version(2)=10 length(2) exportTime(4) sequence(4) domain(4); then
@@ -29,40 +29,10 @@ export function decodeIpfix(
     return [];
   }
   const clock = { exportTime: d.readUInt32BE(4), sysUptimeMs: undefined };
-  const flows: ExportedFlow[] = [];
-  let p = 16;
-  while (p + 4 <= total) {
-    const id = d.readUInt16BE(p);
-    const length = d.readUInt16BE(p + 2);
-    if (length < 4 || p + length > total) {
-      countProblem(stats, 'malformed:ipfix_bad_set_length');
-      return flows;
-    }
-    const end = p + length;
-    if (id === 2 || id === 3) {
-      if (
-        !readTemplates(
-          d,
-          p + 4,
-          end,
-          id === 3,
-          (tid, fields) =>
-            templates.define(domain, tid, fields.length === 0 ? null : makeTemplate(fields, id === 3)),
-          stats,
-        )
-      )
-        return flows;
-    } else if (id >= 256) {
-      const template = domain.templates.get(id);
-      if (template === undefined) countProblem(stats, 'unsupported:unknown_template');
-      else if (!readDataSet(d, p + 4, end, template, domain, clock, flows, stats)) {
-        countProblem(stats, 'malformed:ipfix_record_cut');
-      }
-    } else countProblem(stats, 'unsupported:ipfix_reserved_set');
-    p = end;
-  }
-  return flows;
+  return readSets(d, 16, total, DIALECT, templates, domain, clock, stats);
 }
+
+const DIALECT: SetDialect = { name: 'ipfix', templateSet: 2, optionsSet: 3, readTemplates };
 
 function readTemplates(
   d: Buffer,

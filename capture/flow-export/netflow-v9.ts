@@ -1,5 +1,5 @@
 import { countProblem, type ExportedFlow, type ExportStats } from './exported-flow.js';
-import { type FieldSpec, makeTemplate, readDataSet, type TemplateCache } from './templates.js';
+import { type FieldSpec, readSets, type SetDialect, type TemplateCache } from './templates.js';
 
 /**
  * NetFlow v9 (RFC 3954). Header: version(2)=9 count(2) sysUptime ms(4) unix_secs(4) sequence(4)
@@ -23,39 +23,10 @@ export function decodeNetflowV9(
     return [];
   }
   const clock = { exportTime: d.readUInt32BE(8), sysUptimeMs: d.readUInt32BE(4) };
-  const flows: ExportedFlow[] = [];
-  let p = 20;
-  while (p + 4 <= d.length) {
-    const id = d.readUInt16BE(p);
-    const length = d.readUInt16BE(p + 2);
-    if (length < 4 || p + length > d.length) {
-      countProblem(stats, 'malformed:netflow9_bad_flowset_length');
-      return flows;
-    }
-    const end = p + length;
-    if (id === 0 || id === 1) {
-      if (
-        !readTemplates(
-          d,
-          p + 4,
-          end,
-          id === 1,
-          (tid, fields) => templates.define(domain, tid, makeTemplate(fields, id === 1)),
-          stats,
-        )
-      )
-        return flows;
-    } else if (id >= 256) {
-      const template = domain.templates.get(id);
-      if (template === undefined) countProblem(stats, 'unsupported:unknown_template');
-      else if (!readDataSet(d, p + 4, end, template, domain, clock, flows, stats)) {
-        countProblem(stats, 'malformed:netflow9_record_cut');
-      }
-    } else countProblem(stats, 'unsupported:netflow9_reserved_flowset');
-    p = end;
-  }
-  return flows;
+  return readSets(d, 20, d.length, DIALECT, templates, domain, clock, stats);
 }
+
+const DIALECT: SetDialect = { name: 'netflow9', templateSet: 0, optionsSet: 1, readTemplates };
 
 function readTemplates(
   d: Buffer,

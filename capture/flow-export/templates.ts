@@ -16,7 +16,7 @@ export interface Template {
 }
 
 /** What an exporter's observation domain told about itself in options records. */
-interface DomainState {
+export interface DomainState {
   templates: Map<number, Template>;
   samplingRate: number;
   /** IPFIX systemInitTimeMilliseconds: the zero of flowStart/EndSysUpTime. */
@@ -236,4 +236,58 @@ export function readDataSet(
 
 export function countTemplateRefused(stats: ExportStats): void {
   countProblem(stats, 'malformed:template_limit');
+}
+
+/** Where NetFlow v9 and IPFIX differ once past their headers: set ids and template layouts. */
+export interface SetDialect {
+  name: 'netflow9' | 'ipfix';
+  templateSet: number;
+  optionsSet: number;
+  /** Reads a set of (options) templates, defining each; false when the set is malformed (counted). */
+  readTemplates(
+    d: Buffer,
+    p: number,
+    end: number,
+    options: boolean,
+    define: (id: number, fields: FieldSpec[]) => boolean,
+    stats: ExportStats,
+  ): boolean;
+}
+
+/** The sets of one message, [p, total): templates are defined, data sets read through them. */
+export function readSets(
+  d: Buffer,
+  p: number,
+  total: number,
+  dialect: SetDialect,
+  templates: TemplateCache,
+  domain: DomainState,
+  clock: ExportClock,
+  stats: ExportStats,
+): ExportedFlow[] {
+  const flows: ExportedFlow[] = [];
+  while (p + 4 <= total) {
+    const id = d.readUInt16BE(p);
+    const length = d.readUInt16BE(p + 2);
+    if (length < 4 || p + length > total) {
+      countProblem(stats, `malformed:${dialect.name}_bad_set_length`);
+      return flows;
+    }
+    const end = p + length;
+    if (id === dialect.templateSet || id === dialect.optionsSet) {
+      const options = id === dialect.optionsSet;
+      // No fields: a withdrawal (RFC 7011 8.1).
+      const define = (tid: number, fields: FieldSpec[]) =>
+        templates.define(domain, tid, fields.length === 0 ? null : makeTemplate(fields, options));
+      if (!dialect.readTemplates(d, p + 4, end, options, define, stats)) return flows;
+    } else if (id >= 256) {
+      const template = domain.templates.get(id);
+      if (template === undefined) countProblem(stats, 'unsupported:unknown_template');
+      else if (!readDataSet(d, p + 4, end, template, domain, clock, flows, stats)) {
+        countProblem(stats, `malformed:${dialect.name}_record_cut`);
+      }
+    } else countProblem(stats, `unsupported:${dialect.name}_reserved_set`);
+    p = end;
+  }
+  return flows;
 }

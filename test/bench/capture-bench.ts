@@ -35,38 +35,52 @@ function replay(veth: VethPair, pcap: string, extra: string[]): { packets: numbe
 const exited = (p: ChildProcess) => new Promise<void>((r) => p.on('exit', () => r()));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function underSkyPlan(veth: VethPair, pcap: string, extra: string[]) {
-  const dir = tempDir();
-  const proc = spawn(
-    process.execPath,
-    [CLI, 'capture', '-i', veth.capture, '--window', '5s', '--buffer', '256M', '--out', dir],
-    {
-      cwd: ROOT,
-      stdio: ['ignore', 'ignore', 'pipe'],
-    },
-  );
-  let stderr = '';
-  proc.stderr?.on('data', (d: Buffer) => {
-    stderr += d.toString();
-  });
-  await sleep(1500);
-  const sent = replay(veth, pcap, extra);
-  await sleep(1000);
-  proc.kill('SIGTERM');
-  await exited(proc);
-  const m = /captured (\d+) frames .* kernel drops (\d+), interface drops (\d+)/.exec(stderr);
-  if (m === null) throw new Error(`sky-plan capture said: ${stderr}`);
-  return { sent, captured: Number(m[1]), drops: Number(m[2]) + Number(m[3]), cpu: 0 };
+interface Capturer {
+  command: string;
+  args: (veth: VethPair) => string[];
+  stop: NodeJS.Signals;
+  /** Frames captured and dropped (kernel + interface), from what the capturer printed on stderr. */
+  result(stderr: string): { captured: number; drops: number };
 }
 
-async function underTcpdump(veth: VethPair, pcap: string, extra: string[]) {
-  const proc = spawn(
-    'tcpdump',
-    ['-i', veth.capture, '-B', String(256 << 10), '-s', '256', '-w', '/dev/null'],
-    {
-      stdio: ['ignore', 'ignore', 'pipe'],
-    },
-  );
+const SKY_PLAN: Capturer = {
+  command: process.execPath,
+  args: (veth) => [
+    CLI,
+    'capture',
+    '-i',
+    veth.capture,
+    '--window',
+    '5s',
+    '--buffer',
+    '256M',
+    '--out',
+    tempDir(),
+  ],
+  stop: 'SIGTERM',
+  result(stderr) {
+    const m = /captured (\d+) frames .* kernel drops (\d+), interface drops (\d+)/.exec(stderr);
+    if (m === null) throw new Error(`sky-plan capture said: ${stderr}`);
+    return { captured: Number(m[1]), drops: Number(m[2]) + Number(m[3]) };
+  },
+};
+
+const TCPDUMP: Capturer = {
+  command: 'tcpdump',
+  args: (veth) => ['-i', veth.capture, '-B', String(256 << 10), '-s', '256', '-w', '/dev/null'],
+  stop: 'SIGINT',
+  result: (stderr) => ({
+    captured: Number(/(\d+) packets captured/.exec(stderr)?.[1]),
+    drops: Number(/(\d+) packets dropped by kernel/.exec(stderr)?.[1]),
+  }),
+};
+
+/** Replays `pcap` into the veth while `capturer` captures the other end. */
+async function measure(capturer: Capturer, veth: VethPair, pcap: string, extra: string[]) {
+  const proc = spawn(capturer.command, capturer.args(veth), {
+    cwd: ROOT,
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let stderr = '';
   proc.stderr?.on('data', (d: Buffer) => {
     stderr += d.toString();
@@ -74,11 +88,9 @@ async function underTcpdump(veth: VethPair, pcap: string, extra: string[]) {
   await sleep(1500);
   const sent = replay(veth, pcap, extra);
   await sleep(1000);
-  proc.kill('SIGINT');
+  proc.kill(capturer.stop);
   await exited(proc);
-  const received = Number(/(\d+) packets captured/.exec(stderr)?.[1]);
-  const drops = Number(/(\d+) packets dropped by kernel/.exec(stderr)?.[1]);
-  return { sent, captured: received, drops };
+  return { sent, ...capturer.result(stderr) };
 }
 
 async function liveCapture(): Promise<void> {
@@ -87,11 +99,11 @@ async function liveCapture(): Promise<void> {
   replayableCopies(gunzipSync(readFileSync(fixture('lab', 'mpi-ring.pcap.gz'))), [pcap]);
   const veth = new VethPair(`skbs${process.pid % 10000}`, `skbc${process.pid % 10000}`);
   try {
-    const top = await underSkyPlan(veth, pcap, ['--topspeed']);
+    const top = await measure(SKY_PLAN, veth, pcap, ['--topspeed']);
     console.log(
       `capture, tcpreplay --topspeed for ${seconds} s (lab ring frames, <= 200 B): sent ${top.sent.packets} at ${Math.round(top.sent.pps)} pps; sky-plan captured ${top.captured}, kernel drops ${top.drops}`,
     );
-    const dump = await underTcpdump(veth, pcap, ['--topspeed']);
+    const dump = await measure(TCPDUMP, veth, pcap, ['--topspeed']);
     console.log(
       `  baseline tcpdump -w /dev/null, same replay: sent ${dump.sent.packets} at ${Math.round(dump.sent.pps)} pps; captured ${dump.captured}, kernel drops ${dump.drops}`,
     );
@@ -100,7 +112,7 @@ async function liveCapture(): Promise<void> {
     let result = top;
     while (result.drops > 0 && rate > 1000) {
       rate = Math.floor(rate * 0.75);
-      result = await underSkyPlan(veth, pcap, ['--pps', String(rate)]);
+      result = await measure(SKY_PLAN, veth, pcap, ['--pps', String(rate)]);
       console.log(
         `  --pps ${rate}: sent ${result.sent.packets} at ${Math.round(result.sent.pps)} pps, captured ${result.captured}, kernel drops ${result.drops}`,
       );

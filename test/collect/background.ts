@@ -1,4 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { WindowDocument } from '../../capture/window-document.js';
 import { CLI, ROOT } from '../helpers.js';
 
 /** A sky-plan command running in the background (a collector, an aggregator), with its output kept. */
@@ -50,4 +53,16 @@ export class Background {
 export async function aggregatorUrl(agg: Background): Promise<string> {
   const m = await agg.waitFor(/listening for collectors on (http:\/\/[^\s]+)/);
   return m[1] as string;
+}
+
+/** The windows `sky-plan capture --out DIR` wrote, and the files they are in. */
+export function readWindowFiles(dir: string): { files: string[]; docs: WindowDocument[] } {
+  const files = readdirSync(dir).map((f) => join(dir, f));
+  const docs = files.flatMap((f) =>
+    readFileSync(f, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as WindowDocument),
+  );
+  return { files, docs };
 }

@@ -1,21 +1,12 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import {
-  chmodSync,
-  copyFileSync,
-  mkdirSync,
-  readdirSync,
-  readFileSync,
-  symlinkSync,
-  writeFileSync,
-} from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { parseDomiflist } from '../../capture/live/libvirt-taps.js';
-import type { WindowDocument } from '../../capture/window-document.js';
 import type { GraphDocument } from '../../src/graph/graph-model.js';
 import { CLI, fixture, ROOT, runCli, tempDir } from '../helpers.js';
-import { Background } from './background.js';
+import { Background, readWindowFiles } from './background.js';
 
 const ip = (...args: string[]) => execFileSync('ip', args, { stdio: 'pipe' });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -171,13 +162,7 @@ describe('sky-plan capture --libvirt on taps and their bridge (root)', () => {
     assert.equal(await capture.stop(), 0, capture.stderr);
     truth.kill('SIGINT');
     await new Promise((r) => truth.on('exit', r));
-    const files = readdirSync(out).map((f) => join(out, f));
-    const docs = files.flatMap((f) =>
-      readFileSync(f, 'utf8')
-        .trim()
-        .split('\n')
-        .map((l) => JSON.parse(l) as WindowDocument),
-    );
+    const { files, docs } = readWindowFiles(out);
     assert.deepEqual(
       docs[0]?.vms.map((v) => v.name),
       ['vm-a', 'vm-b'],

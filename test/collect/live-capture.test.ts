@@ -3,10 +3,9 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { gunzipSync } from 'node:zlib';
-import type { WindowDocument } from '../../capture/window-document.js';
 import type { GraphDocument } from '../../src/graph/graph-model.js';
 import { fixture, runCli, tempDir } from '../helpers.js';
-import { aggregatorUrl, Background } from './background.js';
+import { aggregatorUrl, Background, readWindowFiles } from './background.js';
 import { replayableCopies, VethPair } from './veth.js';
 
 const edges = (doc: Pick<GraphDocument, 'edges'>) =>
@@ -51,13 +50,7 @@ describe('sky-plan capture on a veth (root)', () => {
     const sent = veth.replay(pcap);
     await sleep(1500);
     assert.equal(await capture.stop('SIGINT'), 0, capture.stderr);
-    const files = readdirSync(out).map((f) => join(out, f));
-    const docs = files.flatMap((f) =>
-      readFileSync(f, 'utf8')
-        .trim()
-        .split('\n')
-        .map((l) => JSON.parse(l) as WindowDocument),
-    );
+    const { files, docs } = readWindowFiles(out);
     assert.ok(docs.length >= 2, 'one line per window');
     const received = docs.reduce((n, d) => n + (d.interfaces[0]?.received ?? 0), 0);
     const dropped = docs.reduce((n, d) => n + (d.interfaces[0]?.dropped ?? 0), 0);
