@@ -43,7 +43,7 @@ interface Capturer {
   result(stderr: string): { captured: number; drops: number };
 }
 
-const SKY_PLAN: Capturer = {
+const skyPlan = (extra: string[]): Capturer => ({
   command: process.execPath,
   args: (veth) => [
     CLI,
@@ -56,6 +56,7 @@ const SKY_PLAN: Capturer = {
     '256M',
     '--out',
     tempDir(),
+    ...extra,
   ],
   stop: 'SIGTERM',
   result(stderr) {
@@ -63,7 +64,7 @@ const SKY_PLAN: Capturer = {
     if (m === null) throw new Error(`sky-plan capture said: ${stderr}`);
     return { captured: Number(m[1]), drops: Number(m[2]) + Number(m[3]) };
   },
-};
+});
 
 const TCPDUMP: Capturer = {
   command: 'tcpdump',
@@ -99,9 +100,13 @@ async function liveCapture(): Promise<void> {
   replayableCopies(gunzipSync(readFileSync(fixture('lab', 'mpi-ring.pcap.gz'))), [pcap]);
   const veth = new VethPair(`skbs${process.pid % 10000}`, `skbc${process.pid % 10000}`);
   try {
-    const top = await measure(SKY_PLAN, veth, pcap, ['--topspeed']);
+    const top = await measure(skyPlan([]), veth, pcap, ['--topspeed']);
     console.log(
       `capture, tcpreplay --topspeed for ${seconds} s (lab ring frames, <= 200 B): sent ${top.sent.packets} at ${Math.round(top.sent.pps)} pps; sky-plan captured ${top.captured}, kernel drops ${top.drops}`,
+    );
+    const immediate = await measure(skyPlan(['--immediate']), veth, pcap, ['--topspeed']);
+    console.log(
+      `  sky-plan capture --immediate, same replay: sent ${immediate.sent.packets} at ${Math.round(immediate.sent.pps)} pps; captured ${immediate.captured}, kernel drops ${immediate.drops}`,
     );
     const dump = await measure(TCPDUMP, veth, pcap, ['--topspeed']);
     console.log(
@@ -112,7 +117,7 @@ async function liveCapture(): Promise<void> {
     let result = top;
     while (result.drops > 0 && rate > 1000) {
       rate = Math.floor(rate * 0.75);
-      result = await measure(SKY_PLAN, veth, pcap, ['--pps', String(rate)]);
+      result = await measure(skyPlan([]), veth, pcap, ['--pps', String(rate)]);
       console.log(
         `  --pps ${rate}: sent ${result.sent.packets} at ${Math.round(result.sent.pps)} pps, captured ${result.captured}, kernel drops ${result.drops}`,
       );
