@@ -11,6 +11,7 @@ import { runCapture } from '../collect/run-capture.js';
 import { EXIT, UserError } from '../errors.js';
 import { parseDuration } from './duration.js';
 import { parseSize } from './size.js';
+import { readToken } from './token.js';
 
 interface CaptureFlags {
   interface: string[];
@@ -26,6 +27,7 @@ interface CaptureFlags {
   out?: string;
   to?: string;
   spool?: string;
+  tokenFile?: string;
   pcapDir?: string;
   rotate: string;
   pcapKeep: string;
@@ -60,6 +62,7 @@ export function registerCapture(program: Command): void {
       '--spool <dir>',
       'windows not yet delivered to --to (default: $TMPDIR/sky-plan-spool-<collector>)',
     )
+    .option('--token-file <file>', "the aggregator's bearer token (collect --token-file)")
     .option('--pcap-dir <dir>', 'also keep the raw frames: <dir>/<interface>-<UTC time>.pcap, rolled over')
     .option('--rotate <duration>', 'start a new pcap file this often (aligned to UTC)', '1h')
     .option('--pcap-keep <n>', 'pcap files kept per interface (older ones are deleted)', '24')
@@ -107,6 +110,7 @@ async function captureAction(flags: CaptureFlags): Promise<void> {
           flags.to.replace(/\/+$/, ''),
           flags.spool ?? join(tmpdir(), `sky-plan-spool-${collector}`),
           warn,
+          flags.tokenFile === undefined ? undefined : readToken(flags.tokenFile),
         );
   const emit = (doc: WindowDocument) => {
     ndjson?.write(doc);

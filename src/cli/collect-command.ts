@@ -10,6 +10,7 @@ import { buildGraph, graphDocument } from '../graph/build-graph.js';
 import { renderSummary } from '../graph/render-summary.js';
 import { loadInventory } from '../inventory/load-inventory.js';
 import { parseDuration } from './duration.js';
+import { readToken } from './token.js';
 
 interface CollectFlags {
   listen?: string;
@@ -22,6 +23,7 @@ interface CollectFlags {
   retain: string;
   duration?: string;
   json?: boolean;
+  tokenFile?: string;
 }
 
 export function registerCollect(program: Command): void {
@@ -49,6 +51,7 @@ export function registerCollect(program: Command): void {
     .option('--write-every <duration>', 'how often --out is rewritten while listening', '10s')
     .option('--retain <duration>', 'per-window history kept (totals are kept forever)', '7d')
     .option('--duration <duration>', 'stop listening after this long (default: until SIGINT/SIGTERM)')
+    .option('--token-file <file>', 'require this bearer token on every HTTP request (one line)')
     .option('--json', 'print the graph JSON on stdout at the end')
     .action(collectAction);
 }
@@ -92,7 +95,12 @@ async function collectAction(files: string[], flags: CollectFlags): Promise<void
   };
   for (const file of files) await readWindowFile(file, aggregator, warn);
   if (flags.listen !== undefined || flags.flows !== undefined) {
-    server = new CollectServer(aggregator, graphJson, warn);
+    server = new CollectServer(
+      aggregator,
+      graphJson,
+      warn,
+      flags.tokenFile === undefined ? undefined : readToken(flags.tokenFile),
+    );
     await listen(server, flags, warn);
     let written = -1;
     const write = async () => {

@@ -1,3 +1,4 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { createSocket, type Socket } from 'node:dgram';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -27,6 +28,8 @@ export class CollectServer {
     private readonly aggregator: Aggregator,
     private readonly graphJson: () => string,
     private readonly warn: (text: string) => void,
+    /** When set, every HTTP request must carry `Authorization: Bearer <token>`. */
+    private readonly token?: string,
   ) {}
 
   async listenHttp(at: ListenAddress): Promise<AddressInfo> {
@@ -83,6 +86,9 @@ export class CollectServer {
   }
 
   private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (this.token !== undefined && !sameSecret(req.headers.authorization ?? '', `Bearer ${this.token}`)) {
+      return reply(res, 401, { error: 'missing or wrong bearer token (sky-plan capture --token-file)' });
+    }
     const path = (req.url ?? '/').split('?')[0];
     if (req.method === 'POST' && path === '/v1/windows') return this.takeWindow(req, res);
     if (req.method === 'GET' && path === '/v1/graph') {
@@ -126,6 +132,12 @@ export class CollectServer {
     const taken = this.aggregator.addWindow(doc);
     reply(res, 200, { id: doc.id, status: taken ? 'taken' : 'duplicate' });
   }
+}
+
+function sameSecret(given: string, expected: string): boolean {
+  const a = createHash('sha256').update(given).digest();
+  const b = createHash('sha256').update(expected).digest();
+  return timingSafeEqual(a, b);
 }
 
 function reply(res: ServerResponse, status: number, body: unknown): void {

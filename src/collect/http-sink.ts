@@ -31,6 +31,7 @@ export class HttpSink {
     private readonly url: string,
     private readonly spoolDir: string,
     private readonly warn: (text: string) => void,
+    private readonly token?: string,
   ) {
     mkdirSync(spoolDir, { recursive: true });
     // Windows a previous run could not deliver go first, oldest first.
@@ -122,7 +123,10 @@ export class HttpSink {
     const path = join(this.spoolDir, name);
     const response = await fetch(`${this.url}/v1/windows`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: {
+        'content-type': 'application/json',
+        ...(this.token === undefined ? {} : { authorization: `Bearer ${this.token}` }),
+      },
       body: readFileSync(path),
       signal: AbortSignal.timeout(30_000),
     });
@@ -131,7 +135,9 @@ export class HttpSink {
       unlinkSync(path);
       return true;
     }
-    if (response.status >= 400 && response.status < 500 && response.status !== 429) {
+    // A wrong token is this collector's configuration, not the window's fault: keep it and retry.
+    const retryable = response.status === 401 || response.status === 403 || response.status === 429;
+    if (response.status >= 400 && response.status < 500 && !retryable) {
       // Retrying a window the aggregator refuses would block every later one: set it aside, say so.
       mkdirSync(join(this.spoolDir, 'refused'), { recursive: true });
       renameSync(path, join(this.spoolDir, 'refused', name));

@@ -85,8 +85,13 @@ describe('sky-plan capture on a veth (root)', () => {
     const b = new VethPair(`skb${tag}`, `sKb${tag}`);
     pairs.push(a, b);
     const graphPath = join(dir, 'graph.json');
+    const tokenFile = join(dir, 'token');
+    const token = 'a-shared-secret-of-the-cluster';
+    writeFileSync(tokenFile, `${token}\n`);
     const agg = new Background([
       'collect',
+      '--token-file',
+      tokenFile,
       '--listen',
       '127.0.0.1:0',
       '--inventory',
@@ -111,6 +116,8 @@ describe('sky-plan capture on a veth (root)', () => {
         url,
         '--spool',
         join(dir, `spool-${host}`),
+        '--token-file',
+        tokenFile,
         '--out',
         join(dir, `ndjson-${host}`),
       ]);
@@ -141,9 +148,14 @@ describe('sky-plan capture on a veth (root)', () => {
     const resend = readFileSync(join(ndjson, readdirSync(ndjson)[0] as string), 'utf8').split(
       '\n',
     )[0] as string;
-    const answer = await fetch(`${url}/v1/windows`, { method: 'POST', body: resend });
+    const authorization = { authorization: `Bearer ${token}` };
+    const stranger = await fetch(`${url}/v1/windows`, { method: 'POST', body: resend });
+    assert.equal(stranger.status, 401, 'no token, no entry');
+    const answer = await fetch(`${url}/v1/windows`, { method: 'POST', body: resend, headers: authorization });
     assert.deepEqual((await answer.json()).status, 'duplicate');
-    const status = (await (await fetch(`${url}/v1/status`)).json()) as { duplicateWindows: number };
+    const status = (await (await fetch(`${url}/v1/status`, { headers: authorization })).json()) as {
+      duplicateWindows: number;
+    };
     assert.equal(await agg.stop(), 0, agg.stderr);
     const merged = JSON.parse(agg.stdout) as GraphDocument;
     assert.deepEqual(JSON.parse(readFileSync(graphPath, 'utf8')).edges, merged.edges);
