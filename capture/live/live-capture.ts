@@ -30,52 +30,75 @@ function delta(now: number, before: number): number {
  * are borrowed from node_pcap's reused buffer for the duration of the sink call, as file readers do.
  */
 export class LiveCapture {
-  private readonly captures: Capture[] = [];
+  private readonly captures = new Map<string, Capture>();
 
   constructor(
     interfaces: readonly string[],
-    options: OpenOptions,
-    sink: FrameSink,
-    filter: SenderFilter,
-    warn: (text: string) => void,
-    tee?: (name: string, linkType: number) => FrameTee,
+    private readonly options: OpenOptions,
+    private readonly sink: FrameSink,
+    private readonly filter: SenderFilter,
+    private readonly warn: (text: string) => void,
+    private readonly tee?: (name: string, linkType: number) => FrameTee,
   ) {
     try {
-      for (const name of interfaces) {
-        const { session, linkType } = openInterface(name, options, warn);
-        const capture: Capture = {
-          name,
-          session,
-          tee: tee?.(name, linkType),
-          reported: { recv: 0, drop: 0, ifdrop: 0 },
-          elsewhere: 0,
-        };
-        this.captures.push(capture);
-        const counts = filter.forInterface(name, linkType);
-        const { buf, header } = session;
-        const t = capture.tee;
-        session.on('packet', () => {
-          const caplen = header.readUInt32LE(8);
-          const ts = header.readUInt32LE(0) + header.readUInt32LE(4) / 1e6;
-          t?.frame(buf, caplen, header.readUInt32LE(12), ts);
-          if (!counts(buf, caplen)) {
-            capture.elsewhere++;
-            return;
-          }
-          sink.frame(buf, 0, caplen, header.readUInt32LE(12), ts, linkType);
-        });
-      }
+      for (const name of interfaces) this.add(name);
     } catch (err) {
       this.close();
       throw err;
     }
   }
 
+  get interfaces(): string[] {
+    return [...this.captures.keys()];
+  }
+
+  /** Starts capturing one more interface (a VM's new tap); throws what opening it threw. */
+  add(name: string): void {
+    if (this.captures.has(name)) return;
+    const { session, linkType } = openInterface(name, this.options, this.warn);
+    const capture: Capture = {
+      name,
+      session,
+      tee: this.tee?.(name, linkType),
+      reported: { recv: 0, drop: 0, ifdrop: 0 },
+      elsewhere: 0,
+    };
+    this.captures.set(name, capture);
+    const counts = this.filter.forInterface(name, linkType);
+    const { buf, header } = session;
+    const sink = this.sink;
+    const t = capture.tee;
+    session.on('packet', () => {
+      const caplen = header.readUInt32LE(8);
+      const ts = header.readUInt32LE(0) + header.readUInt32LE(4) / 1e6;
+      t?.frame(buf, caplen, header.readUInt32LE(12), ts);
+      if (!counts(buf, caplen)) {
+        capture.elsewhere++;
+        return;
+      }
+      sink.frame(buf, 0, caplen, header.readUInt32LE(12), ts, linkType);
+    });
+  }
+
+  /** Stops capturing an interface (a tap whose VM left). */
+  remove(name: string): void {
+    const c = this.captures.get(name);
+    if (c === undefined) return;
+    c.session.close();
+    c.tee?.close();
+    this.captures.delete(name);
+  }
+
   /** Per interface, what libpcap received and dropped since the previous call (tees are flushed). */
   counters(): InterfaceCounters[] {
-    return this.captures.map((c) => {
+    return [...this.captures.values()].map((c) => {
       c.tee?.flush();
-      const s = c.session.stats();
+      let s = { ps_recv: c.reported.recv, ps_drop: c.reported.drop, ps_ifdrop: c.reported.ifdrop };
+      try {
+        s = c.session.stats();
+      } catch {
+        // The interface is gone (its VM stopped or left): nothing more to count.
+      }
       const counters: InterfaceCounters = {
         name: c.name,
         received: delta(s.ps_recv, c.reported.recv),
@@ -94,10 +117,6 @@ export class LiveCapture {
    * a process that is done capturing exits rather than waiting for it.
    */
   close(): void {
-    for (const c of this.captures) {
-      c.session.close();
-      c.tee?.close();
-    }
-    this.captures.length = 0;
+    for (const name of this.interfaces) this.remove(name);
   }
 }

@@ -16,6 +16,7 @@ import { readToken } from './token.js';
 interface CaptureFlags {
   interface: string[];
   libvirt?: string | boolean;
+  libvirtEvery: string;
   filter: string;
   snaplen: string;
   buffer: string;
@@ -48,6 +49,7 @@ export function registerCapture(program: Command): void {
     )
     .option('-i, --interface <names>', 'interfaces to capture, comma-separated (repeatable)', collect, [])
     .option('--libvirt [uri]', "capture every running VM's tap, named by libvirt (virsh domiflist)")
+    .option('--libvirt-every <duration>', 'read the VMs and their taps again this often', '60s')
     .option('-f, --filter <bpf>', 'BPF filter', '')
     .option('--snaplen <bytes>', 'bytes kept per frame (headers; byte counts use the wire length)', '256')
     .option('--buffer <size>', 'kernel capture buffer per interface (e.g. 64M)', '64M')
@@ -84,21 +86,12 @@ async function captureAction(flags: CaptureFlags): Promise<void> {
     throw new UserError('bad_bytes', `--bytes: "${flags.bytes}" is not wire or payload`, EXIT.usage);
   }
   if (flags.pcapDir !== undefined) mkdirSync(flags.pcapDir, { recursive: true });
-  const vms: LocalVm[] =
-    typeof flags.libvirt === 'string'
-      ? await libvirtTaps(flags.libvirt)
-      : flags.libvirt === true
-        ? await libvirtTaps(undefined)
-        : [];
-  const interfaces = [...new Set([...flags.interface, ...vms.map((vm) => vm.interface)])];
-  if (interfaces.length === 0) {
-    throw new UserError(
-      'no_interfaces',
-      flags.libvirt === undefined
-        ? 'say what to capture: -i vnet0,vnet1 or --libvirt'
-        : 'libvirt lists no running VM with a tap, and no -i was given',
-      EXIT.usage,
-    );
+  const uri = typeof flags.libvirt === 'string' ? flags.libvirt : undefined;
+  const readVms = flags.libvirt === undefined ? undefined : () => libvirtTaps(uri);
+  const vms: LocalVm[] = readVms === undefined ? [] : await readVms();
+  const interfaces = flags.interface;
+  if (interfaces.length === 0 && readVms === undefined) {
+    throw new UserError('no_interfaces', 'say what to capture: -i vnet0,vnet1 or --libvirt', EXIT.usage);
   }
   const warn = (text: string) => process.stderr.write(`sky-plan: warning: ${text}\n`);
   const collector = flags.collector ?? flags.host;
@@ -136,6 +129,10 @@ async function captureAction(flags: CaptureFlags): Promise<void> {
       windowSeconds,
       flowTable: { ...FLOW_TABLE_DEFAULTS, maxFlows, count: flags.bytes },
       vms,
+      refreshVms:
+        readVms === undefined
+          ? undefined
+          : { seconds: parseDuration(flags.libvirtEvery, '--libvirt-every'), read: readVms },
       pcap:
         flags.pcapDir === undefined
           ? undefined
@@ -156,7 +153,7 @@ async function captureAction(flags: CaptureFlags): Promise<void> {
     http.close();
   }
   process.stderr.write(
-    `sky-plan: captured ${summary.frames} frames (${summary.bytes} bytes) in ${summary.windows} windows on ${interfaces.join(', ')}; kernel drops ${summary.kernelDrops}, interface drops ${summary.interfaceDrops}\n`,
+    `sky-plan: captured ${summary.frames} frames (${summary.bytes} bytes) in ${summary.windows} windows on ${summary.interfaces.join(', ')}; kernel drops ${summary.kernelDrops}, interface drops ${summary.interfaceDrops}\n`,
   );
   // node_pcap keeps its poll handle until the interface's next packet: do not wait for one.
   process.stdout.write('', () => process.exit(EXIT.ok));

@@ -58,6 +58,11 @@ export class Collector implements FrameSink {
     );
   }
 
+  /** The VMs on this hypervisor from now on (sent with every window, for attribution). */
+  setVms(vms: LocalVm[]): void {
+    this.options.vms = vms;
+  }
+
   frame(data: Buffer, offset: number, caplen: number, origLen: number, ts: number, linkType: number): void {
     this.session.frame(data, offset, caplen, origLen, ts, linkType);
   }

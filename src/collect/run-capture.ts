@@ -8,6 +8,7 @@ import type { LocalVm, WindowDocument } from '../../capture/window-document.js';
 import { Collector } from './collector.js';
 
 export interface RunCaptureOptions {
+  /** Interfaces named on the command line; the VMs' taps are added to them. */
   interfaces: string[];
   open: OpenOptions;
   collector: string;
@@ -16,6 +17,8 @@ export interface RunCaptureOptions {
   flowTable: FlowTableOptions;
   /** VMs on this hypervisor with their taps (libvirt); their frames count on their own tap only. */
   vms: LocalVm[];
+  /** Reads the VMs again every `seconds` (VMs start, stop and migrate): taps come and go with them. */
+  refreshVms?: { seconds: number; read: () => Promise<LocalVm[]> } | undefined;
   /** Raw frames too, per interface, in pcap files rolled over every `rotateSeconds`, `keep` kept. */
   pcap?: { dir: string; rotateSeconds: number; keep: number } | undefined;
   /** Where each closed window goes (NDJSON, an aggregator). */
@@ -24,6 +27,8 @@ export interface RunCaptureOptions {
 }
 
 export interface CaptureSummary {
+  /** The interfaces captured at the end. */
+  interfaces: string[];
   windows: number;
   frames: number;
   bytes: number;
@@ -43,19 +48,15 @@ export async function runCapture(options: RunCaptureOptions, stop: Promise<void>
     flowTable: options.flowTable,
     vms: options.vms,
   });
-  const tapMacs = new Map<string, number>();
-  for (const vm of options.vms) {
-    if (options.interfaces.includes(vm.interface)) tapMacs.set(vm.interface, parseMac(vm.mac) as number);
-  }
-  const filter = new SenderFilter(tapMacs);
-  if (!filter.active && options.interfaces.length > 1) {
+  const filter = new SenderFilter();
+  if (options.vms.length === 0 && options.interfaces.length > 1) {
     options.warn(
       `capturing ${options.interfaces.length} interfaces without knowing which VM is behind each (--libvirt): a frame that crosses two of them counts twice`,
     );
   }
   const pcap = options.pcap;
   const live = new LiveCapture(
-    options.interfaces,
+    [],
     options.open,
     collector,
     filter,
@@ -65,7 +66,61 @@ export async function runCapture(options: RunCaptureOptions, stop: Promise<void>
       : (name, linkType) =>
           new RotatingPcap(pcap.dir, name, linkType, options.open.snaplen, pcap.rotateSeconds, pcap.keep),
   );
-  const summary: CaptureSummary = { windows: 0, frames: 0, bytes: 0, kernelDrops: 0, interfaceDrops: 0 };
+  const taps = new Set<string>();
+  /** Captures the taps of `vms` (and no longer those of VMs that left), and counts frames on them. */
+  const follow = (vms: LocalVm[], initial: boolean) => {
+    const now = new Set(vms.map((vm) => vm.interface));
+    for (const tap of taps) {
+      if (!now.has(tap) && !options.interfaces.includes(tap)) live.remove(tap);
+    }
+    taps.clear();
+    for (const vm of vms) {
+      try {
+        live.add(vm.interface);
+        taps.add(vm.interface);
+      } catch (err) {
+        if (initial) throw err;
+        options.warn(`cannot capture ${vm.name}'s tap ${vm.interface}: ${(err as Error).message}`);
+      }
+    }
+    filter.setTaps(
+      new Map(
+        vms.filter((vm) => taps.has(vm.interface)).map((vm) => [vm.interface, parseMac(vm.mac) as number]),
+      ),
+    );
+    collector.setVms(vms);
+  };
+  try {
+    for (const name of options.interfaces) live.add(name);
+    follow(options.vms, true);
+  } catch (err) {
+    live.close();
+    throw err;
+  }
+  const refresh = options.refreshVms;
+  let refreshing = false;
+  const refresher =
+    refresh === undefined
+      ? undefined
+      : setInterval(() => {
+          if (refreshing) return;
+          refreshing = true;
+          refresh
+            .read()
+            .then((vms) => follow(vms, false))
+            .catch((err: Error) => options.warn(`could not read the VMs again: ${err.message}`))
+            .finally(() => {
+              refreshing = false;
+            });
+        }, refresh.seconds * 1000);
+  const summary: CaptureSummary = {
+    interfaces: [],
+    windows: 0,
+    frames: 0,
+    bytes: 0,
+    kernelDrops: 0,
+    interfaceDrops: 0,
+  };
   const emit = (doc: WindowDocument) => {
     summary.windows++;
     summary.frames = doc.decode.frames;
@@ -90,9 +145,11 @@ export async function runCapture(options: RunCaptureOptions, stop: Promise<void>
   collector.tick(Date.now() / 1000 - lagSeconds, counters);
   await stop;
   clearInterval(clock);
+  if (refresher !== undefined) clearInterval(refresher);
   // Frames libpcap already holds are read before the last window closes.
   await new Promise((resolve) => setTimeout(resolve, lagSeconds * 1000));
   emit(collector.flush(counters));
+  summary.interfaces = live.interfaces;
   live.close();
   return summary;
 }
