@@ -61,7 +61,8 @@ export interface WindowDocument {
 
 /**
  * Collects a window's flows from the flow table as endpoint and flow rows (the table may hand over one
- * window in several parts when it drains early). Owns nothing of the table: it copies what it reads.
+ * window in several parts when it drains early). It copies what it reads, and marks each direction
+ * reported so that a flow counts as new once per table life, as `analyze` counts it.
  */
 export class WindowBuilder implements FlowConsumer {
   private endpoints: WindowEndpoint[] = [];

@@ -33,20 +33,12 @@ export class LiveCapture {
   private readonly captures = new Map<string, Capture>();
 
   constructor(
-    interfaces: readonly string[],
     private readonly options: OpenOptions,
     private readonly sink: FrameSink,
     private readonly filter: SenderFilter,
     private readonly warn: (text: string) => void,
     private readonly tee?: (name: string, linkType: number) => FrameTee,
-  ) {
-    try {
-      for (const name of interfaces) this.add(name);
-    } catch (err) {
-      this.close();
-      throw err;
-    }
-  }
+  ) {}
 
   get interfaces(): string[] {
     return [...this.captures.keys()];

@@ -79,20 +79,40 @@ function collect(value: string, previous: string[]): string[] {
 }
 
 async function captureAction(flags: CaptureFlags): Promise<void> {
+  // Every flag is checked before anything starts, so a typo never leaves a half-started collector.
   const windowSeconds = parseDuration(flags.window, '--window');
   const snaplen = integer(flags.snaplen, '--snaplen', 64, 262144);
   const maxFlows = integer(flags.maxFlows, '--max-flows', 16, 1 << 26);
   if (flags.bytes !== 'wire' && flags.bytes !== 'payload') {
     throw new UserError('bad_bytes', `--bytes: "${flags.bytes}" is not wire or payload`, EXIT.usage);
   }
-  if (flags.pcapDir !== undefined) mkdirSync(flags.pcapDir, { recursive: true });
+  const open = {
+    filter: flags.filter,
+    snaplen,
+    bufferBytes: parseSize(flags.buffer, '--buffer'),
+    immediate: flags.immediate === true,
+    timeoutMs: parseDuration(flags.timeout, '--timeout') * 1000,
+  };
+  const duration = flags.duration === undefined ? undefined : parseDuration(flags.duration, '--duration');
+  const libvirtEvery = parseDuration(flags.libvirtEvery, '--libvirt-every');
+  const pcap =
+    flags.pcapDir === undefined
+      ? undefined
+      : {
+          dir: flags.pcapDir,
+          rotateSeconds: parseDuration(flags.rotate, '--rotate'),
+          keep: integer(flags.pcapKeep, '--pcap-keep', 1, 1_000_000),
+        };
+  const token = flags.tokenFile === undefined ? undefined : readToken(flags.tokenFile);
+  const interfaces = flags.interface;
+  if (interfaces.length === 0 && flags.libvirt === undefined) {
+    throw new UserError('no_interfaces', 'say what to capture: -i vnet0,vnet1 or --libvirt', EXIT.usage);
+  }
   const uri = typeof flags.libvirt === 'string' ? flags.libvirt : undefined;
   const readVms = flags.libvirt === undefined ? undefined : () => libvirtTaps(uri);
   const vms: LocalVm[] = readVms === undefined ? [] : await readVms();
-  const interfaces = flags.interface;
-  if (interfaces.length === 0 && readVms === undefined) {
-    throw new UserError('no_interfaces', 'say what to capture: -i vnet0,vnet1 or --libvirt', EXIT.usage);
-  }
+  if (pcap !== undefined) mkdirSync(pcap.dir, { recursive: true });
+
   const warn = (text: string) => process.stderr.write(`sky-plan: warning: ${text}\n`);
   const collector = flags.collector ?? flags.host;
   const ndjson = flags.out !== undefined || flags.to === undefined ? new NdjsonSink(flags.out) : undefined;
@@ -103,49 +123,40 @@ async function captureAction(flags: CaptureFlags): Promise<void> {
           flags.to.replace(/\/+$/, ''),
           flags.spool ?? join(tmpdir(), `sky-plan-spool-${collector}`),
           warn,
-          flags.tokenFile === undefined ? undefined : readToken(flags.tokenFile),
+          token,
         );
-  const emit = (doc: WindowDocument) => {
-    ndjson?.write(doc);
-    http?.write(doc);
-  };
+  let timer: NodeJS.Timeout | undefined;
   const stop = new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);
-    if (flags.duration !== undefined) setTimeout(resolve, parseDuration(flags.duration, '--duration') * 1000);
+    if (duration !== undefined) timer = setTimeout(resolve, duration * 1000);
   });
-  const summary = await runCapture(
-    {
-      interfaces,
-      open: {
-        filter: flags.filter,
-        snaplen,
-        bufferBytes: parseSize(flags.buffer, '--buffer'),
-        immediate: flags.immediate === true,
-        timeoutMs: parseDuration(flags.timeout, '--timeout') * 1000,
+  let summary: Awaited<ReturnType<typeof runCapture>>;
+  try {
+    summary = await runCapture(
+      {
+        interfaces,
+        open,
+        collector,
+        host: flags.host,
+        windowSeconds,
+        flowTable: { ...FLOW_TABLE_DEFAULTS, maxFlows, count: flags.bytes },
+        vms,
+        refreshVms: readVms === undefined ? undefined : { seconds: libvirtEvery, read: readVms },
+        pcap,
+        emit: (doc: WindowDocument) => {
+          ndjson?.write(doc);
+          http?.write(doc);
+        },
+        warn,
       },
-      collector,
-      host: flags.host,
-      windowSeconds,
-      flowTable: { ...FLOW_TABLE_DEFAULTS, maxFlows, count: flags.bytes },
-      vms,
-      refreshVms:
-        readVms === undefined
-          ? undefined
-          : { seconds: parseDuration(flags.libvirtEvery, '--libvirt-every'), read: readVms },
-      pcap:
-        flags.pcapDir === undefined
-          ? undefined
-          : {
-              dir: flags.pcapDir,
-              rotateSeconds: parseDuration(flags.rotate, '--rotate'),
-              keep: integer(flags.pcapKeep, '--pcap-keep', 1, 1_000_000),
-            },
-      emit,
-      warn,
-    },
-    stop,
-  );
+      stop,
+    );
+  } catch (err) {
+    clearTimeout(timer);
+    http?.close();
+    throw err;
+  }
   if (http !== undefined) {
     await http.drain(10_000);
     if (http.pending > 0)

@@ -56,7 +56,6 @@ export async function runCapture(options: RunCaptureOptions, stop: Promise<void>
   }
   const pcap = options.pcap;
   const live = new LiveCapture(
-    [],
     options.open,
     collector,
     filter,

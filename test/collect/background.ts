@@ -6,6 +6,7 @@ import { CLI, ROOT } from '../helpers.js';
 
 /** A sky-plan command running in the background (a collector, an aggregator), with its output kept. */
 export class Background {
+  private static readonly running = new Set<Background>();
   readonly proc: ChildProcess;
   stdout = '';
   stderr = '';
@@ -23,7 +24,18 @@ export class Background {
     this.proc.stderr?.on('data', (d: Buffer) => {
       this.stderr += d.toString();
     });
-    this.exited = new Promise((resolve) => this.proc.on('exit', (code) => resolve(code)));
+    this.exited = new Promise((resolve) =>
+      this.proc.on('exit', (code) => {
+        Background.running.delete(this);
+        resolve(code);
+      }),
+    );
+    Background.running.add(this);
+  }
+
+  /** Kills whatever a failed test left running (its pipes would keep the test process alive). */
+  static killAll(): void {
+    for (const b of Background.running) b.proc.kill('SIGKILL');
   }
 
   /** Waits until stderr matches (e.g. the listening line) and returns the match. */

@@ -90,6 +90,7 @@ describe('sky-plan capture: what goes wrong, said clearly', () => {
 });
 
 describe('sky-plan capture --libvirt on taps and their bridge (root)', () => {
+  after(() => Background.killAll());
   const bridge = `skbr${tag}`;
   const vms = [
     { name: 'vm-a', ns: `skns${tag}a`, tap: `sktap${tag}a`, mac: '02:55:00:00:00:0a', ip: '10.55.0.10' },

@@ -20,6 +20,7 @@ function analyze(pcaps: string[], inventory: string): GraphDocument {
 }
 
 describe('sky-plan capture on a veth (root)', () => {
+  after(() => Background.killAll());
   const pairs: VethPair[] = [];
   after(() => {
     for (const p of pairs) p.remove();
