@@ -7,7 +7,7 @@ import { TEMPLATE_LIMITS, TemplateCache, type TemplateLimits } from './templates
 
 /** Exporters tracked one by one; datagrams from more sources are counted together. */
 const MAX_EXPORTERS = 4096;
-const OTHERS = 'others';
+export const OTHER_EXPORTERS = 'others';
 
 /**
  * Flow-export datagrams of any supported kind on one UDP port, told apart by their version field:
@@ -55,7 +55,7 @@ export class FlowExportDecoder {
   private statsOf(exporter: string): ExportStats {
     let s = this.stats.get(exporter);
     if (s === undefined) {
-      const key = this.stats.size < MAX_EXPORTERS ? exporter : OTHERS;
+      const key = this.stats.size < MAX_EXPORTERS ? exporter : OTHER_EXPORTERS;
       s = this.stats.get(key) ?? { datagrams: 0, records: 0, problems: {} };
       this.stats.set(key, s);
     }

@@ -36,6 +36,13 @@ interface Source {
 }
 
 const NO_WORDS = new Uint32Array(4);
+/** Bounds on what senders can make the aggregator remember, whatever they send. */
+const MAX_SOURCES = 10_000;
+const MAX_INSTANCES_PER_SOURCE = 64;
+const MAX_INTERFACES_PER_SOURCE = 4096;
+
+/** A window the aggregator will not count (the message says why); nothing of it was added. */
+export class RefusedWindow extends Error {}
 
 /**
  * One communication graph from many hypervisors' windows and flow exports. Attribution happens here,
@@ -70,18 +77,29 @@ export class Aggregator {
 
   /** Takes a validated window; false when this id was taken before (a resend). */
   addWindow(doc: WindowDocument): boolean {
+    if (doc.byteCount !== this.options.byteCount) {
+      throw new RefusedWindow(
+        `this aggregator counts ${this.options.byteCount} bytes, the window ${doc.byteCount} bytes`,
+      );
+    }
     const source = this.source(`collector ${doc.collector}`, doc.host, 'live');
     const instance = source.instances.get(doc.instance);
     if (instance !== undefined && doc.seq <= instance.lastSeq) {
       this.duplicateWindows++;
       return false;
     }
+    if (instance === undefined && source.instances.size >= MAX_INSTANCES_PER_SOURCE) {
+      // The oldest instance's late resends could count twice now; a restart loop is the only cause.
+      const oldest = source.instances.keys().next().value as string;
+      source.instances.delete(oldest);
+    }
     source.instances.set(doc.instance, { lastSeq: doc.seq, decode: doc.decode });
     source.windows++;
     for (const i of doc.interfaces) {
       const total = source.interfaces.get(i.name);
-      if (total === undefined) source.interfaces.set(i.name, { ...i });
-      else {
+      if (total === undefined) {
+        if (source.interfaces.size < MAX_INTERFACES_PER_SOURCE) source.interfaces.set(i.name, { ...i });
+      } else {
         total.received += i.received;
         total.dropped += i.dropped;
         total.ifDropped += i.ifDropped;
@@ -203,6 +221,7 @@ export class Aggregator {
   private source(path: string, host: string | undefined, kind: Source['kind']): Source {
     let s = this.sources.get(path);
     if (s === undefined) {
+      if (this.sources.size >= MAX_SOURCES) throw new RefusedWindow(`more than ${MAX_SOURCES} sources`);
       s = { host, kind, windows: 0, instances: new Map(), interfaces: new Map(), exported: emptyStats() };
       this.sources.set(path, s);
       // From now on a packet sent from this hypervisor counts only in its own capture.

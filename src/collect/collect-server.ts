@@ -2,8 +2,9 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { createSocket, type Socket } from 'node:dgram';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { FlowExportDecoder } from '../../capture/flow-export/flow-export-decoder.js';
-import type { Aggregator } from './aggregator.js';
+import { countProblem } from '../../capture/flow-export/exported-flow.js';
+import { FlowExportDecoder, OTHER_EXPORTERS } from '../../capture/flow-export/flow-export-decoder.js';
+import { type Aggregator, RefusedWindow } from './aggregator.js';
 import { readWindow } from './read-window.js';
 
 /** A window of 10k flows is ~0.3 MB; this bound only stops a runaway or hostile body. */
@@ -49,7 +50,14 @@ export class CollectServer {
     this.udp = socket;
     socket.on('message', (msg, rinfo) => {
       const flows = this.flowDecoder.decode(msg, rinfo.address, Date.now() / 1000);
-      if (flows.length > 0) this.aggregator.addExportedFlows(rinfo.address, flows);
+      try {
+        if (flows.length > 0) this.aggregator.addExportedFlows(rinfo.address, flows);
+      } catch (err) {
+        if (!(err instanceof RefusedWindow)) throw err;
+        const stats =
+          this.flowDecoder.stats.get(rinfo.address) ?? this.flowDecoder.stats.get(OTHER_EXPORTERS);
+        if (stats !== undefined) countProblem(stats, 'unsupported:too_many_sources');
+      }
     });
     await new Promise<void>((resolve, reject) => {
       socket.once('error', reject);
@@ -129,7 +137,14 @@ export class CollectServer {
       this.warn(`refused a window from ${req.socket.remoteAddress}: ${(err as Error).message}`);
       return reply(res, 400, { error: (err as Error).message });
     }
-    const taken = this.aggregator.addWindow(doc);
+    let taken: boolean;
+    try {
+      taken = this.aggregator.addWindow(doc);
+    } catch (err) {
+      if (!(err instanceof RefusedWindow)) throw err;
+      this.refused++;
+      return reply(res, 400, { error: err.message });
+    }
     reply(res, 200, { id: doc.id, status: taken ? 'taken' : 'duplicate' });
   }
 }

@@ -26,6 +26,7 @@ export class HttpSink {
   private backoffMs = 500;
   private retryTimer: NodeJS.Timeout | undefined;
   private readonly idle: (() => void)[] = [];
+  private closed = false;
 
   constructor(
     private readonly url: string,
@@ -78,13 +79,14 @@ export class HttpSink {
 
   /** Stops retrying (the spool keeps what was not delivered). */
   close(): void {
+    this.closed = true;
     if (this.retryTimer !== undefined) clearTimeout(this.retryTimer);
     this.retryTimer = undefined;
     this.queue.length = 0;
   }
 
   private pump(): void {
-    if (this.sending || this.retryTimer !== undefined) return;
+    if (this.closed || this.sending || this.retryTimer !== undefined) return;
     const name = this.queue[0];
     if (name === undefined) {
       for (const f of this.idle.splice(0)) f();
@@ -111,6 +113,7 @@ export class HttpSink {
   }
 
   private retryLater(): void {
+    if (this.closed) return;
     this.retryTimer = setTimeout(() => {
       this.retryTimer = undefined;
       this.pump();
