@@ -24,6 +24,7 @@ interface CollectFlags {
   duration?: string;
   json?: boolean;
   tokenFile?: string;
+  bytes: string;
 }
 
 export function registerCollect(program: Command): void {
@@ -52,6 +53,7 @@ export function registerCollect(program: Command): void {
     .option('--retain <duration>', 'per-window history kept (totals are kept forever)', '7d')
     .option('--duration <duration>', 'stop listening after this long (default: until SIGINT/SIGTERM)')
     .option('--token-file <file>', 'require this bearer token on every HTTP request (one line)')
+    .option('--bytes <what>', 'wire|payload: what the collectors count (capture --bytes)', 'wire')
     .option('--json', 'print the graph JSON on stdout at the end')
     .action(collectAction);
 }
@@ -64,7 +66,16 @@ async function collectAction(files: string[], flags: CollectFlags): Promise<void
   if (files.length === 0 && flags.listen === undefined && flags.flows === undefined) {
     throw new UserError('nothing_to_collect', 'give window files, --listen or --flows', EXIT.usage);
   }
+  // Every flag is checked before anything listens.
   const windowSeconds = parseDuration(flags.window, '--window');
+  const writeEvery = parseDuration(flags.writeEvery, '--write-every');
+  const duration = flags.duration === undefined ? undefined : parseDuration(flags.duration, '--duration');
+  const token = flags.tokenFile === undefined ? undefined : readToken(flags.tokenFile);
+  if (flags.bytes !== 'wire' && flags.bytes !== 'payload') {
+    throw new UserError('bad_bytes', `--bytes: "${flags.bytes}" is not wire or payload`, EXIT.usage);
+  }
+  const http = flags.listen === undefined ? undefined : address(flags.listen, '--listen');
+  const udp = flags.flows === undefined ? undefined : address(flags.flows, '--flows');
   const exporterHosts = new Map(
     flags.exporterHost.map((pair) => {
       const eq = pair.indexOf('=');
@@ -76,7 +87,7 @@ async function collectAction(files: string[], flags: CollectFlags): Promise<void
   const aggregator = new Aggregator({
     inventory: flags.inventory === undefined ? undefined : await loadInventory(flags.inventory),
     windowSeconds,
-    byteCount: 'wire',
+    byteCount: flags.bytes,
     exporterHosts,
     retainWindows: Math.ceil(parseDuration(flags.retain, '--retain') / windowSeconds),
   });
@@ -94,26 +105,20 @@ async function collectAction(files: string[], flags: CollectFlags): Promise<void
     return cache.json;
   };
   for (const file of files) await readWindowFile(file, aggregator, warn);
-  if (flags.listen !== undefined || flags.flows !== undefined) {
-    server = new CollectServer(
-      aggregator,
-      graphJson,
-      warn,
-      flags.tokenFile === undefined ? undefined : readToken(flags.tokenFile),
-    );
-    await listen(server, flags, warn);
+  if (http !== undefined || udp !== undefined) {
+    server = new CollectServer(aggregator, graphJson, warn, token);
+    await listen(server, http, udp, warn);
     let written = -1;
     const write = async () => {
       if (flags.out === undefined || written === aggregator.version) return;
       written = aggregator.version;
       await writeAtomically(flags.out, graphJson());
     };
-    const timer = setInterval(() => void write(), parseDuration(flags.writeEvery, '--write-every') * 1000);
+    const timer = setInterval(() => void write(), writeEvery * 1000);
     await new Promise<void>((resolve) => {
       process.once('SIGINT', resolve);
       process.once('SIGTERM', resolve);
-      if (flags.duration !== undefined)
-        setTimeout(resolve, parseDuration(flags.duration, '--duration') * 1000);
+      if (duration !== undefined) setTimeout(resolve, duration * 1000);
     });
     clearInterval(timer);
     await server.close();
@@ -124,14 +129,19 @@ async function collectAction(files: string[], flags: CollectFlags): Promise<void
   else process.stdout.write(renderSummary(JSON.parse(json)));
 }
 
-async function listen(server: CollectServer, flags: CollectFlags, warn: (t: string) => void): Promise<void> {
+async function listen(
+  server: CollectServer,
+  http: ListenAddress | undefined,
+  udp: ListenAddress | undefined,
+  warn: (t: string) => void,
+): Promise<void> {
   try {
-    if (flags.listen !== undefined) {
-      const a = await server.listenHttp(address(flags.listen, '--listen'));
+    if (http !== undefined) {
+      const a = await server.listenHttp(http);
       warn(`listening for collectors on http://${a.address}:${a.port}`);
     }
-    if (flags.flows !== undefined) {
-      const a = await server.listenFlows(address(flags.flows, '--flows'));
+    if (udp !== undefined) {
+      const a = await server.listenFlows(udp);
       warn(`listening for flow exports on udp ${a.address}:${a.port}`);
     }
   } catch (err) {
