@@ -32,16 +32,7 @@ export function decodeIpfix(
   return readSets(d, 16, total, DIALECT, templates, domain, clock, stats);
 }
 
-const DIALECT: SetDialect = { name: 'ipfix', templateSet: 2, optionsSet: 3, readTemplates };
-
-function readTemplates(
-  d: Buffer,
-  p: number,
-  end: number,
-  options: boolean,
-  define: (id: number, fields: FieldSpec[]) => boolean,
-  stats: ExportStats,
-): boolean {
+const readTemplates: SetDialect['readTemplates'] = (d, p, end, options, define, stats) => {
   // Sets may end in padding shorter than a template header.
   while (end - p >= 4) {
     const tid = d.readUInt16BE(p);
@@ -74,4 +65,6 @@ function readTemplates(
     if (!define(tid, fields)) countProblem(stats, 'malformed:template_limit');
   }
   return true;
-}
+};
+
+const DIALECT: SetDialect = { name: 'ipfix', templateSet: 2, optionsSet: 3, readTemplates };

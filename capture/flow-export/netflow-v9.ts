@@ -26,16 +26,7 @@ export function decodeNetflowV9(
   return readSets(d, 20, d.length, DIALECT, templates, domain, clock, stats);
 }
 
-const DIALECT: SetDialect = { name: 'netflow9', templateSet: 0, optionsSet: 1, readTemplates };
-
-function readTemplates(
-  d: Buffer,
-  p: number,
-  end: number,
-  options: boolean,
-  define: (id: number, fields: FieldSpec[]) => boolean,
-  stats: ExportStats,
-): boolean {
+const readTemplates: SetDialect['readTemplates'] = (d, p, end, options, define, stats) => {
   while (end - p >= (options ? 6 : 4)) {
     const tid = d.readUInt16BE(p);
     let pairs: number;
@@ -59,4 +50,6 @@ function readTemplates(
     if (!define(tid, fields)) countProblem(stats, 'malformed:template_limit');
   }
   return true;
-}
+};
+
+const DIALECT: SetDialect = { name: 'netflow9', templateSet: 0, optionsSet: 1, readTemplates };
