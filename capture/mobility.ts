@@ -17,6 +17,13 @@ export interface MobilityEvent {
   frames: number;
 }
 
+/** A live migration's announcement in this frame, if any: QEMU's RARP, or a gratuitous ARP. */
+export function announcementKind(pk: Packet): 'rarp' | 'garp' | undefined {
+  if (pk.arpOp === 0) return undefined;
+  if (pk.etherType === 0x8035) return 'rarp';
+  return pk.arpSenderIp !== 0 && pk.arpSenderIp === pk.arpTargetIp ? 'garp' : undefined;
+}
+
 /** Announcements of one MAC within this many seconds are one event. */
 const BURST_SECONDS = 5;
 /** MACs whose sending span is tracked per capture (multi-hypervisor captures only). */
@@ -47,11 +54,8 @@ export class MobilityWatch {
     const track = this.trackHosts && host !== undefined;
     return {
       frame: (pk, ts) => {
-        if (pk.arpOp !== 0) {
-          const rarp = pk.etherType === 0x8035;
-          if (rarp || (pk.arpSenderIp !== 0 && pk.arpSenderIp === pk.arpTargetIp))
-            this.announce(rarp ? 'rarp' : 'garp', pk.arpSenderMac, ts, host ?? null, name);
-        }
+        const kind = announcementKind(pk);
+        if (kind !== undefined) this.announce(kind, pk.arpSenderMac, ts, host ?? null, name);
         if (!track) return;
         const mac = pk.srcMac;
         if (mac < 0) return;
@@ -62,10 +66,10 @@ export class MobilityWatch {
     };
   }
 
-  /** The host a VM last announced itself behind (RARP or gratuitous ARP) up to `until`, if any. */
+  /** The host a VM last announced itself behind (RARP or gratuitous ARP) before `until`, if any. */
   announcedHost(vm: string, until: number): string | undefined {
     let host: string | undefined;
-    for (const e of this.announcements.get(vm) ?? []) if (e.time <= until) host = e.host;
+    for (const e of this.announcements.get(vm) ?? []) if (e.time < until) host = e.host;
     return host;
   }
 
@@ -96,13 +100,8 @@ export class MobilityWatch {
     return this.events.sort((a, b) => a.time - b.time);
   }
 
-  private announce(
-    kind: 'rarp' | 'garp',
-    mac: number,
-    time: number,
-    host: string | null,
-    capture: string,
-  ): void {
+  /** An announcement seen behind `host` (frames of one burst fold into one event). */
+  announce(kind: 'rarp' | 'garp', mac: number, time: number, host: string | null, capture: string): void {
     const key = `${mac}|${kind}|${host}`;
     const last = this.latest.get(key);
     if (last !== undefined && time - last.time < BURST_SECONDS) {

@@ -55,6 +55,8 @@ export interface WindowDocument {
   vms: LocalVm[];
   /** IPv4 → MAC bindings ARP showed in this window. */
   arp: [string, string][];
+  /** Live-migration announcements counted here (sent from this hypervisor): [kind, MAC, time]. */
+  announcements: ['rarp' | 'garp', string, number][];
   endpoints: WindowEndpoint[];
   flows: WindowFlow[];
 }

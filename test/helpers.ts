@@ -167,3 +167,28 @@ export function tcpFrame(
     Buffer.alloc(payload),
   ]);
 }
+
+/** An ARP or RARP body (RFC 826/903): htype 1, ptype IPv4, op, sender and target. */
+export function arpFrame(
+  etherType: number,
+  op: number,
+  mac: string,
+  senderIp: string,
+  targetIp: string,
+): Buffer {
+  const body = Buffer.alloc(28);
+  body.writeUInt16BE(1, 0);
+  body.writeUInt16BE(0x0800, 2);
+  body[4] = 6;
+  body[5] = 4;
+  body.writeUInt16BE(op, 6);
+  body.write(mac.replace(/:/g, ''), 8, 'hex');
+  senderIp.split('.').forEach((x, i) => {
+    body[14 + i] = Number(x);
+  });
+  body.write(mac.replace(/:/g, ''), 18, 'hex');
+  targetIp.split('.').forEach((x, i) => {
+    body[24 + i] = Number(x);
+  });
+  return Buffer.concat([frame.eth('ff:ff:ff:ff:ff:ff', mac, etherType), body]);
+}

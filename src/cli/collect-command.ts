@@ -105,6 +105,7 @@ async function collectAction(files: string[], flags: CollectFlags): Promise<void
     return cache.json;
   };
   for (const file of files) await readWindowFile(file, aggregator, warn);
+  aggregator.settleAll();
   if (http !== undefined || udp !== undefined) {
     server = new CollectServer(aggregator, graphJson, warn, token);
     await listen(server, http, udp, warn);
@@ -122,6 +123,7 @@ async function collectAction(files: string[], flags: CollectFlags): Promise<void
     });
     clearInterval(timer);
     await server.close();
+    aggregator.settleAll();
   }
   const json = graphJson();
   if (flags.out !== undefined) await writeAtomically(flags.out, json);

@@ -3,6 +3,7 @@ import { Attribution, type FlowSide } from '../../capture/attribution.js';
 import { GROUP } from '../../capture/decode/packet.js';
 import { type DecodeStats, emptyStats } from '../../capture/decode-stats.js';
 import type { ExportedFlow } from '../../capture/flow-export/exported-flow.js';
+import { MobilityWatch } from '../../capture/mobility.js';
 import { type CaptureContext, TrafficGraph } from '../../capture/traffic-graph.js';
 import {
   FLOW_FLAG,
@@ -41,6 +42,9 @@ const MAX_SOURCES = 10_000;
 const MAX_INSTANCES_PER_SOURCE = 64;
 const MAX_INTERFACES_PER_SOURCE = 4096;
 
+/** Windows later than a window's before it is counted (a window's wait is at most this many more). */
+const SETTLE_WINDOWS = 1;
+
 /** A window the aggregator will not count (the message says why); nothing of it was added. */
 export class RefusedWindow extends Error {}
 
@@ -57,6 +61,15 @@ export class Aggregator {
   private readonly sources = new Map<string, Source>();
   private readonly hostCloud: Map<string, string | undefined>;
   private newestWindow = Number.NEGATIVE_INFINITY;
+  /**
+   * Windows received but not counted yet, by window index: a window is counted once a later one arrived
+   * (SETTLE_WINDOWS), so that the other hypervisors' windows of the same time, and a migration one of
+   * them announced, are in first. Each packet direction then counts once, at its sender's.
+   */
+  private readonly pending = new Map<number, WindowDocument[]>();
+  private settledUpTo = Number.NEGATIVE_INFINITY;
+  /** Migrations announced (RARP, gratuitous ARP): from then on a VM sends from the announcing host. */
+  private readonly mobility: MobilityWatch;
   duplicateWindows = 0;
   /** Changes with every window or record taken, so readers can cache what they derive. */
   version = 0;
@@ -65,12 +78,13 @@ export class Aggregator {
     const inv = options.inventory;
     this.attribution = new Attribution(inv === undefined ? undefined : knownVms(inv));
     this.hostCloud = new Map((inv?.hosts ?? []).map((h) => [h.name, h.cloud]));
+    this.mobility = new MobilityWatch((mac) => this.attribution.vmOfMac(mac), false);
     this.traffic = new TrafficGraph(
       this.attribution,
       this.hosts,
       true,
       undefined,
-      undefined,
+      (vm, until) => this.mobility.announcedHost(vm, until),
       options.windowSeconds,
     );
   }
@@ -119,29 +133,64 @@ export class Aggregator {
       const m = parseMac(mac);
       if (words?.version === 4 && m !== undefined) this.attribution.learnArp(words.words[0] as number, m);
     }
-    const endpoints = doc.endpoints.map((e) => this.attribution.resolve(side(e)));
+    // Counted once the window settled: every hypervisor's view of it (announcements first) is in.
     const window = this.windowOf(doc.window.index * doc.window.seconds);
-    const context: CaptureContext = { name: `collector ${doc.collector}`, host: doc.host };
-    for (const [s, r, bytes, packets, flags] of doc.flows) {
-      const group =
-        flags & FLOW_FLAG.broadcast
-          ? GROUP.broadcast
-          : flags & FLOW_FLAG.multicast
-            ? GROUP.multicast
-            : GROUP.none;
-      this.traffic.addDirected(
-        endpoints[s] as (typeof endpoints)[number],
-        endpoints[r] as (typeof endpoints)[number],
-        group,
-        bytes,
-        packets,
-        (flags & FLOW_FLAG.newFlow) !== 0,
-        window,
-        context,
-      );
+    if (window <= this.settledUpTo) this.count([doc]);
+    else {
+      const docs = this.pending.get(window);
+      if (docs === undefined) this.pending.set(window, [doc]);
+      else docs.push(doc);
+      this.settle(window - SETTLE_WINDOWS);
+    }
+    return true;
+  }
+
+  /** Counts every window still waiting to settle (at the end of a run, or of the input files). */
+  settleAll(): void {
+    this.settle(Number.POSITIVE_INFINITY);
+  }
+
+  private settle(upTo: number): void {
+    const ready = [...this.pending.keys()].filter((w) => w <= upTo).sort((x, y) => x - y);
+    for (const w of ready) {
+      this.count(this.pending.get(w) ?? []);
+      this.pending.delete(w);
+    }
+    if (upTo > this.settledUpTo) this.settledUpTo = upTo;
+  }
+
+  /** Counts the flows of windows of one time window, after taking all their migration announcements. */
+  private count(docs: readonly WindowDocument[]): void {
+    for (const doc of docs) {
+      for (const [kind, mac, time] of doc.announcements) {
+        const m = parseMac(mac);
+        if (m !== undefined) this.mobility.announce(kind, m, time, doc.host, `collector ${doc.collector}`);
+      }
+    }
+    for (const doc of docs) {
+      const endpoints = doc.endpoints.map((e) => this.attribution.resolve(side(e)));
+      const window = this.windowOf(doc.window.index * doc.window.seconds);
+      const context: CaptureContext = { name: `collector ${doc.collector}`, host: doc.host };
+      for (const [s, r, bytes, packets, flags] of doc.flows) {
+        const group =
+          flags & FLOW_FLAG.broadcast
+            ? GROUP.broadcast
+            : flags & FLOW_FLAG.multicast
+              ? GROUP.multicast
+              : GROUP.none;
+        this.traffic.addDirected(
+          endpoints[s] as (typeof endpoints)[number],
+          endpoints[r] as (typeof endpoints)[number],
+          group,
+          bytes,
+          packets,
+          (flags & FLOW_FLAG.newFlow) !== 0,
+          window,
+          context,
+        );
+      }
     }
     this.version++;
-    return true;
   }
 
   /** Takes flow records from an exporter (NetFlow, IPFIX, sFlow), already scaled by their sampling rate. */
@@ -209,7 +258,7 @@ export class Aggregator {
       captures,
       traffic: this.traffic,
       tunnels: [],
-      mobility: [],
+      mobility: this.mobility.finish(),
       byteCount: this.options.byteCount,
       windowSeconds: this.options.windowSeconds,
       inventory: this.options.inventory,

@@ -4,6 +4,7 @@ import { CaptureSession } from '../../capture/capture-session.js';
 import type { DecodeStats } from '../../capture/decode-stats.js';
 import type { FrameSink } from '../../capture/files/frame-sink.js';
 import type { FlowTableOptions } from '../../capture/flow-table.js';
+import { announcementKind } from '../../capture/mobility.js';
 import { TunnelOverhead } from '../../capture/tunnel-overhead.js';
 import {
   type InterfaceCounters,
@@ -22,6 +23,9 @@ export interface CollectorOptions {
   /** Identifies this process's windows; defaults to its start time in ms. */
   instance?: string;
 }
+
+/** A burst of announcements is a handful of frames; more in one window is a flood, not migrations. */
+const MAX_ANNOUNCEMENTS = 1024;
 
 /** ARP bindings are learned here for the aggregator, which attributes the flows. */
 class ArpLog extends Attribution {
@@ -44,6 +48,7 @@ export class Collector implements FrameSink {
   private readonly session: CaptureSession;
   private readonly instance: string;
   private seq = 0;
+  private announcements: WindowDocument['announcements'] = [];
   /** The wall-clock window now open (NaN before the first tick). */
   private openWindow = Number.NaN;
 
@@ -55,6 +60,14 @@ export class Collector implements FrameSink {
       this.builder,
       options.windowSeconds,
       options.flowTable,
+      {
+        frame: (pk, ts) => {
+          const kind = announcementKind(pk);
+          if (kind !== undefined && this.announcements.length < MAX_ANNOUNCEMENTS) {
+            this.announcements.push([kind, macToString(pk.arpSenderMac), ts]);
+          }
+        },
+      },
     );
   }
 
@@ -98,6 +111,8 @@ export class Collector implements FrameSink {
       macToString(mac),
     ]);
     this.arp.learned.clear();
+    const announcements = this.announcements;
+    this.announcements = [];
     return {
       schema: WINDOW_SCHEMA,
       id: `${o.collector}/${this.instance}/${seq}`,
@@ -111,6 +126,7 @@ export class Collector implements FrameSink {
       decode: snapshot(this.session.counter.finish().stats),
       vms: o.vms,
       arp,
+      announcements,
       endpoints,
       flows,
     };

@@ -29,6 +29,9 @@ const header = v.object({
   }),
   vms: v.pipe(v.array(v.object({ name, mac: v.string(), interface: v.string() })), v.maxLength(65536)),
   arp: v.pipe(v.array(v.tuple([v.string(), v.string()])), v.maxLength(65536)),
+  announcements: v.optional(
+    v.pipe(v.array(v.tuple([v.picklist(['rarp', 'garp']), v.string(), v.number()])), v.maxLength(4096)),
+  ),
   endpoints: v.array(v.unknown()),
   flows: v.array(v.unknown()),
 });
@@ -48,6 +51,7 @@ export function readWindow(input: unknown): WindowDocument {
     throw new Error(`${path === '' ? 'document' : path}: ${issue.message}`);
   }
   const doc = input as WindowDocument;
+  doc.announcements ??= [];
   doc.endpoints.forEach((e, i) => {
     const ok =
       Array.isArray(e) &&

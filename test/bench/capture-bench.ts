@@ -190,6 +190,7 @@ function aggregatorBench(): void {
       decode: emptyStats(),
       vms: [],
       arp: [],
+      announcements: [],
       endpoints,
       flows,
     };
@@ -206,6 +207,7 @@ function aggregatorBench(): void {
     for (const body of bodies) aggregator.addWindow(readWindow(JSON.parse(body)));
     times.push(performance.now() - t0);
   }
+  aggregator.settleAll();
   globalThis.gc?.();
   const rss = process.memoryUsage().rss;
   const sorted = [...times].sort((a, b) => a - b);

@@ -2,11 +2,10 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { frame, pcapFile, runCli, tempDir } from '../helpers.js';
+import { arpFrame as arp, frame, pcapFile, runCli, tempDir } from '../helpers.js';
 
 const WEB = '02:00:00:00:00:10';
 const DB = '02:00:00:00:00:20';
-const BROADCAST = 'ff:ff:ff:ff:ff:ff';
 
 const udpFrom = (mac: string, src: string, dst: string) =>
   Buffer.concat([
@@ -15,25 +14,6 @@ const udpFrom = (mac: string, src: string, dst: string) =>
     frame.udp(4000, 5000, 100),
     Buffer.alloc(100),
   ]);
-
-/** An ARP or RARP body (RFC 826/903): htype 1, ptype IPv4, op, sender and target. */
-function arp(etherType: number, op: number, mac: string, senderIp: string, targetIp: string): Buffer {
-  const body = Buffer.alloc(28);
-  body.writeUInt16BE(1, 0);
-  body.writeUInt16BE(0x0800, 2);
-  body[4] = 6;
-  body[5] = 4;
-  body.writeUInt16BE(op, 6);
-  body.write(mac.replace(/:/g, ''), 8, 'hex');
-  senderIp.split('.').forEach((x, i) => {
-    body[14 + i] = Number(x);
-  });
-  body.write(mac.replace(/:/g, ''), 18, 'hex');
-  targetIp.split('.').forEach((x, i) => {
-    body[24 + i] = Number(x);
-  });
-  return Buffer.concat([frame.eth(BROADCAST, mac, etherType), body]);
-}
 
 /**
  * Captures of two hypervisors: web sends to db behind a at t=100-110; behind b, `announce` frames, then

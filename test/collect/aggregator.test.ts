@@ -1,9 +1,18 @@
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { emptyStats } from '../../capture/decode-stats.js';
+import { readCapture } from '../../capture/files/read-capture.js';
+import { FLOW_TABLE_DEFAULTS } from '../../capture/flow-table.js';
 import { FLOW_FLAG, WINDOW_SCHEMA, type WindowDocument } from '../../capture/window-document.js';
 import { Aggregator, RefusedWindow } from '../../src/collect/aggregator.js';
+import { Collector } from '../../src/collect/collector.js';
 import { readWindow } from '../../src/collect/read-window.js';
+import { buildGraph, graphDocument } from '../../src/graph/build-graph.js';
+import type { GraphDocument } from '../../src/graph/graph-model.js';
+import { loadInventory } from '../../src/inventory/load-inventory.js';
+import { arpFrame, frame, pcapFile, runCli, tempDir } from '../helpers.js';
 
 function window(seq: number, overrides: Partial<WindowDocument> = {}): WindowDocument {
   return {
@@ -19,6 +28,7 @@ function window(seq: number, overrides: Partial<WindowDocument> = {}): WindowDoc
     decode: emptyStats(),
     vms: [{ name: 'web', mac: '52:54:00:00:00:01', interface: 'vnet0' }],
     arp: [],
+    announcements: [],
     endpoints: [
       [4, '10.0.0.1', '52:54:00:00:00:01', null, null],
       [4, '10.0.0.2', '52:54:00:00:00:02', null, null],
@@ -35,6 +45,7 @@ describe('aggregator', () => {
     assert.equal(agg.addWindow(window(0)), false);
     assert.equal(agg.addWindow(window(1)), true);
     assert.equal(agg.addWindow(window(1)), false);
+    agg.settleAll();
     const analysis = agg.analysis();
     const edge = [...analysis.traffic.edges.values()][0];
     assert.deepEqual([edge?.bytes, edge?.packets, edge?.flows], [3000, 2, 2]);
@@ -51,6 +62,7 @@ describe('aggregator', () => {
     const agg = new Aggregator({ windowSeconds: 60, byteCount: 'wire' });
     agg.addWindow(window(5));
     assert.equal(agg.addWindow(window(0, { instance: '200', id: 'c1/200/0' })), true);
+    agg.settleAll();
     assert.equal([...agg.traffic.edges.values()][0]?.bytes, 3000);
   });
 
@@ -64,5 +76,107 @@ describe('aggregator', () => {
     assert.throws(() => readWindow({ ...window(0), seq: -1 }), /^Error: seq: /);
     assert.throws(() => readWindow({ ...window(0), schema: 'other' }), /schema/);
     assert.throws(() => readWindow('nonsense'), /document/);
+  });
+});
+
+describe('live collectors and a migration', () => {
+  const WEB = '02:00:00:00:00:10';
+  const DB = '02:00:00:00:00:20';
+  const udp = (ts: number) => ({
+    ts,
+    data: Buffer.concat([
+      frame.eth(DB, WEB, 0x0800),
+      frame.ipv4('10.0.0.10', '10.0.0.20', 17, 108),
+      frame.udp(4000, 5000, 100),
+      Buffer.alloc(100),
+    ]),
+  });
+
+  /** Runs one hypervisor's capture through a real Collector, its clock driven by the frames' times. */
+  async function collectorWindows(pcap: string, host: string): Promise<WindowDocument[]> {
+    const frames: { data: Buffer; caplen: number; origLen: number; ts: number; linkType: number }[] = [];
+    await readCapture(pcap, {
+      frame: (data, offset, caplen, origLen, ts, linkType) =>
+        frames.push({
+          data: Buffer.from(data.subarray(offset, offset + caplen)),
+          caplen,
+          origLen,
+          ts,
+          linkType,
+        }),
+    });
+    const collector = new Collector({
+      collector: host,
+      host,
+      windowSeconds: 10,
+      flowTable: FLOW_TABLE_DEFAULTS,
+      vms: [],
+    });
+    const docs: WindowDocument[] = [];
+    const none = () => [];
+    for (const f of frames) {
+      const doc = collector.tick(f.ts, none);
+      if (doc !== undefined) docs.push(doc);
+      collector.frame(f.data, 0, f.caplen, f.origLen, f.ts, f.linkType);
+    }
+    docs.push(collector.flush(none));
+    return docs.map((d) => readWindow(JSON.parse(JSON.stringify(d))));
+  }
+
+  it('a VM that announced itself behind another hypervisor counts there, as analyze counts it', async () => {
+    // web and db run on hv-a; web migrates to hv-b (cloud b) and announces itself there at t=120 (RARP
+    // burst); its traffic to db after that crosses clouds and is seen on both hypervisors.
+    const dir = tempDir();
+    const a = join(dir, 'a.pcap');
+    const b = join(dir, 'b.pcap');
+    const rarp = Array.from({ length: 5 }, (_, i) => ({
+      data: arpFrame(0x8035, 3, WEB, '0.0.0.0', '0.0.0.0'),
+      ts: 120 + i * 0.1,
+    }));
+    const after = Array.from({ length: 5 }, (_, i) => udp(121 + i));
+    writeFileSync(a, pcapFile([...Array.from({ length: 11 }, (_, i) => udp(100 + i)), ...after]));
+    writeFileSync(b, pcapFile([...rarp, ...after]));
+    const inventory = {
+      clouds: [{ name: 'a' }, { name: 'b' }],
+      hosts: [
+        { name: 'hv-a', cloud: 'a' },
+        { name: 'hv-b', cloud: 'b' },
+      ],
+      vms: [
+        { name: 'web', host: 'hv-a', nics: [{ mac: WEB, ips: ['10.0.0.10'] }] },
+        { name: 'db', host: 'hv-a', nics: [{ mac: DB, ips: ['10.0.0.20'] }] },
+      ],
+    };
+    const invPath = join(dir, 'inventory.json');
+    writeFileSync(invPath, JSON.stringify(inventory));
+    const agg = new Aggregator({
+      inventory: await loadInventory(invPath),
+      windowSeconds: 10,
+      byteCount: 'wire',
+    });
+    // hv-a's windows arrive first: each direction still counts once, as windows settle before counting.
+    for (const doc of [...(await collectorWindows(a, 'hv-a')), ...(await collectorWindows(b, 'hv-b'))])
+      agg.addWindow(doc);
+    agg.settleAll();
+    const analysis = agg.analysis();
+    const live = graphDocument(buildGraph(analysis), analysis);
+    // analyze reads the captures one after another: the destination's (with the announcement) goes first.
+    const r = runCli(['analyze', `hv-b=${b}`, `hv-a=${a}`, '-i', invPath, '--window', '10s', '--json']);
+    assert.equal(r.status, 0, r.stderr);
+    const file = JSON.parse(r.stdout) as GraphDocument;
+    const webDb = (g: GraphDocument) => g.edges.find((e) => e.source === 'web' && e.target === 'db');
+    assert.equal(webDb(file)?.packets, 16, 'the 5 packets after the move count once');
+    assert.equal(webDb(live)?.packets, 16);
+    assert.deepEqual(live.edges, file.edges);
+    assert.deepEqual(live.dedup, file.dedup);
+    assert.deepEqual(
+      live.mobility.map((e) => [e.kind, e.vm, e.host, e.frames]),
+      [['rarp', 'web', 'hv-b', 5]],
+    );
+    assert.deepEqual(
+      live.nodes.find((n) => n.id === 'web')?.moved,
+      file.nodes.find((n) => n.id === 'web')?.moved,
+    );
+    assert.deepEqual(live.summary.cloudPairs, file.summary.cloudPairs);
   });
 });
