@@ -42,9 +42,9 @@ export function registerCapture(program: Command): void {
     .command('capture')
     .summary('capture live on VM interfaces and emit one flow window at a time')
     .description(
-      "Captures with libpcap (the pcap module) on this hypervisor's interfaces, decodes and aggregates\n" +
-        'exactly as analyze does, and emits each time window as it closes: NDJSON (stdout or --out DIR)\n' +
-        'and/or to an aggregator (--to, sky-plan collect). Memory stays that of one flow table however long\n' +
+      "Captures with libpcap (the pcap module) on this hypervisor's interfaces, decodes and aggregates " +
+        'exactly as analyze does, and emits each time window as it closes: NDJSON (stdout or --out DIR) ' +
+        'and/or to an aggregator (--to, sky-plan collect). Memory stays that of one flow table however long ' +
         'it runs. SIGINT/SIGTERM emit the open window, then stop. Needs root or CAP_NET_RAW+CAP_NET_ADMIN.',
     )
     .option('-i, --interface <names>', 'interfaces to capture, comma-separated (repeatable)', collect, [])

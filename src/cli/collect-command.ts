@@ -32,9 +32,9 @@ export function registerCollect(program: Command): void {
     .command('collect')
     .summary('merge many collectors and flow exporters into one graph')
     .description(
-      'Aggregates the windows of sky-plan capture collectors (HTTP, --listen; or NDJSON files given as\n' +
-        'arguments) and flow exports (NetFlow v5/v9, IPFIX, sFlow v5 on UDP, --flows) into one graph:\n' +
-        "each packet counts once, in its sender's hypervisor's capture; a window received twice counts\n" +
+      'Aggregates the windows of sky-plan capture collectors (HTTP, --listen; or NDJSON files given as ' +
+        'arguments) and flow exports (NetFlow v5/v9, IPFIX, sFlow v5 on UDP, --flows) into one graph: ' +
+        "each packet counts once, in its sender's hypervisor's capture; a window received twice counts " +
         'once. Serves GET /v1/graph and /v1/status, and keeps --out (graph@1, what plan reads) current.',
     )
     .argument('[windows...]', 'NDJSON window files written by sky-plan capture --out')
