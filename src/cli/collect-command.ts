@@ -1,10 +1,11 @@
-import { createReadStream } from 'node:fs';
+import { createReadStream, existsSync } from 'node:fs';
 import { rename, writeFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
 import { Aggregator } from '../collect/aggregator.js';
 import { CollectServer, type ListenAddress } from '../collect/collect-server.js';
 import { readWindow } from '../collect/read-window.js';
+import { WindowJournal } from '../collect/window-journal.js';
 import { EXIT, UserError } from '../errors.js';
 import { buildGraph, graphDocument } from '../graph/build-graph.js';
 import { renderSummary } from '../graph/render-summary.js';
@@ -25,6 +26,7 @@ interface CollectFlags {
   json?: boolean;
   tokenFile?: string;
   bytes: string;
+  journal?: string;
 }
 
 export function registerCollect(program: Command): void {
@@ -53,6 +55,7 @@ export function registerCollect(program: Command): void {
     .option('--retain <duration>', 'per-window history kept (totals are kept forever)', '7d')
     .option('--duration <duration>', 'stop listening after this long (default: until SIGINT/SIGTERM)')
     .option('--token-file <file>', 'require this bearer token on every HTTP request (one line)')
+    .option('--journal <file>', 'keep every window taken here and replay it at start (survives a restart)')
     .option('--bytes <what>', 'wire|payload: what the collectors count (capture --bytes)', 'wire')
     .option('--json', 'print the graph JSON on stdout at the end')
     .action(collectAction);
@@ -104,10 +107,12 @@ async function collectAction(files: string[], flags: CollectFlags): Promise<void
     }
     return cache.json;
   };
-  for (const file of files) await readWindowFile(file, aggregator, warn);
+  const replay = flags.journal !== undefined && existsSync(flags.journal) ? [flags.journal] : [];
+  for (const file of [...replay, ...files]) await readWindowFile(file, aggregator, warn);
   aggregator.settleAll();
   if (http !== undefined || udp !== undefined) {
-    server = new CollectServer(aggregator, graphJson, warn, token);
+    const journal = flags.journal === undefined ? undefined : new WindowJournal(flags.journal);
+    server = new CollectServer(aggregator, graphJson, warn, token, journal);
     await listen(server, http, udp, warn);
     let written = -1;
     const write = async () => {
@@ -123,6 +128,7 @@ async function collectAction(files: string[], flags: CollectFlags): Promise<void
     });
     clearInterval(timer);
     await server.close();
+    journal?.close();
     aggregator.settleAll();
   }
   const json = graphJson();

@@ -6,6 +6,7 @@ import { countProblem } from '../../capture/flow-export/exported-flow.js';
 import { FlowExportDecoder, OTHER_EXPORTERS } from '../../capture/flow-export/flow-export-decoder.js';
 import { type Aggregator, RefusedWindow } from './aggregator.js';
 import { readWindow } from './read-window.js';
+import type { WindowJournal } from './window-journal.js';
 
 /** A window of 10k flows is ~0.3 MB; this bound only stops a runaway or hostile body. */
 const MAX_BODY_BYTES = 64 << 20;
@@ -31,6 +32,8 @@ export class CollectServer {
     private readonly warn: (text: string) => void,
     /** When set, every HTTP request must carry `Authorization: Bearer <token>`. */
     private readonly token?: string,
+    /** When set, each window taken is written there before the collector hears it was. */
+    private readonly journal?: WindowJournal,
   ) {}
 
   async listenHttp(at: ListenAddress): Promise<AddressInfo> {
@@ -130,8 +133,9 @@ export class CollectServer {
       chunks.push(chunk as Buffer);
     }
     let doc: ReturnType<typeof readWindow>;
+    const body = Buffer.concat(chunks).toString('utf8');
     try {
-      doc = readWindow(JSON.parse(Buffer.concat(chunks).toString('utf8')));
+      doc = readWindow(JSON.parse(body));
     } catch (err) {
       this.refused++;
       this.warn(`refused a window from ${req.socket.remoteAddress}: ${(err as Error).message}`);
@@ -145,6 +149,8 @@ export class CollectServer {
       this.refused++;
       return reply(res, 400, { error: err.message });
     }
+    // A write error answers 500: the collector keeps the window and sends it again.
+    if (taken) this.journal?.append(body.includes('\n') ? JSON.stringify(doc) : body);
     reply(res, 200, { id: doc.id, status: taken ? 'taken' : 'duplicate' });
   }
 }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { emptyStats } from '../../capture/decode-stats.js';
 import { readCapture } from '../../capture/files/read-capture.js';
 import { FLOW_TABLE_DEFAULTS } from '../../capture/flow-table.js';
@@ -13,6 +13,7 @@ import { buildGraph, graphDocument } from '../../src/graph/build-graph.js';
 import type { GraphDocument } from '../../src/graph/graph-model.js';
 import { loadInventory } from '../../src/inventory/load-inventory.js';
 import { arpFrame, frame, pcapFile, runCli, tempDir } from '../helpers.js';
+import { aggregatorUrl, Background } from './background.js';
 
 function window(seq: number, overrides: Partial<WindowDocument> = {}): WindowDocument {
   return {
@@ -39,6 +40,7 @@ function window(seq: number, overrides: Partial<WindowDocument> = {}): WindowDoc
 }
 
 describe('aggregator', () => {
+  after(() => Background.killAll());
   it('counts a window once however often it arrives, names libvirt VMs, reports drops', () => {
     const agg = new Aggregator({ windowSeconds: 60, byteCount: 'wire' });
     assert.equal(agg.addWindow(window(0)), true);
@@ -64,6 +66,32 @@ describe('aggregator', () => {
     assert.equal(agg.addWindow(window(0, { instance: '200', id: 'c1/200/0' })), true);
     agg.settleAll();
     assert.equal([...agg.traffic.edges.values()][0]?.bytes, 3000);
+  });
+
+  it('a restarted aggregator replays its journal: the graph is back and every window id still known', async () => {
+    const journal = join(tempDir(), 'journal.ndjson');
+    const start = async () => {
+      const agg = new Background(['collect', '--listen', '127.0.0.1:0', '--journal', journal, '--json']);
+      return { agg, url: await aggregatorUrl(agg) };
+    };
+    const post = async (url: string, doc: WindowDocument) =>
+      (
+        (await (await fetch(`${url}/v1/windows`, { method: 'POST', body: JSON.stringify(doc) })).json()) as {
+          status: string;
+        }
+      ).status;
+    let { agg, url } = await start();
+    for (const seq of [0, 1, 2]) assert.equal(await post(url, window(seq)), 'taken');
+    await agg.stop('SIGKILL');
+    ({ agg, url } = await start());
+    assert.equal(await post(url, window(2)), 'duplicate');
+    assert.equal(await post(url, window(3)), 'taken');
+    assert.equal(await agg.stop(), 0, agg.stderr);
+    const graph = JSON.parse(agg.stdout) as GraphDocument;
+    assert.deepEqual(
+      graph.edges.map((e) => [e.source, e.target, e.bytes, e.packets]),
+      [['web', '10.0.0.2', 4 * 1500, 4]],
+    );
   });
 
   it('refuses what it cannot count, whole: wrong byte count, broken documents', () => {
