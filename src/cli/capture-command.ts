@@ -149,6 +149,10 @@ async function captureAction(flags: CaptureFlags): Promise<void> {
           http?.write(doc);
         },
         warn,
+        started: (names) =>
+          process.stderr.write(
+            `sky-plan: capturing on ${names.length === 0 ? 'no interface yet (no VM)' : names.join(', ')}, windows of ${windowSeconds} s\n`,
+          ),
       },
       stop,
     );

@@ -23,6 +23,8 @@ export interface AggregatorOptions {
   exporterHosts?: ReadonlyMap<string, string>;
   /** Per-window series older than this many windows are dropped (totals stay): bounded memory. */
   retainWindows?: number;
+  /** Milliseconds now (tests drive it); tells a silent collector from one that is only behind. */
+  now?: () => number;
 }
 
 interface Source {
@@ -34,6 +36,9 @@ interface Source {
   interfaces: Map<string, InterfaceCounters>;
   /** Flow exports: what the records said, as decode statistics. */
   exported: DecodeStats;
+  /** Live collectors: the latest window received (aggregator windows) and when (ms, the clock's). */
+  latestWindow: number;
+  lastSeen: number;
 }
 
 const NO_WORDS = new Uint32Array(4);
@@ -42,8 +47,8 @@ const MAX_SOURCES = 10_000;
 const MAX_INSTANCES_PER_SOURCE = 64;
 const MAX_INTERFACES_PER_SOURCE = 4096;
 
-/** Windows later than a window's before it is counted (a window's wait is at most this many more). */
-const SETTLE_WINDOWS = 1;
+/** A collector silent for this many windows no longer holds the others' windows back. */
+const SILENT_WINDOWS = 3;
 
 /** A window the aggregator will not count (the message says why); nothing of it was added. */
 export class RefusedWindow extends Error {}
@@ -62,9 +67,9 @@ export class Aggregator {
   private readonly hostCloud: Map<string, string | undefined>;
   private newestWindow = Number.NEGATIVE_INFINITY;
   /**
-   * Windows received but not counted yet, by window index: a window is counted once a later one arrived
-   * (SETTLE_WINDOWS), so that the other hypervisors' windows of the same time, and a migration one of
-   * them announced, are in first. Each packet direction then counts once, at its sender's.
+   * Windows received but not counted yet, by window index: a window is counted once every collector
+   * that is not silent sent a later one, so that all hypervisors' views of that time, and a migration
+   * one of them announced, are in first. Each packet direction then counts once, at its sender's.
    */
   private readonly pending = new Map<number, WindowDocument[]>();
   private settledUpTo = Number.NEGATIVE_INFINITY;
@@ -109,6 +114,7 @@ export class Aggregator {
     }
     source.instances.set(doc.instance, { lastSeq: doc.seq, decode: doc.decode });
     source.windows++;
+    source.lastSeen = this.clock();
     for (const i of doc.interfaces) {
       const total = source.interfaces.get(i.name);
       if (total === undefined) {
@@ -135,14 +141,30 @@ export class Aggregator {
     }
     // Counted once the window settled: every hypervisor's view of it (announcements first) is in.
     const window = this.windowOf(doc.window.index * doc.window.seconds);
+    if (window > source.latestWindow) source.latestWindow = window;
     if (window <= this.settledUpTo) this.count([doc]);
     else {
       const docs = this.pending.get(window);
       if (docs === undefined) this.pending.set(window, [doc]);
       else docs.push(doc);
-      this.settle(window - SETTLE_WINDOWS);
+      this.settle(this.settledByAll());
     }
     return true;
+  }
+
+  /** The last window every collector that is not silent has gone past. */
+  private settledByAll(): number {
+    const silentAfter = SILENT_WINDOWS * this.options.windowSeconds * 1000;
+    let upTo = Number.POSITIVE_INFINITY;
+    for (const s of this.sources.values()) {
+      if (s.kind === 'live' && this.clock() - s.lastSeen < silentAfter)
+        upTo = Math.min(upTo, s.latestWindow - 1);
+    }
+    return upTo;
+  }
+
+  private clock(): number {
+    return (this.options.now ?? Date.now)();
   }
 
   /** Counts every window still waiting to settle (at the end of a run, or of the input files). */
@@ -271,7 +293,16 @@ export class Aggregator {
     let s = this.sources.get(path);
     if (s === undefined) {
       if (this.sources.size >= MAX_SOURCES) throw new RefusedWindow(`more than ${MAX_SOURCES} sources`);
-      s = { host, kind, windows: 0, instances: new Map(), interfaces: new Map(), exported: emptyStats() };
+      s = {
+        host,
+        kind,
+        windows: 0,
+        instances: new Map(),
+        interfaces: new Map(),
+        exported: emptyStats(),
+        latestWindow: Number.NEGATIVE_INFINITY,
+        lastSeen: this.clock(),
+      };
       this.sources.set(path, s);
       // From now on a packet sent from this hypervisor counts only in its own capture.
       if (host !== undefined) this.hosts.add(host);

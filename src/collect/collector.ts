@@ -94,6 +94,14 @@ export class Collector implements FrameSink {
     return doc;
   }
 
+  /**
+   * An empty window just before `now`'s, sent first: the aggregator learns of this hypervisor before any
+   * window of the others could be counted without it (its traffic would count twice).
+   */
+  hello(now: number): WindowDocument {
+    return this.document(Math.floor(now / this.options.windowSeconds) - 1, []);
+  }
+
   /** Closes the open window now (SIGINT, SIGTERM): its document covers the part that was captured. */
   flush(counters: () => InterfaceCounters[]): WindowDocument {
     this.session.closeWindowsBefore(Number.POSITIVE_INFINITY);

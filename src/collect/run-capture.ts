@@ -24,6 +24,8 @@ export interface RunCaptureOptions {
   /** Where each closed window goes (NDJSON, an aggregator). */
   emit: (doc: WindowDocument) => void;
   warn: (text: string) => void;
+  /** Called once every interface is open: capture has begun. */
+  started?: (interfaces: string[]) => void;
 }
 
 export interface CaptureSummary {
@@ -96,6 +98,8 @@ export async function runCapture(options: RunCaptureOptions, stop: Promise<void>
     live.close();
     throw err;
   }
+  options.started?.(live.interfaces);
+  options.emit(collector.hello(Date.now() / 1000));
   const refresh = options.refreshVms;
   let refreshing = false;
   const refresher =

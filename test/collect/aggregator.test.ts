@@ -60,6 +60,25 @@ describe('aggregator', () => {
     assert.match(analysis.warnings.join('\n'), /2 windows were received again/);
   });
 
+  it('counts a window once every collector still sending went past it, not waiting for a silent one', () => {
+    let now = 0;
+    const agg = new Aggregator({ windowSeconds: 60, byteCount: 'wire', now: () => now });
+    const other = (seq: number) =>
+      window(seq, { collector: 'c2', host: 'hv2', id: `c2/100/${seq}`, vms: [], flows: [] });
+    agg.addWindow(other(0));
+    agg.addWindow(window(0));
+    agg.addWindow(window(1));
+    agg.addWindow(window(2));
+    // c2 has not gone past window 0: none of c1's windows is counted yet.
+    assert.equal(agg.traffic.edges.size, 0);
+    agg.addWindow(other(1));
+    assert.equal([...agg.traffic.edges.values()][0]?.packets, 1);
+    // c2 falls silent for more than three windows: it no longer holds c1's windows 1 and 2 back.
+    now += 4 * 60_000;
+    agg.addWindow(window(3));
+    assert.equal([...agg.traffic.edges.values()][0]?.packets, 3);
+  });
+
   it('a restarted collector (new instance) counts from its first window', () => {
     const agg = new Aggregator({ windowSeconds: 60, byteCount: 'wire' });
     agg.addWindow(window(5));

@@ -1,6 +1,14 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { parseDomiflist } from '../../capture/live/libvirt-taps.js';
@@ -163,9 +171,12 @@ describe('sky-plan capture --libvirt on taps and their bridge (root)', () => {
         PATH: `${bin}:${process.env.PATH}`,
       },
     );
-    await sleep(1500);
+    await capture.waitFor(/capturing on/);
     writeFileSync(join(dir, 'running'), 'vm-a\nvm-b\n\n');
-    await sleep(2500);
+    // Until a reading of libvirt (every second) opened vm-b's tap: a window names vm-b.
+    const seesB = () => existsSync(out) && readWindowFiles(out).docs.some((d) => d.vms.length === 2);
+    for (let i = 0; i < 150 && !seesB(); i++) await sleep(100);
+    await sleep(1000);
     // 200 kB over TCP from vm-a to vm-b (node in the namespaces: no ping or netcat needed).
     const server = spawn('ip', ['netns', 'exec', vms[1]?.ns as string, process.execPath, '-e', SINK], {
       stdio: 'ignore',

@@ -47,7 +47,7 @@ describe('sky-plan capture on a veth (root)', () => {
       '--pcap-dir',
       join(dir, 'frames'),
     ]);
-    await sleep(1000);
+    await capture.waitFor(/capturing on/);
     const sent = veth.replay(pcap);
     await sleep(1500);
     assert.equal(await capture.stop('SIGINT'), 0, capture.stderr);
@@ -124,7 +124,7 @@ describe('sky-plan capture on a veth (root)', () => {
       ]);
     const ca = collector(a, 'hv-a');
     let cb = collector(b, 'hv-b');
-    await sleep(1000);
+    await Promise.all([ca.waitFor(/capturing on/), cb.waitFor(/capturing on/)]);
     const replayBoth = (pcap: string) => {
       a.replay(pcap);
       b.replay(pcap);
@@ -139,7 +139,7 @@ describe('sky-plan capture on a veth (root)', () => {
     await cb.stop('SIGKILL');
     agg.proc.kill('SIGCONT');
     cb = collector(b, 'hv-b');
-    await sleep(1000);
+    await cb.waitFor(/capturing on/);
     replayBoth(parts[2] as string);
     await sleep(2500);
     assert.equal(await ca.stop(), 0, ca.stderr);
