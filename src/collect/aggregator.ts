@@ -71,7 +71,7 @@ export class Aggregator {
    * that is not silent sent a later one, so that all hypervisors' views of that time, and a migration
    * one of them announced, are in first. Each packet direction then counts once, at its sender's.
    */
-  private readonly pending = new Map<number, WindowDocument[]>();
+  private readonly pending = new Map<number, Waiting[]>();
   private settledUpTo = Number.NEGATIVE_INFINITY;
   /** Migrations announced (RARP, gratuitous ARP): from then on a VM sends from the announcing host. */
   private readonly mobility: MobilityWatch;
@@ -142,11 +142,12 @@ export class Aggregator {
     // Counted once the window settled: every hypervisor's view of it (announcements first) is in.
     const window = this.windowOf(doc.window.index * doc.window.seconds);
     if (window > source.latestWindow) source.latestWindow = window;
-    if (window <= this.settledUpTo) this.count([doc]);
+    const waiting = packFlows(doc);
+    if (window <= this.settledUpTo) this.count([waiting]);
     else {
       const docs = this.pending.get(window);
-      if (docs === undefined) this.pending.set(window, [doc]);
-      else docs.push(doc);
+      if (docs === undefined) this.pending.set(window, [waiting]);
+      else docs.push(waiting);
       this.settle(this.settledByAll());
     }
     return true;
@@ -182,18 +183,19 @@ export class Aggregator {
   }
 
   /** Counts the flows of windows of one time window, after taking all their migration announcements. */
-  private count(docs: readonly WindowDocument[]): void {
-    for (const doc of docs) {
+  private count(docs: readonly Waiting[]): void {
+    for (const { doc } of docs) {
       for (const [kind, mac, time] of doc.announcements) {
         const m = parseMac(mac);
         if (m !== undefined) this.mobility.announce(kind, m, time, doc.host, `collector ${doc.collector}`);
       }
     }
-    for (const doc of docs) {
+    for (const { doc, flows } of docs) {
       const endpoints = doc.endpoints.map((e) => this.attribution.resolve(side(e)));
       const window = this.windowOf(doc.window.index * doc.window.seconds);
       const context: CaptureContext = { name: `collector ${doc.collector}`, host: doc.host };
-      for (const [s, r, bytes, packets, flags] of doc.flows) {
+      for (let i = 0; i < flows.length; i += 5) {
+        const flags = flows[i + 4] as number;
         const group =
           flags & FLOW_FLAG.broadcast
             ? GROUP.broadcast
@@ -201,11 +203,11 @@ export class Aggregator {
               ? GROUP.multicast
               : GROUP.none;
         this.traffic.addDirected(
-          endpoints[s] as (typeof endpoints)[number],
-          endpoints[r] as (typeof endpoints)[number],
+          endpoints[flows[i] as number] as (typeof endpoints)[number],
+          endpoints[flows[i + 1] as number] as (typeof endpoints)[number],
           group,
-          bytes,
-          packets,
+          flows[i + 2] as number,
+          flows[i + 3] as number,
           (flags & FLOW_FLAG.newFlow) !== 0,
           window,
           context,
@@ -325,6 +327,18 @@ export class Aggregator {
       for (const w of e.series?.keys() ?? []) if (w < before) e.series?.delete(w);
     }
   }
+}
+
+/** A window waiting to be counted: its flows packed five numbers each (a tenth of the arrays' memory). */
+interface Waiting {
+  doc: WindowDocument;
+  flows: Float64Array;
+}
+
+function packFlows(doc: WindowDocument): Waiting {
+  const flows = new Float64Array(doc.flows.length * 5);
+  doc.flows.forEach((f, i) => flows.set(f, i * 5));
+  return { doc: { ...doc, flows: [] }, flows };
 }
 
 function side([version, address, mac, vlan, vni]: WindowEndpoint): FlowSide {
