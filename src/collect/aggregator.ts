@@ -337,7 +337,9 @@ interface Waiting {
 
 function packFlows(doc: WindowDocument): Waiting {
   const flows = new Float64Array(doc.flows.length * 5);
-  doc.flows.forEach((f, i) => flows.set(f, i * 5));
+  doc.flows.forEach((f, i) => {
+    flows.set(f, i * 5);
+  });
   return { doc: { ...doc, flows: [] }, flows };
 }
 
