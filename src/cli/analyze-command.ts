@@ -12,6 +12,7 @@ import { renderSummary } from '../graph/render-summary.js';
 import { loadInventory } from '../inventory/load-inventory.js';
 import { parseCaptureArgs } from './capture-args.js';
 import { parseDuration } from './duration.js';
+import { repeatable } from './repeatable.js';
 
 const FORMATS = ['table', 'json', ...EXPORT_FORMATS] as const;
 type Format = (typeof FORMATS)[number];
@@ -46,7 +47,7 @@ export function registerAnalyze(program: Command): void {
     )
     .option('-o, --out <file>', 'write the output there (the table summary still goes to stdout)')
     .option('--json', 'print the graph JSON (sky-plan/graph@1) on stdout')
-    .option('--host <name>', 'hypervisor of the next capture (repeat, in order)', collect, [])
+    .option('--host <name>', 'hypervisor of the next capture (repeat, in order)', repeatable, [])
     .option('--flows <file>', 'also write every flow record as NDJSON')
     .option('--max-flows <n>', `flow records held at once (default ${FLOW_TABLE_DEFAULTS.maxFlows})`)
     .option(
@@ -57,10 +58,6 @@ export function registerAnalyze(program: Command): void {
     .action(async (captures: string[], flags: AnalyzeFlags) => {
       await analyzeAction(captures, flags);
     });
-}
-
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
 }
 
 async function analyzeAction(captureArgs: string[], flags: AnalyzeFlags): Promise<void> {

@@ -47,7 +47,7 @@ export function registerCapture(program: Command): void {
         'and/or to an aggregator (--to, sky-plan collect). Memory stays that of one flow table however long ' +
         'it runs. SIGINT/SIGTERM emit the open window, then stop. Needs root or CAP_NET_RAW+CAP_NET_ADMIN.',
     )
-    .option('-i, --interface <names>', 'interfaces to capture, comma-separated (repeatable)', collect, [])
+    .option('-i, --interface <names>', 'interfaces to capture, comma-separated (repeatable)', commaList, [])
     .option('--libvirt [uri]', "capture every running VM's tap, named by libvirt (virsh domiflist)")
     .option('--libvirt-every <duration>', 'read the VMs and their taps again this often', '60s')
     .option('-f, --filter <bpf>', 'BPF filter', '')
@@ -74,7 +74,8 @@ export function registerCapture(program: Command): void {
     .action(captureAction);
 }
 
-function collect(value: string, previous: string[]): string[] {
+/** `-i a,b -i c` → ['a', 'b', 'c']. */
+function commaList(value: string, previous: string[]): string[] {
   return [...previous, ...value.split(',').filter((v) => v !== '')];
 }
 

@@ -11,6 +11,7 @@ import { buildGraph, graphDocument } from '../graph/build-graph.js';
 import { renderSummary } from '../graph/render-summary.js';
 import { loadInventory } from '../inventory/load-inventory.js';
 import { parseDuration } from './duration.js';
+import { repeatable } from './repeatable.js';
 import { readToken } from './token.js';
 
 interface CollectFlags {
@@ -48,7 +49,7 @@ export function registerCollect(program: Command): void {
     .option(
       '--exporter-host <ip=host>',
       'the hypervisor a flow exporter reports for (repeatable)',
-      collect,
+      repeatable,
       [],
     )
     .option('--write-every <duration>', 'how often --out is rewritten while listening', '10s')
@@ -59,10 +60,6 @@ export function registerCollect(program: Command): void {
     .option('--bytes <what>', 'wire|payload: what the collectors count (capture --bytes)', 'wire')
     .option('--json', 'print the graph JSON on stdout at the end')
     .action(collectAction);
-}
-
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
 }
 
 async function collectAction(files: string[], flags: CollectFlags): Promise<void> {

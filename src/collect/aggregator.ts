@@ -142,7 +142,7 @@ export class Aggregator {
     // Counted once the window settled: every hypervisor's view of it (announcements first) is in.
     const window = this.windowOf(doc.window.index * doc.window.seconds);
     if (window > source.latestWindow) source.latestWindow = window;
-    const waiting = packFlows(doc);
+    const waiting = packFlows(doc, window);
     if (window <= this.settledUpTo) this.count([waiting]);
     else {
       const docs = this.pending.get(window);
@@ -190,9 +190,8 @@ export class Aggregator {
         if (m !== undefined) this.mobility.announce(kind, m, time, doc.host, `collector ${doc.collector}`);
       }
     }
-    for (const { doc, flows } of docs) {
+    for (const { doc, flows, window } of docs) {
       const endpoints = doc.endpoints.map((e) => this.attribution.resolve(side(e)));
-      const window = this.windowOf(doc.window.index * doc.window.seconds);
       const context: CaptureContext = { name: `collector ${doc.collector}`, host: doc.host };
       for (let i = 0; i < flows.length; i += 5) {
         const flags = flows[i + 4] as number;
@@ -333,14 +332,16 @@ export class Aggregator {
 interface Waiting {
   doc: WindowDocument;
   flows: Float64Array;
+  /** Its aggregator window. */
+  window: number;
 }
 
-function packFlows(doc: WindowDocument): Waiting {
+function packFlows(doc: WindowDocument, window: number): Waiting {
   const flows = new Float64Array(doc.flows.length * 5);
   doc.flows.forEach((f, i) => {
     flows.set(f, i * 5);
   });
-  return { doc: { ...doc, flows: [] }, flows };
+  return { doc: { ...doc, flows: [] }, flows, window };
 }
 
 function side([version, address, mac, vlan, vni]: WindowEndpoint): FlowSide {

@@ -1,19 +1,14 @@
+import type { PlanMove } from '../plan/plan-document.js';
 import type { ExecutablePlan } from '../plan/read-plan.js';
 
 /** One live migration to carry out; a staged move goes through a third cloud in two hops. */
-export interface Migration {
-  vm: string;
-  from: string;
-  to: string;
-  vcpus: number;
-  memoryGiB: number;
-  image: string | null;
-  wanBytes: number;
-  /** At the link's full bandwidth. */
-  seconds: number;
+export type Migration = Pick<
+  PlanMove,
+  'vm' | 'from' | 'to' | 'vcpus' | 'memoryGiB' | 'image' | 'wanBytes' | 'seconds'
+> & {
   /** Set on the first hop of a staged move: the VM's final cloud. */
   stagingFor?: string;
-}
+};
 
 export interface Wave {
   migrations: Migration[];

@@ -37,6 +37,7 @@ export interface PlanMove {
   image: string | null;
   /** This VM's own bytes on the WAN (memory and disk it does not share with its image). */
   wanBytes: number;
+  /** Its migration time at the link's full bandwidth. */
   seconds: number;
   cost: number;
   /** Peers it ends up with in one cloud, and peers it leaves, with the traffic between them. */

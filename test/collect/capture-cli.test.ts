@@ -15,8 +15,8 @@ import { parseDomiflist } from '../../capture/live/libvirt-taps.js';
 import type { GraphDocument } from '../../src/graph/graph-model.js';
 import { CLI, fixture, ROOT, runCli, tempDir } from '../helpers.js';
 import { Background, readWindowFiles } from './background.js';
+import { ip } from './veth.js';
 
-const ip = (...args: string[]) => execFileSync('ip', args, { stdio: 'pipe' });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const tag = String(process.pid % 10000);
 

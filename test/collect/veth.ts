@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 
-const ip = (...args: string[]) => execFileSync('ip', args, { stdio: 'pipe' });
+export const ip = (...args: string[]) => execFileSync('ip', args, { stdio: 'pipe' });
 
 /**
  * A veth pair in the root namespace: frames tcpreplay sends into `send` come out of `capture`. IPv6 is
