@@ -10,6 +10,7 @@ import { TunnelOverhead, type TunnelUsage } from '../capture/tunnel-overhead.js'
 import type { InterfaceCounters } from '../capture/window-document.js';
 import { knownVms } from './inventory/load-inventory.js';
 import type { Inventory } from './inventory/schema.js';
+import { utcTime } from './utc-time.js';
 
 export interface CaptureInput {
   path: string;
@@ -53,10 +54,8 @@ export interface Analysis {
 }
 
 const YEAR_SECONDS = 365.25 * 86400;
-
-function isoTime(seconds: number | null): string {
-  return new Date((seconds ?? 0) * 1000).toISOString();
-}
+/** 2200-01-01T00:00:00Z: later capture times are a clock gone wrong, not a capture. */
+const YEAR_2200 = 7258118400;
 
 /** Reads every capture in turn into one traffic graph. Memory is bounded by the flow table, not the files. */
 export async function analyzeCaptures(
@@ -100,9 +99,17 @@ export async function analyzeCaptures(
       );
     }
     const span = stats.firstTime === null || stats.lastTime === null ? 0 : stats.lastTime - stats.firstTime;
+    if (
+      (stats.firstTime !== null && stats.firstTime < 0) ||
+      (stats.lastTime !== null && stats.lastTime > YEAR_2200)
+    ) {
+      fileWarnings.push(
+        `timestamps reach outside 1970-2200 (${utcTime(stats.firstTime ?? 0)} to ${utcTime(stats.lastTime ?? 0)}): a capture clock was wrong`,
+      );
+    }
     if (span > YEAR_SECONDS) {
       fileWarnings.push(
-        `timestamps span ${(span / YEAR_SECONDS).toFixed(1)} years (${isoTime(stats.firstTime)} to ${isoTime(stats.lastTime)}): a capture clock was wrong, so mean rates are meaningless`,
+        `timestamps span ${(span / YEAR_SECONDS).toFixed(1)} years (${utcTime(stats.firstTime ?? 0)} to ${utcTime(stats.lastTime ?? 0)}): a capture clock was wrong, so mean rates are meaningless`,
       );
     }
     flowTable.foldedPackets += session.table.foldedPackets;

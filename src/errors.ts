@@ -22,3 +22,29 @@ export const EXIT = {
   /** sky-plan execute: some migrations failed (their VMs still run at their source). */
   incomplete: 4,
 } as const;
+
+const FS_PROBLEMS: Readonly<Record<string, string>> = {
+  ENOENT: 'no such file or directory',
+  ENOTDIR: 'a part of the path is not a directory',
+  EISDIR: 'it is a directory',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  EROFS: 'read-only file system',
+  ENOSPC: 'no space left on the device',
+  EDQUOT: 'disk quota exceeded',
+  ENAMETOOLONG: 'the name is too long',
+  EEXIST: 'it already exists',
+};
+
+/**
+ * A file-system error on a path the user named (an output in a missing directory, a directory given as
+ * a file) as a UserError; undefined for anything else, which stays an internal error.
+ */
+export function fileSystemUserError(err: unknown): UserError | undefined {
+  const e = err as NodeJS.ErrnoException;
+  if (!(err instanceof Error) || typeof e.path !== 'string' || e.code === undefined) return undefined;
+  const problem = FS_PROBLEMS[e.code];
+  if (problem === undefined) return undefined;
+  const verb = e.syscall === 'open' || e.syscall === undefined ? 'use' : e.syscall;
+  return new UserError(`file_${e.code.toLowerCase()}`, `cannot ${verb} ${e.path}: ${problem}`);
+}

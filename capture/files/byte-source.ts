@@ -1,5 +1,5 @@
 import { open } from 'node:fs/promises';
-import { Readable } from 'node:stream';
+import { pipeline, Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { UserError } from '../../src/errors.js';
 
@@ -77,7 +77,12 @@ function streamSource(name: string, input: Readable): ByteSource {
       for (let next = await raw.next(); !next.done; next = await raw.next()) yield next.value;
     }
     if (head[0] === GZIP_MAGIC0 && head[1] === GZIP_MAGIC1) {
-      return Readable.from(replay()).pipe(createGunzip())[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+      // pipeline, not pipe: when a reader stops early, `close` destroys the input while the intermediate
+      // stream may still be pulling from it, and its premature-close error needs a listener. The gunzip
+      // stream's own errors still reach the reader through its iterator.
+      const gunzip = createGunzip();
+      pipeline(Readable.from(replay()), gunzip, () => undefined);
+      return gunzip[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
     }
     return replay();
   }

@@ -17,6 +17,14 @@ const EPB = 6;
 const OPT_END = 0;
 const OPT_IF_TSRESOL = 9;
 const OPT_IF_TSOFFSET = 14;
+/** Smallest total length of each block type this reader looks into: header and fixed fields and trailer. */
+const MIN_TOTAL: Readonly<Record<number, number>> = {
+  [PCAPNG_SHB]: 28,
+  [IDB]: 20,
+  [OPB]: 32,
+  [SPB]: 16,
+  [EPB]: 32,
+};
 
 interface Iface {
   linkType: number;
@@ -35,6 +43,7 @@ export async function readPcapng(rb: RecordBuffer, sink: FrameSink): Promise<Rea
   let sections = 0;
   let badInterfaceFrames = 0;
   let badBlocks = 0;
+  let shortBlocks = 0;
   const u32 = (o: number) => (le ? rb.buf.readUInt32LE(o) : rb.buf.readUInt32BE(o));
   const u16 = (o: number) => (le ? rb.buf.readUInt16LE(o) : rb.buf.readUInt16BE(o));
 
@@ -72,7 +81,16 @@ export async function readPcapng(rb: RecordBuffer, sink: FrameSink): Promise<Rea
       p = rb.pos;
     }
     const bodyEnd = p + total - 4;
-    if (blockType === EPB || blockType === OPB) {
+    if (total < (MIN_TOTAL[blockType] ?? 12)) {
+      // Too short for its own fixed fields: reading them would run into the next block (or past the buffer).
+      if (blockType === PCAPNG_SHB && sections === 0) {
+        throw new UserError(
+          'capture_bad_pcapng',
+          `pcapng section header at byte ${rb.offset} is only ${total} bytes`,
+        );
+      }
+      shortBlocks++;
+    } else if (blockType === EPB || blockType === OPB) {
       const ifId = blockType === EPB ? u32(p + 8) : u16(p + 8);
       const caplen = u32(p + 20);
       const iface = ifaces[ifId];
@@ -126,6 +144,8 @@ export async function readPcapng(rb: RecordBuffer, sink: FrameSink): Promise<Rea
   }
   if (badBlocks > 0)
     warnings.push(`${badBlocks} packet blocks claim more data than the block holds; skipped`);
+  if (shortBlocks > 0)
+    warnings.push(`${shortBlocks} blocks are shorter than their type's fixed fields; skipped`);
   return { format: 'pcapng', frames, warnings };
 }
 

@@ -1,4 +1,4 @@
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, openSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import type { Command } from 'commander';
@@ -12,6 +12,7 @@ import { renderSummary } from '../graph/render-summary.js';
 import { loadInventory } from '../inventory/load-inventory.js';
 import { parseCaptureArgs } from './capture-args.js';
 import { parseDuration } from './duration.js';
+import { checkOutputPath } from './output-path.js';
 import { repeatable } from './repeatable.js';
 
 const FORMATS = ['table', 'json', ...EXPORT_FORMATS] as const;
@@ -62,6 +63,8 @@ export function registerAnalyze(program: Command): void {
 
 async function analyzeAction(captureArgs: string[], flags: AnalyzeFlags): Promise<void> {
   const format = chooseFormat(flags);
+  checkOutputPath('--out', flags.out);
+  checkOutputPath('--flows', flags.flows);
   const inputs = parseCaptureArgs(captureArgs, flags.host);
   const windowSeconds = flags.window === undefined ? undefined : parseDuration(flags.window, '--window');
   const maxFlows = flags.maxFlows === undefined ? FLOW_TABLE_DEFAULTS.maxFlows : Number(flags.maxFlows);
@@ -73,14 +76,22 @@ async function analyzeAction(captureArgs: string[], flags: AnalyzeFlags): Promis
     );
   }
   const inventory = flags.inventory === undefined ? undefined : await loadInventory(flags.inventory);
-  const flowStream = flags.flows === undefined ? undefined : createWriteStream(flags.flows);
+  // Opened here, not by the stream, so a bad path is an error before any work instead of an 'error' event.
+  const flowStream =
+    flags.flows === undefined ? undefined : createWriteStream('', { fd: openSync(flags.flows, 'w') });
+  // A write error (a full disk) is reported when the stream ends, below, not as an uncaught event.
+  flowStream?.on('error', () => undefined);
   const analysis = await analyzeCaptures(inputs, {
     inventory,
     windowSeconds,
     flowTable: { ...FLOW_TABLE_DEFAULTS, maxFlows, count: byteCount(flags.bytes) },
     ...(flowStream === undefined ? {} : { onFlow: (r) => flowStream.write(`${JSON.stringify(r)}\n`) }),
   });
-  if (flowStream !== undefined) await new Promise((resolve) => flowStream.end(resolve));
+  if (flowStream !== undefined) {
+    await new Promise<void>((resolve, reject) =>
+      flowStream.end((err?: Error | null) => (err ? reject(err) : resolve())),
+    );
+  }
   const doc = graphDocument(buildGraph(analysis), analysis);
   const rendered = render(doc, format);
   if (flags.out !== undefined) {

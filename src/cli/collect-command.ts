@@ -185,15 +185,24 @@ async function readWindowFile(
     throw new UserError('cannot_read', `cannot read ${path}: ${(err as Error).message}`);
   }
   let line = 0;
+  let taken = 0;
+  // Problems before the first window are held: a file with no window at all is the wrong file (an error),
+  // one with some is damaged (warnings).
+  const held: string[] = [];
   for await (const text of createInterface({ input: stream, crlfDelay: Number.POSITIVE_INFINITY })) {
     line++;
     if (text.trim() === '') continue;
     try {
       aggregator.addWindow(readWindow(JSON.parse(text)));
+      if (taken++ === 0) for (const problem of held.splice(0)) warn(`${problem}; skipped`);
     } catch (err) {
-      warn(`${path}:${line}: skipped, not a window: ${(err as Error).message}`);
+      const problem = `${path}:${line}: not a window: ${(err as Error).message}`;
+      if (taken > 0) warn(`${problem}; skipped`);
+      else if (held.length < 100) held.push(problem);
     }
   }
+  if (taken === 0 && held.length > 0)
+    throw new UserError('not_windows', `${held[0]} (no line of ${path} is a sky-plan window)`);
 }
 
 async function writeAtomically(path: string, text: string): Promise<void> {

@@ -18,9 +18,11 @@ import {
   schedule,
   scheduleInput,
 } from '../execute/schedule.js';
+import { planProblems } from '../execute/validate-plan.js';
 import { loadInventory } from '../inventory/load-inventory.js';
 import type { Cloud } from '../inventory/schema.js';
 import { readExecutablePlan } from '../plan/read-plan.js';
+import { checkOutputPath } from './output-path.js';
 
 const DRIVERS = ['dry-run', 'script', 'libvirt', 'qmp'] as const;
 
@@ -85,6 +87,7 @@ export function registerExecute(program: Command): void {
 }
 
 async function executeAction(flags: ExecuteFlags): Promise<number> {
+  checkOutputPath('--script', flags.script);
   if (!(DRIVERS as readonly string[]).includes(flags.driver))
     throw new UserError(
       'bad_driver',
@@ -97,15 +100,30 @@ async function executeAction(flags: ExecuteFlags): Promise<number> {
       `--on-failure: "${flags.onFailure}" is not stop or skip`,
       EXIT.usage,
     );
+  if (
+    (flags.resume !== undefined || flags.journal !== undefined) &&
+    (flags.driver === 'dry-run' || flags.driver === 'script')
+  )
+    throw new UserError(
+      'journal_driver',
+      `--${flags.resume !== undefined ? 'resume' : 'journal'} is for runs that migrate (--driver qmp or libvirt); --driver ${flags.driver} moves nothing`,
+      EXIT.usage,
+    );
   const limits: ConcurrencyLimits = {
     perSource: positiveInt(flags.maxPerSource, '--max-per-source'),
     perDestination: positiveInt(flags.maxPerDest, '--max-per-dest'),
     perLink: positiveInt(flags.maxPerLink, '--max-per-link'),
   };
   const plan = await readExecutablePlan(flags.plan);
-  const clouds = new Map<string, Cloud>();
-  if (flags.clouds !== undefined)
-    for (const c of (await loadInventory(flags.clouds)).clouds) clouds.set(c.name, c);
+  const spec = flags.clouds === undefined ? undefined : await loadInventory(flags.clouds);
+  const clouds = new Map<string, Cloud>((spec?.clouds ?? []).map((c) => [c.name, c]));
+  const problems = planProblems(plan, spec);
+  if (problems.length > 0)
+    throw new UserError(
+      'plan_not_executable',
+      `${flags.plan} cannot be carried out, nothing was started:\n  ${problems.join('\n  ')}`,
+      EXIT.input,
+    );
   if (flags.driver === 'dry-run' || flags.driver === 'script') {
     let waves: ReturnType<typeof schedule>;
     try {

@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { EXIT, UserError } from '../errors.js';
 import { EXPORT_FORMATS, EXPORTERS, type ExportFormat, formatOfExtension } from '../export/exporters.js';
 import { readGraph } from '../plan/read-graph.js';
+import { checkOutputPath } from './output-path.js';
 
 interface ExportFlags {
   graph: string;
@@ -24,6 +25,7 @@ export function registerExport(program: Command): void {
     .option('-o, --out <file>', 'write there instead of stdout')
     .action(async (flags: ExportFlags) => {
       const format = exportFormat(flags);
+      checkOutputPath('--out', flags.out);
       const graph = await readGraph(flags.graph);
       const text = EXPORTERS[format](graph);
       if (flags.out === undefined) process.stdout.write(text);

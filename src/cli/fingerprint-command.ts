@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import { rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
@@ -5,6 +6,7 @@ import type { Command } from 'commander';
 import { EXIT, UserError } from '../errors.js';
 import { QmpClient } from '../execute/qmp-client.js';
 import { fingerprintFile } from '../plan/fingerprint.js';
+import { checkOutputPath } from './output-path.js';
 
 interface FingerprintFlags {
   qmp?: string;
@@ -29,6 +31,9 @@ export function registerFingerprint(program: Command): void {
     .action(async (flags: FingerprintFlags) => {
       if ((flags.qmp === undefined) === (flags.file === undefined))
         throw new UserError('fingerprint_source', 'give exactly one of --qmp or --file', EXIT.usage);
+      checkOutputPath('--out', flags.out);
+      if (flags.file !== undefined && statSync(flags.file, { throwIfNoEntry: false })?.isDirectory())
+        throw new UserError('fingerprint_directory', `--file: ${flags.file} is a directory, not an image`);
       const name = flags.name ?? basename(flags.qmp ?? flags.file ?? '').replace(/\.[^.]*$/, '');
       const sketch =
         flags.file !== undefined

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
-import { EXIT, UserError } from '../errors.js';
+import { EXIT, fileSystemUserError, UserError } from '../errors.js';
 import { VERSION } from '../version.js';
 import { registerAnalyze } from './analyze-command.js';
 import { registerCapture } from './capture-command.js';
@@ -39,9 +39,10 @@ export async function main(argv: readonly string[]): Promise<number> {
     if (err instanceof CommanderError) {
       return err.exitCode === 0 ? EXIT.ok : EXIT.usage;
     }
-    if (err instanceof UserError) {
-      process.stderr.write(`sky-plan: error: ${err.message}\n`);
-      return err.exitCode;
+    const user = err instanceof UserError ? err : fileSystemUserError(err);
+    if (user !== undefined) {
+      process.stderr.write(`sky-plan: error: ${user.message}\n`);
+      return user.exitCode;
     }
     process.stderr.write(
       `sky-plan: internal error (please report it with the command line): ${(err as Error).stack ?? String(err)}\n`,

@@ -13,6 +13,7 @@ import { readGraph } from '../plan/read-graph.js';
 import { readSketches } from '../plan/read-sketches.js';
 import { renderPlan } from '../plan/render-plan.js';
 import { parseDuration } from './duration.js';
+import { checkOutputPath } from './output-path.js';
 
 const SOLVER_NAMES = ['auto', ...Object.keys(SOLVERS)];
 
@@ -62,6 +63,7 @@ export function registerPlan(program: Command): void {
 }
 
 async function planAction(flags: PlanFlags): Promise<void> {
+  checkOutputPath('--out', flags.out);
   if (!SOLVER_NAMES.includes(flags.solver)) {
     throw new UserError(
       'bad_solver',
@@ -70,8 +72,13 @@ async function planAction(flags: PlanFlags): Promise<void> {
     );
   }
   const seed = Number(flags.seed);
-  if (!Number.isInteger(seed))
-    throw new UserError('bad_seed', `--seed: "${flags.seed}" is not an integer`, EXIT.usage);
+  // HiGHS takes its random_seed in [0, 2^31 - 1].
+  if (!Number.isInteger(seed) || seed < 0 || seed > 2 ** 31 - 1)
+    throw new UserError(
+      'bad_seed',
+      `--seed: "${flags.seed}" is not an integer from 0 to 2147483647`,
+      EXIT.usage,
+    );
   const downtime = Number(flags.downtimeCost ?? 0);
   if (!(downtime >= 0))
     throw new UserError(

@@ -6,6 +6,7 @@ import { type PlanView, readPlan } from '../plan/read-plan.js';
 import { clientScript } from '../report/client-script.js';
 import { renderHtml } from '../report/render-html.js';
 import { type ReportGraph, reportData } from '../report/report-data.js';
+import { checkOutputPath } from './output-path.js';
 
 interface ReportFlags {
   graph: string;
@@ -28,6 +29,7 @@ export function registerReport(program: Command): void {
     .option('-o, --out <file>', 'where to write the page', 'report.html')
     .option('--title <text>', 'page title (default: from the graph file name)')
     .action(async (flags: ReportFlags) => {
+      checkOutputPath('--out', flags.out);
       const graph: ReportGraph = await readGraph(flags.graph);
       const plan: PlanView | null = flags.plan === undefined ? null : await readPlan(flags.plan);
       const title = flags.title ?? `sky-plan report: ${basename(flags.graph)}`;

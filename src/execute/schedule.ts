@@ -100,11 +100,14 @@ export function schedule(input: ScheduleInput): Wave[] {
   const load = new Map([...input.load].map(([c, l]) => [c, { ...l }]));
   let pending = priorityOrder(input.migrations, input.coupling);
   const seeded = new Set<string>(); // image→cloud pairs whose seed has completed
+  // A VM goes through a third cloud at most once: with that, every round either completes a wave or
+  // stages a VM not staged before, so the loop ends on any input (with a DeadlockError at worst).
+  const staged = new Set<string>();
   const waves: Wave[] = [];
   while (pending.length > 0) {
     const wave = nextWave(pending, load, input, seeded);
     if (wave.length === 0) {
-      pending = stageOne(pending, load, input);
+      pending = stageOne(pending, load, input, staged);
       continue;
     }
     for (const m of wave) {
@@ -150,9 +153,15 @@ function nextWave(
 }
 
 /** Breaks a deadlock by sending one blocked VM through a third cloud that has room for it. */
-function stageOne(pending: Migration[], load: Map<string, Load>, input: ScheduleInput): Migration[] {
+function stageOne(
+  pending: Migration[],
+  load: Map<string, Load>,
+  input: ScheduleInput,
+  staged: Set<string>,
+): Migration[] {
   const none = new Map<string, Load>();
   for (const m of pending) {
+    if (staged.has(m.vm)) continue;
     for (const via of [...input.capacity.keys()].sort()) {
       if (via === m.from || via === m.to || !fits(load, none, input, via, m)) continue;
       const rate1 = input.wan.get(m.from)?.[via];
@@ -160,6 +169,7 @@ function stageOne(pending: Migration[], load: Map<string, Load>, input: Schedule
       if (rate1 === undefined || rate2 === undefined) continue;
       const first: Migration = { ...m, to: via, seconds: m.wanBytes / rate1, stagingFor: m.to };
       const second: Migration = { ...m, from: via, seconds: m.wanBytes / rate2 };
+      staged.add(m.vm);
       return [first, ...pending.filter((p) => p !== m), second];
     }
   }

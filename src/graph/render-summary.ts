@@ -1,4 +1,5 @@
 import { formatBytes, formatCount, formatMoney, formatPercent, textTable } from '../cli/text-table.js';
+import { utcTime } from '../utc-time.js';
 import type { GraphDocument } from './graph-model.js';
 
 const TOP_TUNNELS = 10;
@@ -139,7 +140,7 @@ export function renderSummary(doc: GraphDocument): string {
     );
   }
   if (doc.mobility.length > 0) {
-    const at = (t: number) => new Date(t * 1000).toISOString().replace('T', ' ').slice(0, 23);
+    const at = (t: number) => utcTime(t).replace('T', ' ').replace(/Z$/, '');
     const what = (e: GraphDocument['mobility'][number]) =>
       e.kind === 'host-change'
         ? `sends behind ${e.host} now, no longer behind ${e.from}`

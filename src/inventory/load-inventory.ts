@@ -50,7 +50,7 @@ export async function parseInventory(text: string, path: string): Promise<Invent
 
 async function parseYamlInventory(text: string, path: string): Promise<Inventory> {
   // Loaded on demand: JSON inventories and runs without an inventory never pay for the YAML parser.
-  const { isNode, LineCounter, parseDocument } = await import('yaml');
+  const { isNode, LineCounter, parseDocument, visit } = await import('yaml');
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   const syntax = doc.errors[0];
@@ -68,7 +68,22 @@ async function parseYamlInventory(text: string, path: string): Promise<Inventory
     }
     return path;
   };
-  const data = doc.toJS() ?? {};
+  let data: unknown;
+  try {
+    data = doc.toJS() ?? {};
+  } catch (err) {
+    // The YAML library refuses alias expansion past its limit (a "billion laughs" document).
+    let where = path;
+    visit(doc, {
+      Alias(_key, node) {
+        if (node.range == null) return undefined;
+        const pos = lines.linePos(node.range[0]);
+        where = `${path}:${pos.line}:${pos.col}`;
+        return visit.BREAK;
+      },
+    });
+    throw invalid(`${where}: ${(err as Error).message}`);
+  }
   if (typeof data !== 'object' || Array.isArray(data)) {
     throw invalid(
       `${path}:1:1: the top level must be a mapping with clouds:, hosts:, vms:, images: or constraints:`,

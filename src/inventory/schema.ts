@@ -1,5 +1,6 @@
 import * as v from 'valibot';
 import { canonicalIp, parseMac } from '../../capture/addresses.js';
+import { nameSchema } from './names.js';
 
 /**
  * The inventory / clouds spec (README "Inventory"). One file may hold clouds, hosts and VMs; the planner's
@@ -20,7 +21,7 @@ const egress = v.strictObject({
 });
 
 export const cloudSchema = v.strictObject({
-  name: v.pipe(v.string(), v.minLength(1)),
+  name: nameSchema,
   capacity: v.optional(
     v.strictObject({ vcpus: v.optional(count), memoryGiB: v.optional(price), vms: v.optional(count) }),
   ),
@@ -80,14 +81,14 @@ const nic = v.strictObject({
 });
 
 export const vmSchema = v.strictObject({
-  name: v.pipe(v.string(), v.minLength(1)),
-  cloud: v.optional(v.string()),
-  host: v.optional(v.string()),
+  name: nameSchema,
+  cloud: v.optional(nameSchema),
+  host: v.optional(nameSchema),
   vcpus: v.optional(positive),
   memoryGiB: v.optional(positive),
   diskGiB: v.optional(price),
   /** Content group for dedup-aware migration cost (see `images`). */
-  image: v.optional(v.string()),
+  image: v.optional(nameSchema),
   /** Its content sketch from `sky-plan fingerprint` (a path relative to this file). */
   sketch: v.optional(v.string()),
   nics: v.optional(v.array(nic), []),
@@ -102,7 +103,7 @@ const fraction = v.pipe(v.number(), v.minValue(0), v.maxValue(1));
 
 /** Share of a VM's memory that VMs of the same image have in common (0.6 = 60%). */
 export const imageSchema = v.strictObject({
-  name: v.pipe(v.string(), v.minLength(1)),
+  name: nameSchema,
   /** Optional when its VMs have sketches: the planner measures it. */
   similarity: v.optional(fraction),
 });
@@ -119,8 +120,8 @@ export const constraintsSchema = v.strictObject({
 });
 
 export const hostSchema = v.strictObject({
-  name: v.pipe(v.string(), v.minLength(1)),
-  cloud: v.optional(v.string()),
+  name: nameSchema,
+  cloud: v.optional(nameSchema),
 });
 
 export const inventorySchema = v.strictObject({

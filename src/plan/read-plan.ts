@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import * as v from 'valibot';
 import { UserError } from '../errors.js';
 import { formatPath } from '../inventory/load-inventory.js';
+import { nameSchema } from '../inventory/names.js';
 import { PLAN_SCHEMA, type PlanDocument } from './plan-document.js';
 
 const money = v.number();
@@ -19,9 +20,9 @@ const metricsEntries = {
 const metrics = v.looseObject(metricsEntries);
 const peer = v.looseObject({ peer: v.string(), bytesPerSecond: v.number() });
 const move = {
-  vm: v.string(),
-  from: v.string(),
-  to: v.string(),
+  vm: nameSchema,
+  from: nameSchema,
+  to: nameSchema,
   wanBytes: v.number(),
   seconds: v.number(),
   cost: v.number(),
@@ -32,7 +33,7 @@ const plan = {
   schema: v.literal(PLAN_SCHEMA),
   horizonSeconds: v.number(),
   solver: v.looseObject({ name: v.string(), optimal: v.boolean(), gap: v.nullable(v.number()) }),
-  placement: v.record(v.string(), v.string()),
+  placement: v.record(nameSchema, nameSchema),
   moves: v.array(v.looseObject(move)),
   before: metrics,
   after: metrics,
@@ -58,7 +59,7 @@ const executableSchema = v.looseObject({
   ),
   clouds: v.array(
     v.looseObject({
-      name: v.string(),
+      name: nameSchema,
       capacity: v.looseObject({ vcpus: limit, memoryGiB: limit, vms: limit }),
       wanBytesPerSecond: v.record(v.string(), v.pipe(v.number(), v.gtValue(0))),
     }),

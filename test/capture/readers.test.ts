@@ -214,6 +214,48 @@ describe('pcapng', () => {
   });
 });
 
+describe("pcapng blocks across the reader's buffer boundary", () => {
+  // The reader fills 4 MiB at a time; blocks that start just before a multiple of it cross the boundary.
+  const CHUNK = 4 << 20;
+  const marked = (i: number, length: number) => Buffer.alloc(length, i & 0xff);
+
+  it('reads every block size at every offset across the boundary whole', async () => {
+    const head = Buffer.concat([shb(), idb(1, [])]);
+    for (let shift = 0; shift <= 64; shift += 4) {
+      // A filler frame ends `shift` bytes before the boundary; then blocks of every size from 12 bytes
+      // (too short for an EPB's fields) to 64 bytes, in turn.
+      const fillerData = CHUNK - shift - head.length - 32;
+      const blocks = [head, epb(0, 1n, marked(0, fillerData))];
+      const expected: number[] = [fillerData];
+      for (let total = 12, i = 1; total <= 64; total += 4, i++) {
+        if (total < 32) blocks.push(block(6, Buffer.alloc(total - 12)));
+        else {
+          blocks.push(epb(0, BigInt(i), marked(i, total - 32)));
+          expected.push(total - 32);
+        }
+      }
+      blocks.push(epb(0, 99n, marked(99, 100)));
+      expected.push(100);
+      const { frames: seen, summary } = await read(writeTemp('boundary.pcapng', pcapng(blocks)));
+      assert.deepEqual(
+        seen.map((f) => f.caplen),
+        expected,
+        `shift ${shift}`,
+      );
+      assert.equal(seen.at(-1)?.first, 99);
+      assert.match(summary.warnings.join('\n'), /5 blocks are shorter than their type's fixed fields/);
+    }
+  });
+
+  it('reads the reproducer whose tiny block straddled the boundary (gzip)', async () => {
+    const { frames: seen, summary } = await read(
+      fixture('repro', 'pcapng-block-straddles-read-buffer.pcapng.gz'),
+    );
+    assert.equal(seen.length, 1);
+    assert.match(summary.warnings.join('\n'), /shorter than their type's fixed fields/);
+  });
+});
+
 describe('compressed input and stdin', () => {
   it('reads gzip files and gives the same frames as the plain file', async () => {
     const gz = fixture('cluster', 'cluster.pcap.gz');
@@ -223,6 +265,31 @@ describe('compressed input and stdin', () => {
     const b = await read(plain);
     assert.equal(a.frames.length, b.frames.length);
     assert.deepEqual(a.frames.slice(-3), b.frames.slice(-3));
+  });
+
+  it('stops early on gzip input without a stray stream error (looped: it was a race)', async () => {
+    const junk = writeTemp('junk.gz', gzipSync(Buffer.alloc(400_000, 7)));
+    const header = pcapFile([]);
+    const badRecord = Buffer.alloc(16);
+    badRecord.writeUInt32LE(0xffffffff, 8);
+    const corrupt = writeTemp(
+      'corrupt.pcap.gz',
+      gzipSync(Buffer.concat([header, badRecord, Buffer.alloc(400_000)])),
+    );
+    const stray: unknown[] = [];
+    const onStray = (err: unknown) => stray.push(err);
+    process.on('uncaughtException', onStray);
+    try {
+      for (let i = 0; i < 500; i++) {
+        await assert.rejects(read(junk), /unknown capture format/);
+        const { summary } = await read(corrupt);
+        assert.match(summary.warnings[0] as string, /exceeds the limit/);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    } finally {
+      process.off('uncaughtException', onStray);
+    }
+    assert.deepEqual(stray, []);
   });
 
   it('reports a cut gzip stream as a warning and keeps the frames before it', async () => {

@@ -219,4 +219,36 @@ describe('migration schedule', () => {
     }
     assert.ok(deadlocks < 150, `${deadlocks} of 300 deadlocked`);
   });
+
+  it('hand-edited plans (ends over capacity, unknown clouds): a schedule or a DeadlockError, never a hang', () => {
+    let deadlocks = 0;
+    for (let seed = 1; seed <= 300; seed++) {
+      const rng = seededRng(seed);
+      const known = ['a', 'b', 'c', 'd'].slice(0, 2 + Math.floor(rng() * 3));
+      const any = [...known, 'nowhere'];
+      const pick = (xs: string[]) => xs[Math.floor(rng() * xs.length)] as string;
+      const moves = Array.from({ length: 2 + Math.floor(rng() * 12) }, (_, i) => {
+        const from = pick(any);
+        return migration(`v${i}`, from, pick(any.filter((c) => c !== from)));
+      });
+      // Full clouds, or nearly: the end state may not fit.
+      const caps = Object.fromEntries(
+        known.map((c) => [c, { vms: Math.floor(rng() * 4), cap: Math.floor(rng() * 4) }]),
+      );
+      // Hand-written bandwidth lists every cloud, including the unknown one.
+      const wan = new Map(
+        any.map((x) => [x, Object.fromEntries(any.filter((y) => y !== x).map((y) => [y, 1e8]))]),
+      );
+      const inp = input(moves, caps, { wan });
+      try {
+        const waves = schedule(inp);
+        // Each VM is staged at most once, so at most two hops per move.
+        assert.ok(waves.reduce((n, w) => n + w.migrations.length, 0) <= 2 * moves.length);
+      } catch (err) {
+        if (!(err instanceof DeadlockError)) throw err;
+        deadlocks++;
+      }
+    }
+    assert.ok(deadlocks > 0, 'some of these plans cannot be carried out');
+  });
 });

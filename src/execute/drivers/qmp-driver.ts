@@ -13,6 +13,7 @@ import {
 } from '../driver.js';
 import { QmpClient } from '../qmp-client.js';
 import type { Migration } from '../schedule.js';
+import { shellQuote } from './virsh-command.js';
 
 type QmpSettings = NonNullable<Cloud['qmp']>;
 
@@ -149,7 +150,12 @@ export class QmpDriver implements MigrationDriver {
   /** Starts the destination QEMU, detached (it outlives the executor), and connects to it. */
   private async launch(m: Migration): Promise<QmpClient> {
     const socket = this.socket(m.to, m.vm);
-    const command = fill(this.settings(m.to).launch, { vm: m.vm, cloud: m.to, socket });
+    // The launch line is the operator's shell command; what sky-plan puts in it is one quoted word each.
+    const command = fill(this.settings(m.to).launch, {
+      vm: shellQuote(m.vm),
+      cloud: shellQuote(m.to),
+      socket: shellQuote(socket),
+    });
     // exec: the shell becomes the QEMU process instead of waiting beside it for as long as the VM runs.
     const child = spawn('sh', ['-c', `exec ${command}`], { detached: true, stdio: 'ignore' });
     child.unref();

@@ -1,6 +1,7 @@
 import { select } from 'd3-selection';
 import { zoom, zoomIdentity } from 'd3-zoom';
 import { formatBytes } from '../../cli/text-table.js';
+import { utcTime } from '../../utc-time.js';
 import type { ReportData } from '../report-data.js';
 import { el, section, svg, type Tooltip } from './dom.js';
 
@@ -143,7 +144,7 @@ function timeSlider(
     label.textContent =
       w < 0
         ? 'whole capture'
-        : `window ${w + 1}/${windows.count}: ${new Date((windows.first + w * windows.seconds) * 1000).toISOString().slice(11, 19)} UTC, ${windows.seconds} s`;
+        : `window ${w + 1}/${windows.count}: ${utcTime(windows.first + w * windows.seconds).slice(11, 19)} UTC, ${windows.seconds} s`;
     lines.forEach((line, i) => {
       const bytes = w < 0 ? (edges[i] as [number, number, number])[2] : (perWindow[i]?.get(w) ?? 0);
       line.setAttribute('stroke-width', width(bytes).toFixed(2));

@@ -1,3 +1,4 @@
+import { utcTime } from '../../utc-time.js';
 import type { ReportData } from '../report-data.js';
 import { el, Tooltip } from './dom.js';
 import { graphView } from './graph-view.js';
@@ -19,7 +20,7 @@ const legend = el(
 const span =
   data.timeRange === null
     ? ''
-    : ` · ${new Date(data.timeRange.first * 1000).toISOString().replace('T', ' ').slice(0, 19)} UTC, ${data.timeRange.seconds.toFixed(0)} s`;
+    : ` · ${utcTime(data.timeRange.first).replace('T', ' ').slice(0, 19)} UTC, ${data.timeRange.seconds.toFixed(0)} s`;
 const main = document.getElementById('report') as HTMLElement;
 main.append(
   el('h1', {}, data.title),
