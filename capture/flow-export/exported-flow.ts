@@ -67,6 +67,6 @@ export interface ExportStats {
   problems: Record<string, number>;
 }
 
-export function countProblem(stats: ExportStats, problem: string): void {
-  stats.problems[problem] = (stats.problems[problem] ?? 0) + 1;
+export function countProblem(stats: ExportStats, problem: string, n = 1): void {
+  stats.problems[problem] = (stats.problems[problem] ?? 0) + n;
 }

@@ -11,6 +11,7 @@ import { buildGraph, graphDocument } from '../graph/build-graph.js';
 import { renderSummary } from '../graph/render-summary.js';
 import { loadInventory } from '../inventory/load-inventory.js';
 import { parseDuration } from './duration.js';
+import { checkOutputPath } from './output-path.js';
 import { repeatable } from './repeatable.js';
 import { readToken } from './token.js';
 
@@ -67,6 +68,7 @@ async function collectAction(files: string[], flags: CollectFlags): Promise<void
     throw new UserError('nothing_to_collect', 'give window files, --listen or --flows', EXIT.usage);
   }
   // Every flag is checked before anything listens.
+  checkOutputPath('--out', flags.out);
   const windowSeconds = parseDuration(flags.window, '--window');
   const writeEvery = parseDuration(flags.writeEvery, '--write-every');
   const duration = flags.duration === undefined ? undefined : parseDuration(flags.duration, '--duration');
@@ -112,18 +114,26 @@ async function collectAction(files: string[], flags: CollectFlags): Promise<void
     server = new CollectServer(aggregator, graphJson, warn, token, journal);
     await listen(server, http, udp, warn);
     let written = -1;
-    const write = async () => {
-      if (flags.out === undefined || written === aggregator.version) return;
-      written = aggregator.version;
-      await writeAtomically(flags.out, graphJson());
+    // One write at a time: two would share the temporary file, and the second rename would find it gone.
+    let writing = Promise.resolve();
+    const write = () => {
+      writing = writing.then(async () => {
+        if (flags.out === undefined || written === aggregator.version) return;
+        written = aggregator.version;
+        await writeAtomically(flags.out, graphJson()).catch((err: Error) => {
+          written = -1;
+          warn(`could not write ${flags.out}: ${err.message}; trying again at the next write`);
+        });
+      });
     };
-    const timer = setInterval(() => void write(), writeEvery * 1000);
+    const timer = setInterval(write, writeEvery * 1000);
     await new Promise<void>((resolve) => {
       process.once('SIGINT', resolve);
       process.once('SIGTERM', resolve);
       if (duration !== undefined) setTimeout(resolve, duration * 1000);
     });
     clearInterval(timer);
+    await writing;
     await server.close();
     journal?.close();
     aggregator.settleAll();

@@ -32,7 +32,7 @@ interface Source {
   kind: 'live' | 'flow-export';
   windows: number;
   /** Per collector instance: the last window seq taken, and its cumulative decode statistics. */
-  instances: Map<string, { lastSeq: number; decode: DecodeStats }>;
+  instances: Map<string, { lastSeq: number; lastStart: number; decode: DecodeStats }>;
   interfaces: Map<string, InterfaceCounters>;
   /** Flow exports: what the records said, as decode statistics. */
   exported: DecodeStats;
@@ -52,6 +52,11 @@ const SILENT_WINDOWS = 3;
 
 /** A window the aggregator will not count (the message says why); nothing of it was added. */
 export class RefusedWindow extends Error {}
+
+/** How far ahead of the aggregator's clock a window or flow may be (clock skew between hosts). */
+const MAX_CLOCK_AHEAD_SECONDS = 300;
+/** Windows a collector's seq may run ahead of the time between its windows (hellos, restarts of its clock). */
+const MAX_SEQ_SLACK = 1000;
 
 /**
  * One communication graph from many hypervisors' windows and flow exports. Attribution happens here,
@@ -107,12 +112,28 @@ export class Aggregator {
       this.duplicateWindows++;
       return false;
     }
+    // Checked before anything is kept: a window from the far future would prune every series' history,
+    // and a seq far ahead would make each later window of its collector look like a resend.
+    const start = doc.window.index * doc.window.seconds;
+    const end = start + doc.window.seconds;
+    this.checkTime(`the window's start`, start);
+    if (instance !== undefined) {
+      const elapsed = Math.max(0, start - instance.lastStart) / doc.window.seconds;
+      if (doc.seq - instance.lastSeq > elapsed + MAX_SEQ_SLACK)
+        throw new RefusedWindow(
+          `seq ${doc.seq} is ${doc.seq - instance.lastSeq} past this collector's last (${instance.lastSeq}), but only ${Math.round(elapsed)} windows of time went by`,
+        );
+    }
+    for (const [kind, , time] of doc.announcements) {
+      if (time < start - doc.window.seconds || time > end + doc.window.seconds)
+        throw new RefusedWindow(`a ${kind} announcement at ${time} lies outside its window ${start}-${end}`);
+    }
     if (instance === undefined && source.instances.size >= MAX_INSTANCES_PER_SOURCE) {
       // The oldest instance's late resends could count twice now; a restart loop is the only cause.
       const oldest = source.instances.keys().next().value as string;
       source.instances.delete(oldest);
     }
-    source.instances.set(doc.instance, { lastSeq: doc.seq, decode: doc.decode });
+    source.instances.set(doc.instance, { lastSeq: doc.seq, lastStart: start, decode: doc.decode });
     source.windows++;
     source.lastSeen = this.clock();
     for (const i of doc.interfaces) {
@@ -216,14 +237,24 @@ export class Aggregator {
     this.version++;
   }
 
-  /** Takes flow records from an exporter (NetFlow, IPFIX, sFlow), already scaled by their sampling rate. */
-  addExportedFlows(exporter: string, flows: readonly ExportedFlow[]): void {
+  /**
+   * Takes flow records from an exporter (NetFlow, IPFIX, sFlow), already scaled by their sampling rate.
+   * Returns how many were refused for a time ahead of this aggregator's clock (an exporter's clock gone
+   * wrong; they would prune every series' history).
+   */
+  addExportedFlows(exporter: string, flows: readonly ExportedFlow[]): number {
     const host = this.options.exporterHosts?.get(exporter);
     const name = `exporter ${exporter}`;
     const source = this.source(name, host, 'flow-export');
     const context: CaptureContext = { name, host };
     const stats = source.exported;
+    const latest = this.clock() / 1000 + MAX_CLOCK_AHEAD_SECONDS;
+    let refused = 0;
     for (const f of flows) {
+      if (!(f.last <= latest && f.first <= latest)) {
+        refused++;
+        continue;
+      }
       // Flow records count IP bytes; the Ethernet header (and a VLAN tag) each packet carried is added back.
       const bytes =
         this.options.byteCount === 'wire' && !f.frameBytes
@@ -248,6 +279,15 @@ export class Aggregator {
       if (f.last > 0) stats.lastTime = Math.max(stats.lastTime ?? f.last, f.last);
     }
     this.version++;
+    return refused;
+  }
+
+  private checkTime(what: string, seconds: number): void {
+    const latest = this.clock() / 1000 + MAX_CLOCK_AHEAD_SECONDS;
+    if (seconds > latest)
+      throw new RefusedWindow(
+        `${what} (${seconds} s) is more than ${MAX_CLOCK_AHEAD_SECONDS} s ahead of this aggregator's clock (${Math.floor(latest - MAX_CLOCK_AHEAD_SECONDS)} s): check the collector's clock`,
+      );
   }
 
   /** What `analyze` would have produced, for graph@1 and the summary. */

@@ -10,6 +10,8 @@ import type { WindowJournal } from './window-journal.js';
 
 /** A window of 10k flows is ~0.3 MB; this bound only stops a runaway or hostile body. */
 const MAX_BODY_BYTES = 64 << 20;
+/** All bodies being received at once: memory stays bounded whatever the number of senders. */
+const MAX_BODIES_BYTES = 128 << 20;
 
 export interface ListenAddress {
   host: string;
@@ -25,6 +27,8 @@ export class CollectServer {
   private http: Server | undefined;
   private udp: Socket | undefined;
   refused = 0;
+  /** Bytes of request bodies being received now. */
+  private bodyBytes = 0;
 
   constructor(
     private readonly aggregator: Aggregator,
@@ -53,13 +57,16 @@ export class CollectServer {
     this.udp = socket;
     socket.on('message', (msg, rinfo) => {
       const flows = this.flowDecoder.decode(msg, rinfo.address, Date.now() / 1000);
+      const stats = () =>
+        this.flowDecoder.stats.get(rinfo.address) ?? this.flowDecoder.stats.get(OTHER_EXPORTERS);
       try {
-        if (flows.length > 0) this.aggregator.addExportedFlows(rinfo.address, flows);
+        const ahead = flows.length > 0 ? this.aggregator.addExportedFlows(rinfo.address, flows) : 0;
+        const s = stats();
+        if (s !== undefined && ahead > 0) countProblem(s, 'malformed:time_ahead_of_clock', ahead);
       } catch (err) {
         if (!(err instanceof RefusedWindow)) throw err;
-        const stats =
-          this.flowDecoder.stats.get(rinfo.address) ?? this.flowDecoder.stats.get(OTHER_EXPORTERS);
-        if (stats !== undefined) countProblem(stats, 'unsupported:too_many_sources');
+        const s = stats();
+        if (s !== undefined) countProblem(s, 'unsupported:too_many_sources');
       }
     });
     await new Promise<void>((resolve, reject) => {
@@ -122,15 +129,28 @@ export class CollectServer {
   private async takeWindow(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const chunks: Buffer[] = [];
     let size = 0;
-    for await (const chunk of req) {
-      size += (chunk as Buffer).length;
-      if (size > MAX_BODY_BYTES) {
-        this.refused++;
-        reply(res, 413, { error: `window larger than ${MAX_BODY_BYTES} bytes` });
-        req.destroy();
-        return;
+    try {
+      for await (const chunk of req) {
+        const n = (chunk as Buffer).length;
+        size += n;
+        if (size > MAX_BODY_BYTES) {
+          this.refused++;
+          reply(res, 413, { error: `window larger than ${MAX_BODY_BYTES} bytes` });
+          req.destroy();
+          return;
+        }
+        if (this.bodyBytes + n > MAX_BODIES_BYTES) {
+          // Many large bodies at once: this one waits its turn at the collector, which retries a 503.
+          res.setHeader('retry-after', '1');
+          reply(res, 503, { error: 'too many windows arriving at once; send it again' });
+          req.destroy();
+          return;
+        }
+        this.bodyBytes += n;
+        chunks.push(chunk as Buffer);
       }
-      chunks.push(chunk as Buffer);
+    } finally {
+      this.bodyBytes -= chunks.reduce((sum, c) => sum + c.length, 0);
     }
     let doc: ReturnType<typeof readWindow>;
     const body = Buffer.concat(chunks).toString('utf8');

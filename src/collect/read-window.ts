@@ -1,7 +1,12 @@
 import * as v from 'valibot';
 import { WINDOW_SCHEMA, type WindowDocument } from '../../capture/window-document.js';
 
-const count = v.pipe(v.number(), v.minValue(0));
+/** 2200-01-01 in seconds: a later time is a clock gone wrong, whatever sent it. */
+const MAX_TIME = 7258118400;
+
+/** Counters and times: finite, and exact as doubles (Infinity or 1e300 would poison every sum they join). */
+const count = v.pipe(v.number(), v.finite(), v.minValue(0), v.maxValue(Number.MAX_SAFE_INTEGER));
+const time = v.pipe(v.number(), v.finite(), v.minValue(0), v.maxValue(MAX_TIME));
 const name = v.pipe(v.string(), v.minLength(1), v.maxLength(256));
 
 /** The header of a window document; endpoints and flows are checked by hand (they are the bulk). */
@@ -11,10 +16,10 @@ const header = v.object({
   collector: name,
   host: name,
   instance: name,
-  seq: v.pipe(v.number(), v.integer(), v.minValue(0)),
+  seq: v.pipe(v.number(), v.safeInteger(), v.minValue(0)),
   window: v.object({
-    seconds: v.pipe(v.number(), v.minValue(0.001)),
-    index: v.pipe(v.number(), v.integer()),
+    seconds: v.pipe(v.number(), v.minValue(0.001), v.maxValue(86400)),
+    index: v.pipe(v.number(), v.safeInteger(), v.minValue(0)),
   }),
   byteCount: v.picklist(['wire', 'payload']),
   interfaces: v.pipe(
@@ -24,19 +29,19 @@ const header = v.object({
   decode: v.object({
     frames: count,
     bytes: count,
-    firstTime: v.nullable(v.number()),
-    lastTime: v.nullable(v.number()),
+    firstTime: v.nullable(time),
+    lastTime: v.nullable(time),
   }),
   vms: v.pipe(v.array(v.object({ name, mac: v.string(), interface: v.string() })), v.maxLength(65536)),
   arp: v.pipe(v.array(v.tuple([v.string(), v.string()])), v.maxLength(65536)),
   announcements: v.optional(
-    v.pipe(v.array(v.tuple([v.picklist(['rarp', 'garp']), v.string(), v.number()])), v.maxLength(4096)),
+    v.pipe(v.array(v.tuple([v.picklist(['rarp', 'garp']), v.string(), time])), v.maxLength(4096)),
   ),
   endpoints: v.array(v.unknown()),
   flows: v.array(v.unknown()),
 });
 
-const isCount = (x: unknown) => typeof x === 'number' && x >= 0 && Number.isFinite(x);
+const isCount = (x: unknown) => typeof x === 'number' && x >= 0 && x <= Number.MAX_SAFE_INTEGER;
 const isOverlay = (x: unknown) => x === null || (Number.isInteger(x) && (x as number) >= 0);
 
 /**

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { emptyStats } from '../../capture/decode-stats.js';
 import { readCapture } from '../../capture/files/read-capture.js';
+import { emptyFlow } from '../../capture/flow-export/exported-flow.js';
 import { FLOW_TABLE_DEFAULTS } from '../../capture/flow-table.js';
 import { FLOW_FLAG, WINDOW_SCHEMA, type WindowDocument } from '../../capture/window-document.js';
 import { Aggregator, RefusedWindow } from '../../src/collect/aggregator.js';
@@ -61,7 +62,8 @@ describe('aggregator', () => {
   });
 
   it('counts a window once every collector still sending went past it, not waiting for a silent one', () => {
-    let now = 0;
+    // The clock at the windows' time (window index 29,000,000 of 60 s).
+    let now = 29_000_000 * 60_000;
     const agg = new Aggregator({ windowSeconds: 60, byteCount: 'wire', now: () => now });
     const other = (seq: number) =>
       window(seq, { collector: 'c2', host: 'hv2', id: `c2/100/${seq}`, vms: [], flows: [] });
@@ -123,6 +125,102 @@ describe('aggregator', () => {
     assert.throws(() => readWindow({ ...window(0), seq: -1 }), /^Error: seq: /);
     assert.throws(() => readWindow({ ...window(0), schema: 'other' }), /schema/);
     assert.throws(() => readWindow('nonsense'), /document/);
+  });
+});
+
+describe('aggregator: what it is sent is checked before it counts', () => {
+  after(() => Background.killAll());
+  const CLOCK = (29_000_000 + 20) * 60_000;
+  const seriesLengths = (agg: Aggregator) => [...agg.traffic.edges.values()].map((e) => e.series?.size);
+
+  it('a window or a flow export from the far future is refused and never prunes history', () => {
+    const agg = new Aggregator({
+      windowSeconds: 60,
+      byteCount: 'wire',
+      retainWindows: 100,
+      now: () => CLOCK,
+    });
+    for (let seq = 0; seq < 10; seq++) agg.addWindow(window(seq));
+    agg.settleAll();
+    assert.deepEqual(seriesLengths(agg), [10]);
+    for (const index of [1e12, 29_000_000 + 40]) {
+      assert.throws(
+        () => agg.addWindow(window(10, { window: { seconds: 60, index } })),
+        /ahead of this aggregator's clock/,
+      );
+    }
+    // NetFlow v5's unix_secs at its maximum.
+    const flow = { ...emptyFlow(), bytes: 100, packets: 1, first: 0xffffffff, last: 0xffffffff };
+    flow.src[0] = 0x0a000001;
+    flow.dst[0] = 0x0a000002;
+    assert.equal(agg.addExportedFlows('192.0.2.1', [flow]), 1);
+    agg.addWindow(window(10));
+    agg.settleAll();
+    assert.deepEqual(seriesLengths(agg), [11]);
+  });
+
+  it("a seq far ahead of its collector is refused; the collector's next windows are still taken", () => {
+    const agg = new Aggregator({ windowSeconds: 60, byteCount: 'wire', now: () => CLOCK });
+    agg.addWindow(window(0));
+    assert.throws(() => readWindow(JSON.parse(JSON.stringify(window(1, { seq: 1e300 })))), /seq/);
+    assert.throws(() => agg.addWindow(window(1, { seq: 2 ** 40 })), /past this collector's last/);
+    assert.equal(agg.addWindow(window(1)), true);
+    assert.equal(agg.addWindow(window(2)), true);
+  });
+
+  it('non-finite, huge or misplaced numbers are refused', () => {
+    const agg = new Aggregator({ windowSeconds: 60, byteCount: 'wire', now: () => CLOCK });
+    const text = JSON.stringify(window(0));
+    // 1e400 is what JSON has for Infinity.
+    for (const [from, to] of [
+      ['"seconds":60', '"seconds":1e400'],
+      ['"seconds":60', '"seconds":1e9'],
+      ['"bytes":0', '"bytes":1e400'],
+      ['"received":10', '"received":1e300'],
+      [',1500,', ',1e400,'],
+      ['"announcements":[]', '"announcements":[["rarp","52:54:00:00:00:01",1e300]]'],
+    ]) {
+      assert.ok(text.includes(from as string), from);
+      assert.throws(() => readWindow(JSON.parse(text.replace(from as string, to as string))), Error, to);
+    }
+    const misplaced = window(0, { announcements: [['rarp', '52:54:00:00:00:01', 1e9]] });
+    assert.throws(() => agg.addWindow(readWindow(misplaced)), /outside its window/);
+    assert.equal(agg.addWindow(window(0)), true);
+  });
+
+  it('collect on loopback: concurrent large bodies stay bounded, status answers, SIGINT exits 0', async () => {
+    const agg = new Background(['collect', '--listen', '127.0.0.1:0', '--json']);
+    const url = await aggregatorUrl(agg);
+    const body = Buffer.alloc(60 << 20, 0x20); // 60 MB of spaces: under the per-body bound
+    const answers = await Promise.all(
+      Array.from({ length: 6 }, () =>
+        fetch(`${url}/v1/windows`, { method: 'POST', body }).then(
+          (r) => r.status,
+          () => 0, // the server closed the connection after answering
+        ),
+      ),
+    );
+    const started = Date.now();
+    const status = await fetch(`${url}/v1/status`);
+    assert.equal(status.status, 200);
+    assert.ok(Date.now() - started < 1000);
+    assert.ok(
+      answers.some((a) => a === 503 || a === 0),
+      `answers ${answers}`,
+    );
+    assert.ok(
+      answers.every((a) => a === 400 || a === 503 || a === 0),
+      `answers ${answers}`,
+    );
+    const hwm =
+      Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${agg.proc.pid}/status`, 'utf8'))?.[1]) * 1024;
+    assert.ok(hwm < 512e6, `peak RSS ${hwm}`);
+    assert.equal(
+      (await fetch(`${url}/v1/windows`, { method: 'POST', body: JSON.stringify(window(0)) })).status,
+      200,
+    );
+    assert.equal(await agg.stop('SIGINT'), 0, agg.stderr);
+    assert.equal((JSON.parse(agg.stdout) as GraphDocument).edges.length, 1);
   });
 });
 
