@@ -125,6 +125,11 @@ describe('sky-plan capture --libvirt on taps and their bridge (root)', () => {
       ip('-n', vm.ns, 'addr', 'add', `${vm.ip}/24`, 'dev', 'eth0');
       ip('-n', vm.ns, 'link', 'set', 'eth0', 'up');
     }
+    // Fixed neighbours: the kernel's ARP probes come at random times (reachability expiring), and one
+    // between the collector's stop and tcpdump's was a frame on the bridge the collector never saw.
+    for (const [me, peer] of [vms, [...vms].reverse()] as [(typeof vms)[number], (typeof vms)[number]][]) {
+      ip('-n', me.ns, 'neigh', 'replace', peer.ip, 'lladdr', peer.mac, 'dev', 'eth0', 'nud', 'permanent');
+    }
     // virsh as libvirt would answer on this hypervisor (no libvirtd in CI).
     const bin = join(dir, 'bin');
     mkdirSync(bin);
@@ -210,7 +215,7 @@ describe('sky-plan capture --libvirt on taps and their bridge (root)', () => {
     const elsewhere = docs.flatMap((d) => d.interfaces).reduce((n, i) => n + i.countedElsewhere, 0);
     // In a hub every frame crosses all three captured interfaces: counted once, left to it elsewhere.
     const counted = docs.at(-1)?.decode.frames ?? 0;
-    assert.ok(counted > 20 && elsewhere >= counted, `${counted} counted, ${elsewhere} left to another`);
+    assert.ok(counted >= 10 && elsewhere >= counted, `${counted} counted, ${elsewhere} left to another`);
     const merged = runCli(['collect', ...files, '--inventory', inventory, '--json']);
     assert.equal(merged.status, 0, merged.stderr);
     const live = JSON.parse(merged.stdout) as GraphDocument;
