@@ -34,7 +34,7 @@ export function flowSide(table: FlowTable, slot: number, side: 0 | 1): FlowSide 
   return {
     version: kind & 0xff,
     words: table.keys.subarray(start, start + 4),
-    mac: (side === 0 ? table.macA[slot] : table.macB[slot]) as number,
+    mac: table.mac(slot, side),
     vlan: vlan === NONE32 ? -1 : vlan,
     vni: vni === NONE32 ? -1 : vni,
   };
@@ -57,9 +57,9 @@ export function flowRecord(
   const ports = table.keys[base + 9] as number;
   const a = flowSide(table, slot, 0);
   const b = flowSide(table, slot, 1);
-  const pair = (arr: ArrayLike<number>): [number, number] => [
-    arr[slot * 2] as number,
-    arr[slot * 2 + 1] as number,
+  const pair = (of: (slot: number, dir: number) => number): [number, number] => [
+    of.call(table, slot, 0),
+    of.call(table, slot, 1),
   ];
   return {
     capture,
@@ -84,7 +84,7 @@ export function flowRecord(
     bytes: pair(table.bytes),
     l3Bytes: pair(table.l3Bytes),
     tcpFlags: pair(table.tcpFlags),
-    first: table.first[slot] as number,
-    last: table.last[slot] as number,
+    first: table.first(slot),
+    last: table.last(slot),
   };
 }

@@ -26,31 +26,44 @@ export interface FlowTableOptions {
 
 export const FLOW_TABLE_DEFAULTS: FlowTableOptions = { maxFlows: 1 << 18, pairModeAt: 0.75, count: 'wire' };
 
+/**
+ * Per-slot numbers, interleaved so that one packet touches two adjacent cache lines, not one per counter:
+ * with no flow locality (every packet of another flow than the last) the table is memory-bound.
+ * Per-direction fields take two entries (A→B, then B→A).
+ */
+const PACKETS = 0;
+const BYTES = 2;
+const L3_BYTES = 4;
+/** Since the last window ended. */
+const WINDOW_PACKETS = 6;
+const WINDOW_BYTES = 8;
+const FIRST = 10;
+const LAST = 11;
+const MAC_A = 12;
+const MAC_B = 13;
+/**
+ * Bits of the small per-slot fields, packed in one number beside the counters (one fewer cache line):
+ * TCP flags of each direction (8 bits each), the GROUP each direction's packets went to (2 bits each),
+ * whether each direction was counted as a flow of its edge yet (set by the consumer), and whether each
+ * side's MAC came from its own packets.
+ */
+const FLAGS = 14;
+const NUMBERS = 15;
+const GROUP_SHIFT = 16;
+const REPORTED_SHIFT = 20;
+const MAC_FROM_SENDER_SHIFT = 22;
+
 export class FlowTable {
   capacity = 0;
   private mask = 0;
   count = 0;
   keys = new Uint32Array(0);
-  used = new Uint8Array(0);
-  /** Per direction (index slot*2 + dir). */
-  packets = new Float64Array(0);
-  bytes = new Float64Array(0);
-  l3Bytes = new Float64Array(0);
-  tcpFlags = new Uint8Array(0);
-  /** Per direction: the GROUP its packets went to, if any. */
-  group = new Uint8Array(0);
-  /** Per direction, since the last drain. */
-  windowPackets = new Float64Array(0);
-  windowBytes = new Float64Array(0);
-  /** Per direction: already counted as a flow of its edge (set by the consumer). */
-  reported = new Uint8Array(0);
-  /** Per flow. */
-  first = new Float64Array(0);
-  last = new Float64Array(0);
-  macA = new Float64Array(0);
-  macB = new Float64Array(0);
-  /** Bit 0: macA came from A's own packets; bit 1: macB from B's. */
-  macFromSender = new Uint8Array(0);
+  /**
+   * Each slot's key hash, never 0 (0 marks a free slot): probes compare it before the 12 key words, and
+   * growing does not rehash.
+   */
+  private hashes = new Uint32Array(0);
+  private numbers = new Float64Array(0);
   /** Slots with packets since the last drain, in first-touch order. */
   touched = new Int32Array(0);
   touchedCount = 0;
@@ -75,6 +88,50 @@ export class FlowTable {
 
   get full(): boolean {
     return this.count >= this.options.maxFlows;
+  }
+
+  isUsed(slot: number): boolean {
+    return this.hashes[slot] !== 0;
+  }
+  packets(slot: number, dir: number): number {
+    return this.numbers[slot * NUMBERS + PACKETS + dir] as number;
+  }
+  bytes(slot: number, dir: number): number {
+    return this.numbers[slot * NUMBERS + BYTES + dir] as number;
+  }
+  l3Bytes(slot: number, dir: number): number {
+    return this.numbers[slot * NUMBERS + L3_BYTES + dir] as number;
+  }
+  windowPackets(slot: number, dir: number): number {
+    return this.numbers[slot * NUMBERS + WINDOW_PACKETS + dir] as number;
+  }
+  windowBytes(slot: number, dir: number): number {
+    return this.numbers[slot * NUMBERS + WINDOW_BYTES + dir] as number;
+  }
+  first(slot: number): number {
+    return this.numbers[slot * NUMBERS + FIRST] as number;
+  }
+  last(slot: number): number {
+    return this.numbers[slot * NUMBERS + LAST] as number;
+  }
+  /** MAC of endpoint A (side 0) or B (side 1); NO_MAC when unknown. */
+  mac(slot: number, side: number): number {
+    return this.numbers[slot * NUMBERS + MAC_A + side] as number;
+  }
+  private flags(slot: number): number {
+    return this.numbers[slot * NUMBERS + FLAGS] as number;
+  }
+  tcpFlags(slot: number, dir: number): number {
+    return (this.flags(slot) >>> (8 * dir)) & 0xff;
+  }
+  group(slot: number, dir: number): number {
+    return (this.flags(slot) >>> (GROUP_SHIFT + 2 * dir)) & 3;
+  }
+  reported(slot: number, dir: number): boolean {
+    return ((this.flags(slot) >>> (REPORTED_SHIFT + dir)) & 1) !== 0;
+  }
+  markReported(slot: number, dir: number): void {
+    this.numbers[slot * NUMBERS + FLAGS] = this.flags(slot) | (1 << (REPORTED_SHIFT + dir));
   }
 
   /**
@@ -120,17 +177,23 @@ export class FlowTable {
     k[11] = pk.vni < 0 ? NONE32 : pk.vni;
 
     // Packets come in bursts of one flow: try the previous packet's flow before hashing.
-    let slot = this.lastSlot >= 0 && this.sameKey(this.lastSlot, k) ? this.lastSlot : this.find(k);
-    if (slot < 0) {
-      if (this.count >= this.pairLimit && pk.account === ACCOUNT.ip) {
-        k[0] = (k[0] as number) | AGGREGATE;
-        k[9] = 0;
-        this.foldedPackets++;
-        slot = this.find(k);
-      }
+    let slot = -1;
+    if (this.lastSlot >= 0 && this.sameKey(this.lastSlot, k)) slot = this.lastSlot;
+    else {
+      let h = hashKey(k);
+      slot = this.find(k, h);
       if (slot < 0) {
-        if (this.full) return false;
-        slot = this.insert(k, ts);
+        if (this.count >= this.pairLimit && pk.account === ACCOUNT.ip) {
+          k[0] = (k[0] as number) | AGGREGATE;
+          k[9] = 0;
+          this.foldedPackets++;
+          h = hashKey(k);
+          slot = this.find(k, h);
+        }
+        if (slot < 0) {
+          if (this.full) return false;
+          slot = this.insert(k, h, ts);
+        }
       }
     }
     this.record(slot, dir, pk, ts);
@@ -158,43 +221,45 @@ export class FlowTable {
   }
 
   private record(slot: number, dir: number, pk: Packet, ts: number): void {
-    const d = slot * 2 + dir;
+    const n = this.numbers;
+    const at = slot * NUMBERS;
     const frameBytes = this.payloadOnly ? pk.payloadBytes : pk.frameBytes;
-    this.packets[d] = (this.packets[d] as number) + 1;
-    this.bytes[d] = (this.bytes[d] as number) + frameBytes;
-    this.l3Bytes[d] = (this.l3Bytes[d] as number) + pk.l3Bytes;
-    this.tcpFlags[d] = (this.tcpFlags[d] as number) | pk.tcpFlags;
-    if (pk.groupDst > (this.group[d] as number)) this.group[d] = pk.groupDst;
-    if (this.windowPackets[slot * 2] === 0 && this.windowPackets[slot * 2 + 1] === 0) {
+    n[at + PACKETS + dir] = (n[at + PACKETS + dir] as number) + 1;
+    n[at + BYTES + dir] = (n[at + BYTES + dir] as number) + frameBytes;
+    n[at + L3_BYTES + dir] = (n[at + L3_BYTES + dir] as number) + pk.l3Bytes;
+    let flags = (n[at + FLAGS] as number) | (pk.tcpFlags << (8 * dir));
+    const groupShift = GROUP_SHIFT + 2 * dir;
+    if (pk.groupDst > ((flags >>> groupShift) & 3))
+      flags = (flags & ~(3 << groupShift)) | (pk.groupDst << groupShift);
+    if (n[at + WINDOW_PACKETS] === 0 && n[at + WINDOW_PACKETS + 1] === 0) {
       this.touched[this.touchedCount++] = slot;
     }
-    this.windowPackets[d] = (this.windowPackets[d] as number) + 1;
-    this.windowBytes[d] = (this.windowBytes[d] as number) + frameBytes;
-    if (ts < (this.first[slot] as number)) this.first[slot] = ts;
-    if (ts > (this.last[slot] as number)) this.last[slot] = ts;
+    n[at + WINDOW_PACKETS + dir] = (n[at + WINDOW_PACKETS + dir] as number) + 1;
+    n[at + WINDOW_BYTES + dir] = (n[at + WINDOW_BYTES + dir] as number) + frameBytes;
+    if (ts < (n[at + FIRST] as number)) n[at + FIRST] = ts;
+    if (ts > (n[at + LAST] as number)) n[at + LAST] = ts;
     // The sender's own MAC is authoritative, so each side's is read from the first packet it sends; a
     // destination MAC may be a router's, so it only fills a gap until then.
-    const senderBit = dir === 0 ? 1 : 2;
-    const known = this.macFromSender[slot] as number;
-    if ((known & senderBit) === 0 && pk.srcMacAt >= 0) {
-      if (dir === 0) this.macA[slot] = pk.srcMac;
-      else this.macB[slot] = pk.srcMac;
-      this.macFromSender[slot] = known | senderBit;
+    const senderBit = 1 << (MAC_FROM_SENDER_SHIFT + dir);
+    if ((flags & senderBit) === 0 && pk.srcMacAt >= 0) {
+      n[at + MAC_A + dir] = pk.srcMac;
+      flags |= senderBit;
     }
-    if (pk.dstMacAt >= 0 && pk.groupDst === GROUP.none) {
-      if (dir === 0 && this.macB[slot] === NO_MAC) this.macB[slot] = pk.dstMac;
-      else if (dir === 1 && this.macA[slot] === NO_MAC) this.macA[slot] = pk.dstMac;
+    if (pk.dstMacAt >= 0 && pk.groupDst === GROUP.none && n[at + MAC_A + 1 - dir] === NO_MAC) {
+      n[at + MAC_A + 1 - dir] = pk.dstMac;
     }
+    n[at + FLAGS] = flags;
   }
 
   /** Resets the per-window counters of every touched flow after the caller has read them. */
   endWindow(): void {
+    const n = this.numbers;
     for (let i = 0; i < this.touchedCount; i++) {
-      const s = this.touched[i] as number;
-      this.windowPackets[s * 2] = 0;
-      this.windowPackets[s * 2 + 1] = 0;
-      this.windowBytes[s * 2] = 0;
-      this.windowBytes[s * 2 + 1] = 0;
+      const at = (this.touched[i] as number) * NUMBERS;
+      n[at + WINDOW_PACKETS] = 0;
+      n[at + WINDOW_PACKETS + 1] = 0;
+      n[at + WINDOW_BYTES] = 0;
+      n[at + WINDOW_BYTES + 1] = 0;
     }
     this.touchedCount = 0;
   }
@@ -202,15 +267,8 @@ export class FlowTable {
   /** Empties the table (after a drain), keeping its allocation. */
   clear(): void {
     this.earlyDrains++;
-    this.used.fill(0);
-    this.packets.fill(0);
-    this.bytes.fill(0);
-    this.l3Bytes.fill(0);
-    this.tcpFlags.fill(0);
-    this.group.fill(0);
-    this.reported.fill(0);
-    this.windowPackets.fill(0);
-    this.windowBytes.fill(0);
+    this.numbers.fill(0);
+    this.hashes.fill(0);
     this.touchedCount = 0;
     this.count = 0;
     this.lastSlot = -1;
@@ -220,30 +278,33 @@ export class FlowTable {
     return ((this.keys[slot * KEY_WORDS] as number) & AGGREGATE) !== 0;
   }
 
-  private find(k: Uint32Array): number {
-    let s = hashKey(k) & this.mask;
+  private find(k: Uint32Array, h: number): number {
+    let s = h & this.mask;
     for (;;) {
-      if (this.used[s] === 0) return -1;
-      const base = s * KEY_WORDS;
-      let i = 0;
-      while (i < KEY_WORDS && this.keys[base + i] === k[i]) i++;
-      if (i === KEY_WORDS) return s;
+      const at = this.hashes[s] as number;
+      if (at === 0) return -1;
+      if (at === h && this.sameKey(s, k)) return s;
       s = (s + 1) & this.mask;
     }
   }
 
-  private insert(k: Uint32Array, ts: number): number {
+  private insert(k: Uint32Array, h: number, ts: number): number {
     if ((this.count + 1) * 2 > this.capacity) this.grow();
-    let s = hashKey(k) & this.mask;
-    while (this.used[s] !== 0) s = (s + 1) & this.mask;
-    this.used[s] = 1;
+    const s = this.freeSlot(h);
+    this.hashes[s] = h;
     this.keys.set(k, s * KEY_WORDS);
-    this.first[s] = ts;
-    this.last[s] = ts;
-    this.macA[s] = NO_MAC;
-    this.macB[s] = NO_MAC;
-    this.macFromSender[s] = 0;
+    const at = s * NUMBERS;
+    this.numbers[at + FIRST] = ts;
+    this.numbers[at + LAST] = ts;
+    this.numbers[at + MAC_A] = NO_MAC;
+    this.numbers[at + MAC_B] = NO_MAC;
     this.count++;
+    return s;
+  }
+
+  private freeSlot(h: number): number {
+    let s = h & this.mask;
+    while (this.hashes[s] !== 0) s = (s + 1) & this.mask;
     return s;
   }
 
@@ -251,20 +312,8 @@ export class FlowTable {
     this.capacity = capacity;
     this.mask = capacity - 1;
     this.keys = new Uint32Array(capacity * KEY_WORDS);
-    this.used = new Uint8Array(capacity);
-    this.packets = new Float64Array(capacity * 2);
-    this.bytes = new Float64Array(capacity * 2);
-    this.l3Bytes = new Float64Array(capacity * 2);
-    this.tcpFlags = new Uint8Array(capacity * 2);
-    this.group = new Uint8Array(capacity * 2);
-    this.reported = new Uint8Array(capacity * 2);
-    this.windowPackets = new Float64Array(capacity * 2);
-    this.windowBytes = new Float64Array(capacity * 2);
-    this.first = new Float64Array(capacity);
-    this.last = new Float64Array(capacity);
-    this.macA = new Float64Array(capacity);
-    this.macB = new Float64Array(capacity);
-    this.macFromSender = new Uint8Array(capacity);
+    this.hashes = new Uint32Array(capacity);
+    this.numbers = new Float64Array(capacity * NUMBERS);
     this.touched = new Int32Array(capacity);
     this.count = 0;
   }
@@ -273,46 +322,25 @@ export class FlowTable {
     const old = {
       capacity: this.capacity,
       keys: this.keys,
-      used: this.used,
-      packets: this.packets,
-      bytes: this.bytes,
-      l3Bytes: this.l3Bytes,
-      tcpFlags: this.tcpFlags,
-      group: this.group,
-      reported: this.reported,
-      windowPackets: this.windowPackets,
-      windowBytes: this.windowBytes,
-      first: this.first,
-      last: this.last,
-      macA: this.macA,
-      macB: this.macB,
-      macFromSender: this.macFromSender,
+      hashes: this.hashes,
+      numbers: this.numbers,
     };
     this.allocate(this.capacity * 2);
     this.touchedCount = 0;
     this.lastSlot = -1;
-    const key = new Uint32Array(KEY_WORDS);
     for (let o = 0; o < old.capacity; o++) {
-      if (old.used[o] === 0) continue;
-      key.set(old.keys.subarray(o * KEY_WORDS, (o + 1) * KEY_WORDS));
-      const s = this.insert(key, old.first[o] as number);
-      this.last[s] = old.last[o] as number;
-      this.macA[s] = old.macA[o] as number;
-      this.macB[s] = old.macB[o] as number;
-      this.macFromSender[s] = old.macFromSender[o] as number;
-      for (let d = 0; d < 2; d++) {
-        const from = o * 2 + d;
-        const to = s * 2 + d;
-        this.packets[to] = old.packets[from] as number;
-        this.bytes[to] = old.bytes[from] as number;
-        this.l3Bytes[to] = old.l3Bytes[from] as number;
-        this.tcpFlags[to] = old.tcpFlags[from] as number;
-        this.group[to] = old.group[from] as number;
-        this.reported[to] = old.reported[from] as number;
-        this.windowPackets[to] = old.windowPackets[from] as number;
-        this.windowBytes[to] = old.windowBytes[from] as number;
-      }
-      if ((this.windowPackets[s * 2] as number) + (this.windowPackets[s * 2 + 1] as number) > 0) {
+      const h = old.hashes[o] as number;
+      if (h === 0) continue;
+      const s = this.freeSlot(h);
+      this.hashes[s] = h;
+      this.keys.set(old.keys.subarray(o * KEY_WORDS, (o + 1) * KEY_WORDS), s * KEY_WORDS);
+      this.numbers.set(old.numbers.subarray(o * NUMBERS, (o + 1) * NUMBERS), s * NUMBERS);
+      this.count++;
+      const at = s * NUMBERS;
+      if (
+        (this.numbers[at + WINDOW_PACKETS] as number) + (this.numbers[at + WINDOW_PACKETS + 1] as number) >
+        0
+      ) {
         this.touched[this.touchedCount++] = s;
       }
     }
@@ -352,5 +380,6 @@ function hashKey(k: Uint32Array): number {
   h = Math.imul(h ^ (k[11] as number), 0x01000193);
   h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
   h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
-  return (h ^ (h >>> 16)) >>> 0;
+  // 0 marks a free slot.
+  return (h ^ (h >>> 16)) >>> 0 || 1;
 }

@@ -101,16 +101,15 @@ export class TrafficGraph {
       const a = this.attribution.resolve(flowSide(table, slot, 0));
       const b = this.attribution.resolve(flowSide(table, slot, 1));
       for (let dir = 0; dir < 2; dir++) {
-        const d = slot * 2 + dir;
-        const packets = table.windowPackets[d] as number;
+        const packets = table.windowPackets(slot, dir);
         if (packets === 0) continue;
-        const newFlow = table.reported[d] === 0;
+        const newFlow = !table.reported(slot, dir);
         if (
           this.addDirected(
             dir === 0 ? a : b,
             dir === 0 ? b : a,
-            table.group[d] as number,
-            table.windowBytes[d] as number,
+            table.group(slot, dir),
+            table.windowBytes(slot, dir),
             packets,
             newFlow,
             window,
@@ -118,7 +117,7 @@ export class TrafficGraph {
           ) &&
           newFlow
         ) {
-          table.reported[d] = 1;
+          table.markReported(slot, dir);
         }
       }
     }
@@ -225,7 +224,7 @@ export class TrafficGraph {
   private emitFlows(table: FlowTable, capture: CaptureContext): void {
     const onFlow = this.onFlow as (record: FlowRecord) => void;
     for (let slot = 0; slot < table.capacity; slot++) {
-      if (table.used[slot] === 0) continue;
+      if (!table.isUsed(slot)) continue;
       const a = this.attribution.resolve(flowSide(table, slot, 0)).id;
       const b = this.attribution.resolve(flowSide(table, slot, 1)).id;
       onFlow(flowRecord(table, slot, capture.name, a, b));

@@ -77,21 +77,14 @@ export class WindowBuilder implements FlowConsumer {
       const a = this.endpoint(table, slot, 0);
       const b = this.endpoint(table, slot, 1);
       for (let dir = 0; dir < 2; dir++) {
-        const d = slot * 2 + dir;
-        const packets = table.windowPackets[d] as number;
+        const packets = table.windowPackets(slot, dir);
         if (packets === 0) continue;
-        const group = table.group[d] as number;
-        let flags = table.reported[d] === 0 ? FLOW_FLAG.newFlow : 0;
+        const group = table.group(slot, dir);
+        let flags = table.reported(slot, dir) ? 0 : FLOW_FLAG.newFlow;
         if (group === GROUP.broadcast) flags |= FLOW_FLAG.broadcast;
         else if (group === GROUP.multicast) flags |= FLOW_FLAG.multicast;
-        table.reported[d] = 1;
-        this.rows.push([
-          dir === 0 ? a : b,
-          dir === 0 ? b : a,
-          table.windowBytes[d] as number,
-          packets,
-          flags,
-        ]);
+        table.markReported(slot, dir);
+        this.rows.push([dir === 0 ? a : b, dir === 0 ? b : a, table.windowBytes(slot, dir), packets, flags]);
       }
     }
   }

@@ -97,16 +97,15 @@ function classify(
       (degree.get(v) ?? 0) >= (members.length - 1) / 2 &&
       members.length > 3,
   );
-  const core = members.filter((v) => !control.includes(v));
+  const controlSet = new Set(control);
+  const core = members.filter((v) => !controlSet.has(v));
   const coreSet = new Set(core);
+  const corePairs = [...pair]
+    .map(([k, w]) => [...(k.split('\u0000') as [string, string]), w] as const)
+    .filter(([a, b]) => coreSet.has(a) && coreSet.has(b));
   // Edges that matter: at least 1% of the heaviest pair (keeps keep-alives from blurring the shape).
-  const heaviest = Math.max(
-    0,
-    ...[...pair].filter(([k]) => k.split('\u0000').every((v) => coreSet.has(v))).map(([, w]) => w),
-  );
-  const links = [...pair]
-    .filter(([k, w]) => w >= 0.01 * heaviest && k.split('\u0000').every((v) => coreSet.has(v)))
-    .map(([k, w]) => [...(k.split('\u0000') as [string, string]), w] as const);
+  const heaviest = corePairs.reduce((top, [, , w]) => Math.max(top, w), 0);
+  const links = corePairs.filter(([, , w]) => w >= 0.01 * heaviest);
   const scores = scorePatterns(core, links, directed, external / Math.max(1, external + internal));
   const [best, score] = (Object.entries(scores) as [PatternName, number][]).sort(
     (a, b) => b[1] - a[1],
@@ -144,10 +143,12 @@ function scorePatterns(
   const connected = isConnected(nodes, adj);
   const density = n < 2 ? 0 : m / ((n * (n - 1)) / 2);
   // The hub: the node carrying the largest share of the bytes.
-  const hubShare = Math.max(
-    0,
-    ...nodes.map((v) => links.filter((l) => l[0] === v || l[1] === v).reduce((s, l) => s + l[2], 0) / total),
-  );
+  const carried = new Map<string, number>();
+  for (const [a, b, w] of links) {
+    carried.set(a, (carried.get(a) ?? 0) + w);
+    carried.set(b, (carried.get(b) ?? 0) + w);
+  }
+  const hubShare = nodes.reduce((top, v) => Math.max(top, (carried.get(v) ?? 0) / total), 0);
   const allDegree2 = nodes.every((v) => deg(v) === 2);
   const ends = nodes.filter((v) => deg(v) === 1).length;
   const path = connected && m === n - 1 && ends === 2 && nodes.every((v) => deg(v) <= 2);

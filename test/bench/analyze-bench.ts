@@ -6,6 +6,7 @@ import { PerformanceObserver } from 'node:perf_hooks';
 import { Decoder } from '../../capture/decode/decoder.js';
 import { readCapture } from '../../capture/files/read-capture.js';
 import { analyzeCaptures } from '../../src/analyze.js';
+import { textTable } from '../../src/cli/text-table.js';
 import {
   buildScenario,
   CLOUDS,
@@ -16,13 +17,15 @@ import { frameLength, TCP_FLAGS, writeFrame } from '../../src/synth/frame-builde
 import { PcapWriter } from '../../src/synth/pcap-writer.js';
 import { writeCluster } from '../../src/synth/write-cluster.js';
 import { CLI, ROOT } from '../helpers.js';
+import { FAMILIES, writeFamily } from './traffic-families.js';
 
 /**
  * `npm run bench`: sky-plan analyze against tcpdump and tshark on the same synthetic capture (2.3M packets,
  * 217 VMs on 24 hypervisors in 3 clouds), file readers against libpcap, and peak RSS on a 2 GB capture.
  * Every ratio compares runs made in this process's lifetime on this machine, since machines are noisy.
  * Also: garbage collections during a warm analysis (allocation on the hot path) and peak RSS under a
- * flow explosion. Options: --runs N (default 5), --no-tshark, --no-big (skip the 2 GB capture).
+ * flow explosion; first, eight traffic families (traffic-families.ts). Options: --runs N (default 5), --no-tshark,
+ * --no-big (skip the 2 GB capture), --families-only.
  */
 const args = process.argv.slice(2);
 const runs = Number(args[args.indexOf('--runs') + 1] ?? 5) || 5;
@@ -125,6 +128,38 @@ function writeScan(path: string, count: number): void {
 }
 
 mkdirSync(dir, { recursive: true });
+
+// Traffic families: flow order, snaplen, hosts and distinct flows, each against tcpdump in this run.
+{
+  process.stdout.write(
+    'traffic families (analyze FILE, table output; tcpdump -r FILE -w /dev/null; warm in-process rate on one core):\n',
+  );
+  const rows: string[][] = [];
+  for (const family of FAMILIES) {
+    const path = join(dir, `family-${family.name.replace(/[^a-z0-9]+/gi, '-')}.pcap`);
+    if (!existsSync(path)) {
+      process.stderr.write(`generating ${path} ...\n`);
+      writeFamily(path, family);
+    }
+    const ours = median(process.execPath, [CLI, 'analyze', path], runs);
+    const theirs = median('tcpdump', ['-r', path, '-w', '/dev/null'], runs);
+    await analyzeCaptures([{ path }]);
+    const t = process.hrtime.bigint();
+    await analyzeCaptures([{ path }]);
+    const warm = family.packets / (Number(process.hrtime.bigint() - t) / 1e9);
+    rows.push([
+      family.name,
+      `${fmt(ours, 3)} s`,
+      `${fmt(theirs, 3)} s`,
+      `${fmt(ours / theirs)}x`,
+      `${fmt(warm / 1e6)} Mpps`,
+    ]);
+  }
+  process.stdout.write(`${textTable(['family', 'analyze', 'tcpdump', 'ratio', 'warm'], rows)}\n`);
+  process.stdout.write('  targets: ratio <= 1.50x on every family; >= 5 Mpps warm with no locality\n\n');
+}
+if (args.includes('--families-only')) process.exit(0);
+
 const main = capture('bench', SIZE);
 const bytes = statSync(main.path).size;
 // Readers run three times each (the first warms the JIT); the best rate counts.
