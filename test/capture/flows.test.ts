@@ -84,6 +84,26 @@ describe('flow records', () => {
   });
 });
 
+describe('flow explosion between few hosts', () => {
+  it('folds new 5-tuples into endpoint pairs: the table stays under its limit without draining early', async () => {
+    // 100,000 SYNs from one scanner to 8 hosts, each to another port, against a limit of 4,096 records.
+    const frames = Array.from({ length: 100_000 }, (_, i) => ({
+      data: tcpFrame('192.0.2.66', `10.0.0.${1 + (i % 8)}`, 40000, 1 + Math.floor(i / 8), 0, 0x02),
+      ts: 100 + i / 1e5,
+    }));
+    const { flows, analysis } = await flowsOf(writeTemp('few.pcap', pcapFile(frames)), 4096);
+    assert.equal(analysis.flowTable.earlyDrains, 0);
+    // 3/4 of the limit as 5-tuples, then one aggregate record per endpoint pair.
+    assert.equal(flows.filter((f) => !f.aggregate).length, 3072);
+    assert.equal(flows.filter((f) => f.aggregate).length, 8);
+    assert.equal(analysis.flowTable.foldedPackets, 100_000 - 3072);
+    assert.equal(
+      flows.reduce((s, f) => s + f.packets[0] + f.packets[1], 0),
+      100_000,
+    );
+  });
+});
+
 describe('wire bytes or payload bytes', () => {
   it('--bytes payload counts transport payload only: no headers, no padding, no bare acknowledgements', async () => {
     // 1,000 payload bytes one way, a bare ACK padded to 60 bytes the other way, a 100-byte UDP datagram.
