@@ -25,7 +25,7 @@ export function dot(graph: ExportGraph): string {
   for (const [cloud, lines] of [...byCloud].sort(([a], [b]) => a.localeCompare(b))) {
     out.push(`  subgraph ${id(`cluster_${cloud}`)} {`, `    label=${id(cloud)};`, ...lines, '  }');
   }
-  const max = Math.max(1, ...graph.edges.map((e) => e.bytes));
+  const max = graph.edges.reduce((top, e) => Math.max(top, e.bytes), 1);
   for (const e of graph.edges) {
     const width = 0.5 + (5.5 * Math.log1p(e.bytes)) / Math.log1p(max);
     out.push(

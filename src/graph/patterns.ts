@@ -41,34 +41,39 @@ type Edge = ExportGraph['edges'][number];
  */
 export function classifyPatterns(graph: ExportGraph, found: Communities, window?: Window): PatternReport {
   const kind = new Map(graph.nodes.map((n) => [n.id, n.kind]));
-  const groups = new Map<number, string[]>();
-  for (const [id, c] of found.of)
-    if (kind.get(id) !== 'external') groups.set(c, [...(groups.get(c) ?? []), id]);
+  const groups = new Map<number, { members: string[]; own: Edge[]; external: number }>();
+  const group = (c: number) => {
+    const g = groups.get(c) ?? { members: [], own: [], external: 0 };
+    groups.set(c, g);
+    return g;
+  };
+  for (const [id, c] of found.of) if (kind.get(id) !== 'external') group(c).members.push(id);
+  // Each edge goes to its community once (a pass per community would be quadratic on large graphs).
+  for (const e of graph.edges) {
+    if (e.source === e.target) continue;
+    const [from, to] = [found.of.get(e.source), found.of.get(e.target)];
+    const [fromExternal, toExternal] = [kind.get(e.source) === 'external', kind.get(e.target) === 'external'];
+    if (from !== undefined && from === to && !fromExternal && !toExternal) group(from).own.push(e);
+    else if (from !== undefined && !fromExternal && toExternal) group(from).external += e.bytes;
+    else if (to !== undefined && !toExternal && fromExternal) group(to).external += e.bytes;
+  }
   const communities: CommunityPattern[] = [];
-  for (const [id, members] of [...groups].sort((a, b) => a[0] - b[0])) {
-    const community = classify(id, members.sort(), graph.edges, kind, window);
+  for (const [id, { members, own, external }] of [...groups].sort((a, b) => a[0] - b[0])) {
+    const community = classify(id, members.sort(), own, external, window);
     // One or two members say nothing about a shape, unless they mostly serve external peers.
     if (members.length >= 3 || community.pattern === 'client-server') communities.push(community);
   }
   return { modularity: found.modularity, communities };
 }
 
+/** `own`: the edges between members; `external`: bytes between members and external peers. */
 function classify(
   id: number,
   members: string[],
-  edges: Edge[],
-  kind: Map<string, string | undefined>,
+  own: Edge[],
+  external: number,
   window: Window,
 ): CommunityPattern {
-  const inside = new Set(members);
-  const own = edges.filter((e) => inside.has(e.source) && inside.has(e.target) && e.source !== e.target);
-  const external = edges
-    .filter(
-      (e) =>
-        (inside.has(e.source) && kind.get(e.target) === 'external') ||
-        (inside.has(e.target) && kind.get(e.source) === 'external'),
-    )
-    .reduce((s, e) => s + e.bytes, 0);
   const internal = own.reduce((s, e) => s + e.bytes, 0);
   // Undirected weights, and bytes per direction.
   const pair = new Map<string, number>();
@@ -152,11 +157,14 @@ function scorePatterns(
   const allDegree2 = nodes.every((v) => deg(v) === 2);
   const ends = nodes.filter((v) => deg(v) === 1).length;
   const path = connected && m === n - 1 && ends === 2 && nodes.every((v) => deg(v) <= 2);
-  const triangleFree = links.every(([a, b]) => ![...(adj.get(a) ?? [])].some((c) => adj.get(b)?.has(c)));
   const colouring = twoColour(nodes, adj);
-  // Grid: triangle-free, degrees 2-4, and as many links as some r × c grid (r, c >= 2) has.
+  // Grid: triangle-free, degrees 2-4, and as many links as some r × c grid (r, c >= 2) has. The triangle
+  // check, the costly one on large communities, runs only for a candidate grid.
   const gridEdges = new Set<number>();
   for (let r = 2; r * r <= n; r++) if (n % r === 0) gridEdges.add(2 * n - r - n / r);
+  const gridCandidate = n >= 4 && connected && !allDegree2 && gridEdges.has(m);
+  const triangleFree =
+    gridCandidate && links.every(([a, b]) => ![...(adj.get(a) ?? [])].some((c) => adj.get(b)?.has(c)));
   const gridDegrees = nodes.filter((v) => deg(v) >= 2 && deg(v) <= 4).length / Math.max(1, n);
   // Direction along a path: how much of each link's bytes flow one way, consistently.
   const oneWay =
@@ -170,10 +178,10 @@ function scorePatterns(
   let shuffle = 0;
   if (colouring !== null) {
     const [left, right] = colouring;
+    const onLeft = new Set(left);
     const leftOut = links.reduce(
       (s, [a, b]) =>
-        s +
-        (left.includes(a) ? (directed.get(`${a}\u0000${b}`) ?? 0) : (directed.get(`${b}\u0000${a}`) ?? 0)),
+        s + (onLeft.has(a) ? (directed.get(`${a}\u0000${b}`) ?? 0) : (directed.get(`${b}\u0000${a}`) ?? 0)),
       0,
     );
     flow = Math.max(leftOut, total - leftOut) / total;
@@ -187,8 +195,7 @@ function scorePatterns(
       inner * (n >= 3 ? Math.max(0, (hubShare - 0.5) / 0.5) * (m === n - 1 || density < 0.7 ? 1 : 0.5) : 0),
     // A cycle whose bytes all cross one way between alternate members is a 2 × 2 shuffle, not a ring.
     ring: inner * (n >= 3 && connected && allDegree2 && m === n ? 1 - 2 * (flow - 0.5) : 0),
-    'stencil-2d':
-      inner * (n >= 4 && connected && triangleFree && !allDegree2 && gridEdges.has(m) ? gridDegrees : 0),
+    'stencil-2d': inner * (gridCandidate && triangleFree ? gridDegrees : 0),
     pipeline: inner * (path && n >= 3 ? oneWay : 0),
     shuffle: inner * shuffle,
     'client-server': externalShare,
@@ -231,7 +238,8 @@ function phases(own: Edge[], window: Window): CommunityPattern['phases'] {
   for (const e of own)
     for (const [start, bytes] of e.windows?.series ?? [])
       perWindow.set(start, (perWindow.get(start) ?? 0) + bytes);
-  const peak = Math.max(0, ...perWindow.values());
+  let peak = 0;
+  for (const bytes of perWindow.values()) peak = Math.max(peak, bytes);
   const busy = [...perWindow].filter(([, b]) => b > 0.5 * peak).sort((a, b) => a[0] - b[0]);
   const out: CommunityPattern['phases'] = [];
   for (const [start, bytes] of busy) {

@@ -125,7 +125,11 @@ export function buildProblem(graph: PlannerGraph, spec: Inventory, options: Plan
     const members = vms.filter((vm) => vm.image === i);
     const similarity = imageSimilarity(img, members, options.sketches, notes);
     const shared =
-      members.length === 0 ? 0 : similarity * Math.min(...members.map((vm) => vm.memoryGiB)) * GIB;
+      members.length === 0
+        ? 0
+        : similarity *
+          members.reduce((low, vm) => Math.min(low, vm.memoryGiB), Number.POSITIVE_INFINITY) *
+          GIB;
     for (const vm of members) vm.uniqueBytes = Math.max(0, vm.uniqueBytes - shared);
     const presentAt = new Array<boolean>(k).fill(false);
     for (const vm of members) if (vm.current >= 0) presentAt[vm.current] = true;

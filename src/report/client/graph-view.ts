@@ -25,10 +25,10 @@ export function graphView(
   const scale = (SIZE - 40) / Math.max(x1 - x0, y1 - y0, 1e-9);
   const px = (x: number) => 20 + (x - x0) * scale;
   const py = (y: number) => 20 + (y - y0) * scale;
-  const maxEdge = Math.max(1, ...edges.map((e) => e[2]));
+  const maxEdge = edges.reduce((top, e) => Math.max(top, e[2]), 1);
   const width = (bytes: number) => (bytes <= 0 ? 0 : 0.3 + (4 * Math.log1p(bytes)) / Math.log1p(maxEdge));
   const traffic = nodes.map((n) => n.sent + n.received);
-  const maxTraffic = Math.max(1, ...traffic);
+  const maxTraffic = traffic.reduce((top, t) => Math.max(top, t), 1);
   const radius = (i: number) => 3 + 9 * Math.sqrt((traffic[i] as number) / maxTraffic);
 
   const root = svg('svg', {
