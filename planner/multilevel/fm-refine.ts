@@ -14,26 +14,50 @@ export function fmRefine(
   used: Float64Array,
   patience = 200,
 ): void {
-  const { k } = part;
+  const { k, egress: E, perGB } = part;
   const anti = antiIndex(level);
-  const cost = new Float64Array(k);
+  // Every vertex's cost in every cloud, kept up to date as its neighbours move: a move then costs its
+  // own degree times k, not the sum of its neighbours' degrees (coarse levels are dense).
+  const cost = new Float64Array(level.n * k);
+  const row = new Float64Array(k);
+  for (let v = 0; v < level.n; v++) {
+    costs(level, part, where, v, row);
+    cost.set(row, v * k);
+  }
   const locked = new Uint8Array(level.n);
   const heap = new MaxHeap();
   const bestMove = (v: number): [number, number] => {
     const a = where[v] as number;
-    costs(level, part, where, v, cost);
+    const at = v * k;
     let best = -1;
     for (let c = 0; c < k; c++) {
       if (
         c === a ||
-        !level.allowed[v * k + c] ||
+        !level.allowed[at + c] ||
         !fits(level, part, used, v, c) ||
         !antiAllows(level, anti, where, v, c)
       )
         continue;
-      if (best < 0 || (cost[c] as number) < (cost[best] as number)) best = c;
+      if (best < 0 || (cost[at + c] as number) < (cost[at + best] as number)) best = c;
     }
-    return best < 0 ? [-1, Number.NEGATIVE_INFINITY] : [best, (cost[a] as number) - (cost[best] as number)];
+    return best < 0
+      ? [-1, Number.NEGATIVE_INFINITY]
+      : [best, (cost[at + a] as number) - (cost[at + best] as number)];
+  };
+  /** v moved from a to b: each neighbour's traffic with v is now priced against b. */
+  const moved = (v: number, a: number, b: number) => {
+    for (let i = level.xadj[v] as number; i < (level.xadj[v + 1] as number); i++) {
+      const at = (level.adjncy[i] as number) * k;
+      // The neighbour sends what v receives, and receives what v sends.
+      const sends = (level.in[i] as number) * perGB;
+      const receives = (level.out[i] as number) * perGB;
+      for (let c = 0; c < k; c++) {
+        cost[at + c] =
+          (cost[at + c] as number) +
+          sends * ((E[c * k + b] as number) - (E[c * k + a] as number)) +
+          receives * ((E[b * k + c] as number) - (E[a * k + c] as number));
+      }
+    }
   };
   const boundary = (v: number) => {
     const a = where[v] as number;
@@ -61,6 +85,7 @@ export function fmRefine(
     }
     const from = where[v] as number;
     move(level, used, where, v, from, to);
+    moved(v, from, to);
     locked[v] = 1;
     moves.push([v, from]);
     total += fresh;
