@@ -10,42 +10,56 @@ export function problemLevel(
 ): { level: Level; part: Partitioning } {
   const k = p.clouds.length;
   const n = units.members.length;
-  const pairs = new Map<number, [number, number]>();
-  for (let i = 0; i < p.edges.rate.length; i++) {
+  // Both ends of every edge between units, grouped by unit, then merged per neighbour in one pass
+  // with a marker array (typed arrays only: a map of pairs allocated per edge on large graphs).
+  const m = p.edges.rate.length;
+  const start = new Int32Array(n + 1);
+  for (let i = 0; i < m; i++) {
     const a = units.unitOf[p.edges.from[i] as number] as number;
     const b = units.unitOf[p.edges.to[i] as number] as number;
     if (a === b) continue;
-    const lo = Math.min(a, b);
-    const key = lo * n + Math.max(a, b);
-    const entry = pairs.get(key) ?? [0, 0];
-    // entry[0]: lo → hi, entry[1]: hi → lo
-    entry[a === lo ? 0 : 1] += p.edges.rate[i] as number;
-    pairs.set(key, entry);
+    start[a + 1] = (start[a + 1] as number) + 1;
+    start[b + 1] = (start[b + 1] as number) + 1;
   }
-  const degree = new Int32Array(n + 1);
-  for (const key of pairs.keys()) {
-    degree[Math.floor(key / n) + 1] = (degree[Math.floor(key / n) + 1] as number) + 1;
-    degree[(key % n) + 1] = (degree[(key % n) + 1] as number) + 1;
+  for (let v = 0; v < n; v++) start[v + 1] = (start[v + 1] as number) + (start[v] as number);
+  const fill = start.slice(0, n);
+  const peer = new Int32Array(start[n] as number);
+  const sent = new Float64Array(peer.length);
+  const received = new Float64Array(peer.length);
+  for (let i = 0; i < m; i++) {
+    const a = units.unitOf[p.edges.from[i] as number] as number;
+    const b = units.unitOf[p.edges.to[i] as number] as number;
+    if (a === b) continue;
+    const rate = p.edges.rate[i] as number;
+    let at = fill[a] as number;
+    peer[at] = b;
+    sent[at] = rate;
+    fill[a] = at + 1;
+    at = fill[b] as number;
+    peer[at] = a;
+    received[at] = rate;
+    fill[b] = at + 1;
   }
-  for (let v = 0; v < n; v++) degree[v + 1] = (degree[v + 1] as number) + (degree[v] as number);
-  const xadj = Int32Array.from(degree);
-  const fill = degree.slice(0, n);
-  const adjncy = new Int32Array(xadj[n] as number);
-  const out = new Float64Array(adjncy.length);
-  const inn = new Float64Array(adjncy.length);
-  for (const [key, [loToHi, hiToLo]] of pairs) {
-    const lo = Math.floor(key / n);
-    const hi = key % n;
-    let at = fill[lo] as number;
-    adjncy[at] = hi;
-    out[at] = loToHi;
-    inn[at] = hiToLo;
-    fill[lo] = at + 1;
-    at = fill[hi] as number;
-    adjncy[at] = lo;
-    out[at] = hiToLo;
-    inn[at] = loToHi;
-    fill[hi] = at + 1;
+  const xadj = new Int32Array(n + 1);
+  const adjncy = new Int32Array(peer.length);
+  const out = new Float64Array(peer.length);
+  const inn = new Float64Array(peer.length);
+  const slot = new Int32Array(n).fill(-1);
+  let next = 0;
+  for (let v = 0; v < n; v++) {
+    const first = next;
+    for (let i = start[v] as number; i < (start[v + 1] as number); i++) {
+      const w = peer[i] as number;
+      let at = slot[w] as number;
+      if (at < first) {
+        at = next++;
+        slot[w] = at;
+        adjncy[at] = w;
+      }
+      out[at] = (out[at] as number) + (sent[i] as number);
+      inn[at] = (inn[at] as number) + (received[i] as number);
+    }
+    xadj[v + 1] = next;
   }
   const anti = new Map<number, number[]>();
   p.antiAffinity.forEach((group, g) => {
@@ -58,9 +72,9 @@ export function problemLevel(
     n,
     k,
     xadj,
-    adjncy,
-    out,
-    in: inn,
+    adjncy: adjncy.subarray(0, next),
+    out: out.subarray(0, next),
+    in: inn.subarray(0, next),
     vcpus: units.vcpus,
     memoryGiB: units.memoryGiB,
     count: units.count,

@@ -91,14 +91,14 @@ export function planDocument(
   const cloud = (c: number) => (c >= 0 ? (p.clouds[c]?.name ?? '?') : 'new');
   const k = p.clouds.length;
   const moves: PlanMove[] = [];
-  const peers = peerRates(p);
+  const peers = peerRates(p, (v) => (before[v] as number) >= 0 && before[v] !== after[v]);
   p.vms.forEach((vm, v) => {
     const a = before[v] as number;
     const b = after[v] as number;
     if (a < 0 || a === b) return;
     const bringsTogether: PeerRate[] = [];
     const separates: PeerRate[] = [];
-    for (const [w, rate] of peers[v] ?? []) {
+    for (const [w, rate] of peers.get(v) ?? []) {
       const wasTogether = before[w] === a;
       const isTogether = after[w] === b;
       const peer = { peer: p.vms[w]?.name ?? '?', bytesPerSecond: rate };
@@ -211,15 +211,20 @@ function metrics(p: PlanProblem, placement: ArrayLike<number>): PlanMetrics {
 
 const finite = (x: number) => (Number.isFinite(x) ? x : null);
 
-/** Traffic with each peer, both directions together. */
-function peerRates(p: PlanProblem): Map<number, number>[] {
-  const out = p.vms.map(() => new Map<number, number>());
+/** Traffic of each moved VM with each peer, both directions together. */
+function peerRates(p: PlanProblem, moved: (v: number) => boolean): Map<number, Map<number, number>> {
+  const out = new Map<number, Map<number, number>>();
+  const add = (v: number, w: number, rate: number) => {
+    if (!moved(v)) return;
+    const peers = out.get(v) ?? new Map<number, number>();
+    out.set(v, peers);
+    peers.set(w, (peers.get(w) ?? 0) + rate);
+  };
   for (let i = 0; i < p.edges.rate.length; i++) {
     const u = p.edges.from[i] as number;
     const w = p.edges.to[i] as number;
-    const r = p.edges.rate[i] as number;
-    out[u]?.set(w, (out[u]?.get(w) ?? 0) + r);
-    out[w]?.set(u, (out[w]?.get(u) ?? 0) + r);
+    add(u, w, p.edges.rate[i] as number);
+    add(w, u, p.edges.rate[i] as number);
   }
   return out;
 }
