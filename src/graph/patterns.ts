@@ -66,7 +66,10 @@ export function classifyPatterns(graph: ExportGraph, found: Communities, window?
   return { modularity: found.modularity, communities };
 }
 
-/** `own`: the edges between members; `external`: bytes between members and external peers. */
+/**
+ * `own`: the edges between members; `external`: bytes between members and external peers. Members are
+ * numbered (their index in `members`) and pairs keyed by number: communities can have a million edges.
+ */
 function classify(
   id: number,
   members: string[],
@@ -74,44 +77,49 @@ function classify(
   external: number,
   window: Window,
 ): CommunityPattern {
+  const n = members.length;
+  const index = new Map(members.map((m, i) => [m, i]));
   const internal = own.reduce((s, e) => s + e.bytes, 0);
-  // Undirected weights, and bytes per direction.
-  const pair = new Map<string, number>();
-  const directed = new Map<string, number>();
+  // Undirected weights (key lo * n + hi), and bytes per direction (key from * n + to).
+  const pair = new Map<number, number>();
+  const directed = new Map<number, number>();
   for (const e of own) {
-    const key = e.source < e.target ? `${e.source}\u0000${e.target}` : `${e.target}\u0000${e.source}`;
+    const a = index.get(e.source) as number;
+    const b = index.get(e.target) as number;
+    const key = Math.min(a, b) * n + Math.max(a, b);
     pair.set(key, (pair.get(key) ?? 0) + e.bytes);
-    directed.set(
-      `${e.source}\u0000${e.target}`,
-      (directed.get(`${e.source}\u0000${e.target}`) ?? 0) + e.bytes,
-    );
+    directed.set(a * n + b, (directed.get(a * n + b) ?? 0) + e.bytes);
   }
-  const strength = new Map<string, number>();
-  const degree = new Map<string, number>();
+  const strength = new Float64Array(n);
+  const degree = new Int32Array(n);
   for (const [key, w] of pair) {
-    for (const v of key.split('\u0000')) {
-      strength.set(v, (strength.get(v) ?? 0) + w);
-      degree.set(v, (degree.get(v) ?? 0) + 1);
+    for (const v of [Math.floor(key / n), key % n]) {
+      strength[v] = (strength[v] as number) + w;
+      degree[v] = (degree[v] as number) + 1;
     }
   }
   // Control plane: light traffic (a tenth of the mean) with at least half of the others.
-  const mean = (2 * internal) / members.length;
-  const control = members.filter(
-    (v) =>
-      (strength.get(v) ?? 0) < 0.1 * mean &&
-      (degree.get(v) ?? 0) >= (members.length - 1) / 2 &&
-      members.length > 3,
-  );
-  const controlSet = new Set(control);
-  const core = members.filter((v) => !controlSet.has(v));
-  const coreSet = new Set(core);
-  const corePairs = [...pair]
-    .map(([k, w]) => [...(k.split('\u0000') as [string, string]), w] as const)
-    .filter(([a, b]) => coreSet.has(a) && coreSet.has(b));
+  const mean = (2 * internal) / n;
+  const isControl = (v: number) =>
+    (strength[v] as number) < 0.1 * mean && (degree[v] as number) >= (n - 1) / 2 && n > 3;
+  const core: number[] = [];
+  const control: string[] = [];
+  members.forEach((m, v) => {
+    if (isControl(v)) control.push(m);
+    else core.push(v);
+  });
+  const inCore = new Uint8Array(n);
+  for (const v of core) inCore[v] = 1;
+  const corePairs: Link[] = [];
+  for (const [key, w] of pair) {
+    const [a, b] = [Math.floor(key / n), key % n];
+    if (inCore[a] && inCore[b]) corePairs.push([a, b, w]);
+  }
   // Edges that matter: at least 1% of the heaviest pair (keeps keep-alives from blurring the shape).
   const heaviest = corePairs.reduce((top, [, , w]) => Math.max(top, w), 0);
   const links = corePairs.filter(([, , w]) => w >= 0.01 * heaviest);
-  const scores = scorePatterns(core, links, directed, external / Math.max(1, external + internal));
+  const sent = (a: number, b: number) => directed.get(a * n + b) ?? 0;
+  const scores = scorePatterns(n, core, links, sent, external / Math.max(1, external + internal));
   const [best, score] = (Object.entries(scores) as [PatternName, number][]).sort(
     (a, b) => b[1] - a[1],
   )[0] as [PatternName, number];
@@ -130,30 +138,35 @@ function classify(
   };
 }
 
+/** Two members (numbered) and the bytes between them, both ways. */
+type Link = [number, number, number];
+
+/** `size`: members numbered below it; `nodes`: those classified; `sent(a, b)`: bytes a sent b. */
 function scorePatterns(
-  nodes: string[],
-  links: (readonly [string, string, number])[],
-  directed: Map<string, number>,
+  size: number,
+  nodes: number[],
+  links: Link[],
+  sent: (a: number, b: number) => number,
   externalShare: number,
 ): Record<PatternName, number> {
   const n = nodes.length;
-  const adj = new Map(nodes.map((v) => [v, new Set<string>()]));
+  const adj: Set<number>[] = Array.from({ length: size }, () => new Set<number>());
   for (const [a, b] of links) {
-    adj.get(a)?.add(b);
-    adj.get(b)?.add(a);
+    (adj[a] as Set<number>).add(b);
+    (adj[b] as Set<number>).add(a);
   }
-  const deg = (v: string) => adj.get(v)?.size ?? 0;
+  const deg = (v: number) => (adj[v] as Set<number>).size;
   const m = links.length;
   const total = links.reduce((s, l) => s + l[2], 0) || 1;
   const connected = isConnected(nodes, adj);
   const density = n < 2 ? 0 : m / ((n * (n - 1)) / 2);
   // The hub: the node carrying the largest share of the bytes.
-  const carried = new Map<string, number>();
+  const carried = new Float64Array(size);
   for (const [a, b, w] of links) {
-    carried.set(a, (carried.get(a) ?? 0) + w);
-    carried.set(b, (carried.get(b) ?? 0) + w);
+    carried[a] = (carried[a] as number) + w;
+    carried[b] = (carried[b] as number) + w;
   }
-  const hubShare = nodes.reduce((top, v) => Math.max(top, (carried.get(v) ?? 0) / total), 0);
+  const hubShare = nodes.reduce((top, v) => Math.max(top, (carried[v] as number) / total), 0);
   const allDegree2 = nodes.every((v) => deg(v) === 2);
   const ends = nodes.filter((v) => deg(v) === 1).length;
   const path = connected && m === n - 1 && ends === 2 && nodes.every((v) => deg(v) <= 2);
@@ -164,14 +177,10 @@ function scorePatterns(
   for (let r = 2; r * r <= n; r++) if (n % r === 0) gridEdges.add(2 * n - r - n / r);
   const gridCandidate = n >= 4 && connected && !allDegree2 && gridEdges.has(m);
   const triangleFree =
-    gridCandidate && links.every(([a, b]) => ![...(adj.get(a) ?? [])].some((c) => adj.get(b)?.has(c)));
+    gridCandidate && links.every(([a, b]) => ![...(adj[a] as Set<number>)].some((c) => adj[b]?.has(c)));
   const gridDegrees = nodes.filter((v) => deg(v) >= 2 && deg(v) <= 4).length / Math.max(1, n);
   // Direction along a path: how much of each link's bytes flow one way, consistently.
-  const oneWay =
-    links.reduce(
-      (s, [a, b]) => s + Math.max(directed.get(`${a}\u0000${b}`) ?? 0, directed.get(`${b}\u0000${a}`) ?? 0),
-      0,
-    ) / total;
+  const oneWay = links.reduce((s, [a, b]) => s + Math.max(sent(a, b), sent(b, a)), 0) / total;
   // One-way flow across a bipartition: 1 when one side only sends to the other (a shuffle), 0.5 when
   // bytes go both ways or around (a ring's halo exchange, or its one-way cycle).
   let flow = 0.5;
@@ -179,11 +188,7 @@ function scorePatterns(
   if (colouring !== null) {
     const [left, right] = colouring;
     const onLeft = new Set(left);
-    const leftOut = links.reduce(
-      (s, [a, b]) =>
-        s + (onLeft.has(a) ? (directed.get(`${a}\u0000${b}`) ?? 0) : (directed.get(`${b}\u0000${a}`) ?? 0)),
-      0,
-    );
+    const leftOut = links.reduce((s, [a, b]) => s + (onLeft.has(a) ? sent(a, b) : sent(b, a)), 0);
     flow = Math.max(leftOut, total - leftOut) / total;
     if (left.length >= 2 && right.length >= 2) shuffle = (m / (left.length * right.length)) * flow;
   }
@@ -202,33 +207,33 @@ function scorePatterns(
   };
 }
 
-function isConnected(nodes: string[], adj: Map<string, Set<string>>): boolean {
+function isConnected(nodes: number[], adj: Set<number>[]): boolean {
   if (nodes.length === 0) return false;
-  const seen = new Set([nodes[0] as string]);
-  const queue = [nodes[0] as string];
+  const seen = new Set([nodes[0] as number]);
+  const queue = [nodes[0] as number];
   while (queue.length > 0)
-    for (const w of adj.get(queue.pop() as string) ?? []) if (!seen.has(w)) seen.add(w) && queue.push(w);
+    for (const w of adj[queue.pop() as number] ?? []) if (!seen.has(w)) seen.add(w) && queue.push(w);
   return seen.size === nodes.length;
 }
 
 /** The two sides of a bipartite graph, or null when it has an odd cycle. */
-function twoColour(nodes: string[], adj: Map<string, Set<string>>): [string[], string[]] | null {
-  const side = new Map<string, number>();
+function twoColour(nodes: number[], adj: Set<number>[]): [number[], number[]] | null {
+  const side = new Int8Array(adj.length).fill(-1);
   for (const start of nodes) {
-    if (side.has(start)) continue;
-    side.set(start, 0);
+    if (side[start] !== -1) continue;
+    side[start] = 0;
     const queue = [start];
     while (queue.length > 0) {
-      const v = queue.pop() as string;
-      for (const w of adj.get(v) ?? []) {
-        if (!side.has(w)) {
-          side.set(w, 1 - (side.get(v) as number));
+      const v = queue.pop() as number;
+      for (const w of adj[v] ?? []) {
+        if (side[w] === -1) {
+          side[w] = 1 - (side[v] as number);
           queue.push(w);
-        } else if (side.get(w) === side.get(v)) return null;
+        } else if (side[w] === side[v]) return null;
       }
     }
   }
-  return [nodes.filter((v) => side.get(v) === 0), nodes.filter((v) => side.get(v) === 1)];
+  return [nodes.filter((v) => side[v] === 0), nodes.filter((v) => side[v] === 1)];
 }
 
 /** Runs of windows with more than half the busiest window's bytes. */
