@@ -7,7 +7,7 @@ import { EXIT, UserError } from '../errors.js';
  * of after a long analysis or solve.
  */
 export function checkOutputPath(option: string, path: string | undefined): void {
-  if (path === undefined || path === '-') return;
+  if (path === undefined) return;
   const dir = dirname(path);
   const kind = statSync(dir, { throwIfNoEntry: false });
   if (kind === undefined || !kind.isDirectory())

@@ -239,8 +239,9 @@ export class Aggregator {
 
   /**
    * Takes flow records from an exporter (NetFlow, IPFIX, sFlow), already scaled by their sampling rate.
-   * Returns how many were refused for a time ahead of this aggregator's clock (an exporter's clock gone
-   * wrong; they would prune every series' history).
+   * A record timed more than MAX_CLOCK_AHEAD_SECONDS ahead of this aggregator's clock is counted at the
+   * time it arrived: exporters' clocks are often wrong (softflowd reading a file reports flows weeks
+   * ahead), and such a time would prune every series' history. Returns how many were.
    */
   addExportedFlows(exporter: string, flows: readonly ExportedFlow[]): number {
     const host = this.options.exporterHosts?.get(exporter);
@@ -248,13 +249,12 @@ export class Aggregator {
     const source = this.source(name, host, 'flow-export');
     const context: CaptureContext = { name, host };
     const stats = source.exported;
-    const latest = this.clock() / 1000 + MAX_CLOCK_AHEAD_SECONDS;
-    let refused = 0;
+    const now = this.clock() / 1000;
+    let ahead = 0;
     for (const f of flows) {
-      if (!(f.last <= latest && f.first <= latest)) {
-        refused++;
-        continue;
-      }
+      const late = !(f.last <= now + MAX_CLOCK_AHEAD_SECONDS && f.first <= now + MAX_CLOCK_AHEAD_SECONDS);
+      if (late) ahead++;
+      const [first, last] = late ? [now, now] : [f.first, f.last];
       // Flow records count IP bytes; the Ethernet header (and a VLAN tag) each packet carried is added back.
       const bytes =
         this.options.byteCount === 'wire' && !f.frameBytes
@@ -269,17 +269,17 @@ export class Aggregator {
         bytes,
         f.packets,
         true,
-        this.windowOf(f.last),
+        this.windowOf(last),
         context,
       );
       stats.frames += f.packets;
       stats.ok += f.packets;
       stats.bytes += bytes;
-      if (f.first > 0) stats.firstTime = Math.min(stats.firstTime ?? f.first, f.first);
-      if (f.last > 0) stats.lastTime = Math.max(stats.lastTime ?? f.last, f.last);
+      if (first > 0) stats.firstTime = Math.min(stats.firstTime ?? first, first);
+      if (last > 0) stats.lastTime = Math.max(stats.lastTime ?? last, last);
     }
     this.version++;
-    return refused;
+    return ahead;
   }
 
   private checkTime(what: string, seconds: number): void {

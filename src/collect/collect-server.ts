@@ -10,6 +10,8 @@ import type { WindowJournal } from './window-journal.js';
 
 /** A window of 10k flows is ~0.3 MB; this bound only stops a runaway or hostile body. */
 const MAX_BODY_BYTES = 64 << 20;
+/** Flow records timed ahead of the clock: counted (at arrival), unlike the problems that drop a record. */
+const AHEAD = 'clock:ahead_counted_at_arrival';
 /** All bodies being received at once: memory stays bounded whatever the number of senders. */
 const MAX_BODIES_BYTES = 128 << 20;
 
@@ -62,7 +64,7 @@ export class CollectServer {
       try {
         const ahead = flows.length > 0 ? this.aggregator.addExportedFlows(rinfo.address, flows) : 0;
         const s = stats();
-        if (s !== undefined && ahead > 0) countProblem(s, 'malformed:time_ahead_of_clock', ahead);
+        if (s !== undefined && ahead > 0) countProblem(s, AHEAD, ahead);
       } catch (err) {
         if (!(err instanceof RefusedWindow)) throw err;
         const s = stats();
@@ -86,11 +88,16 @@ export class CollectServer {
   exportProblems(): string[] {
     const lines: string[] = [];
     for (const [exporter, s] of this.flowDecoder.stats) {
-      const problems = Object.entries(s.problems);
-      if (problems.length === 0) continue;
-      lines.push(
-        `exporter ${exporter}: ${s.datagrams} datagrams, dropped: ${problems.map(([k, n]) => `${k} ${n}`).join(', ')}`,
-      );
+      const { [AHEAD]: ahead, ...dropped } = s.problems;
+      const problems = Object.entries(dropped);
+      if (problems.length > 0)
+        lines.push(
+          `exporter ${exporter}: ${s.datagrams} datagrams, dropped: ${problems.map(([k, n]) => `${k} ${n}`).join(', ')}`,
+        );
+      if (ahead !== undefined)
+        lines.push(
+          `exporter ${exporter}: ${ahead} flow records timed ahead of this aggregator's clock were counted at the time they arrived (check the exporter's clock)`,
+        );
     }
     return lines;
   }

@@ -149,14 +149,17 @@ describe('aggregator: what it is sent is checked before it counts', () => {
         /ahead of this aggregator's clock/,
       );
     }
-    // NetFlow v5's unix_secs at its maximum.
+    // NetFlow v5's unix_secs at its maximum: counted, at the time it arrived.
     const flow = { ...emptyFlow(), bytes: 100, packets: 1, first: 0xffffffff, last: 0xffffffff };
     flow.src[0] = 0x0a000001;
     flow.dst[0] = 0x0a000002;
     assert.equal(agg.addExportedFlows('192.0.2.1', [flow]), 1);
     agg.addWindow(window(10));
     agg.settleAll();
-    assert.deepEqual(seriesLengths(agg), [11]);
+    const series = [...agg.traffic.edges.values()].map((e) => e.series?.size).sort();
+    assert.deepEqual(series, [1, 11]);
+    const exported = [...agg.traffic.edges.values()].find((e) => e.bytes === 100 + 14);
+    assert.deepEqual([...(exported?.series?.keys() ?? [])], [Math.floor(CLOCK / 60_000)]);
   });
 
   it("a seq far ahead of its collector is refused; the collector's next windows are still taken", () => {

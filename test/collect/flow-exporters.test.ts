@@ -96,7 +96,9 @@ describe('real exporters → sky-plan collect', () => {
       const expected = analyze(ipOnly);
       assert.ok(expected.edges.length >= 8);
       assert.deepEqual(edgeMap(exported), edgeMap(expected));
-      assert.deepEqual(exported.warnings, []);
+      // softflowd reading a file stamps its flows weeks ahead of the wall clock: counted, and said.
+      for (const w of exported.warnings)
+        assert.match(w, /timed ahead of this aggregator's clock were counted/);
     });
   }
 
