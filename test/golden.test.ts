@@ -4,7 +4,7 @@ import { join, relative } from 'node:path';
 import { describe, it } from 'node:test';
 import { gunzipSync } from 'node:zlib';
 import { analyzeCaptures } from '../src/analyze.js';
-import { buildGraph, graphDocument } from '../src/graph/build-graph.js';
+import { graphDocument } from '../src/graph/graph-document.js';
 import { loadInventory } from '../src/inventory/load-inventory.js';
 import { FIXTURE_SIZE } from '../src/synth/cluster-scenario.js';
 import { writeCluster } from '../src/synth/write-cluster.js';
@@ -26,7 +26,7 @@ async function golden(
     captures.map((path) => ({ path: relative(ROOT, path) })),
     { inventory, windowSeconds: options.window },
   );
-  const doc = graphDocument(buildGraph(analysis), analysis);
+  const doc = graphDocument(analysis);
   const actual = JSON.parse(JSON.stringify({ ...doc, generator: { name: 'sky-plan', version: '(any)' } }));
   const path = fixture('golden', `${name}.json`);
   if (update) writeFileSync(path, `${JSON.stringify(actual, null, 1)}\n`);

@@ -6,7 +6,7 @@ import { FLOW_TABLE_DEFAULTS } from '../../capture/flow-table.js';
 import { analyzeCaptures } from '../analyze.js';
 import { EXIT, UserError } from '../errors.js';
 import { EXPORT_FORMATS, EXPORTERS, formatOfExtension } from '../export/exporters.js';
-import { buildGraph, graphDocument } from '../graph/build-graph.js';
+import { graphDocument } from '../graph/graph-document.js';
 import type { GraphDocument } from '../graph/graph-model.js';
 import { renderSummary } from '../graph/render-summary.js';
 import { loadInventory } from '../inventory/load-inventory.js';
@@ -92,7 +92,7 @@ async function analyzeAction(captureArgs: string[], flags: AnalyzeFlags): Promis
       flowStream.end((err?: Error | null) => (err ? reject(err) : resolve())),
     );
   }
-  const doc = graphDocument(buildGraph(analysis), analysis);
+  const doc = graphDocument(analysis);
   const rendered = render(doc, format);
   if (flags.out !== undefined) {
     await writeFile(flags.out, rendered);

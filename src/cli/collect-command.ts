@@ -7,7 +7,7 @@ import { CollectServer, type ListenAddress } from '../collect/collect-server.js'
 import { readWindow } from '../collect/read-window.js';
 import { WindowJournal } from '../collect/window-journal.js';
 import { EXIT, UserError } from '../errors.js';
-import { buildGraph, graphDocument } from '../graph/build-graph.js';
+import { graphDocument } from '../graph/graph-document.js';
 import { renderSummary } from '../graph/render-summary.js';
 import { loadInventory } from '../inventory/load-inventory.js';
 import { parseDuration } from './duration.js';
@@ -101,7 +101,7 @@ async function collectAction(files: string[], flags: CollectFlags): Promise<void
       const analysis = aggregator.analysis(server?.exportProblems() ?? []);
       cache = {
         version: aggregator.version,
-        json: `${JSON.stringify(graphDocument(buildGraph(analysis), analysis), null, 1)}\n`,
+        json: `${JSON.stringify(graphDocument(analysis), null, 1)}\n`,
       };
     }
     return cache.json;

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { FLOW_TABLE_DEFAULTS } from '../../capture/flow-table.js';
 import { analyzeCaptures } from '../analyze.js';
 import { verifyPlan } from '../execute/verify.js';
-import { buildGraph, graphDocument } from '../graph/build-graph.js';
+import { graphDocument } from '../graph/graph-document.js';
 import { loadInventory } from '../inventory/load-inventory.js';
 import { readPlan } from '../plan/read-plan.js';
 import { parseCaptureArgs } from './capture-args.js';
@@ -33,7 +33,7 @@ export function registerVerify(program: Command): void {
         inventory,
         flowTable: FLOW_TABLE_DEFAULTS,
       });
-      const v = verifyPlan(plan, graphDocument(buildGraph(analysis), analysis));
+      const v = verifyPlan(plan, graphDocument(analysis));
       if (flags.json) {
         process.stdout.write(`${JSON.stringify(v, null, 1)}\n`);
         return;

@@ -10,7 +10,7 @@ import { FLOW_FLAG, WINDOW_SCHEMA, type WindowDocument } from '../../capture/win
 import { Aggregator, RefusedWindow } from '../../src/collect/aggregator.js';
 import { Collector } from '../../src/collect/collector.js';
 import { readWindow } from '../../src/collect/read-window.js';
-import { buildGraph, graphDocument } from '../../src/graph/build-graph.js';
+import { graphDocument } from '../../src/graph/graph-document.js';
 import type { GraphDocument } from '../../src/graph/graph-model.js';
 import { loadInventory } from '../../src/inventory/load-inventory.js';
 import { arpFrame, frame, pcapFile, runCli, tempDir } from '../helpers.js';
@@ -307,7 +307,7 @@ describe('live collectors and a migration', () => {
       agg.addWindow(doc);
     agg.settleAll();
     const analysis = agg.analysis();
-    const live = graphDocument(buildGraph(analysis), analysis);
+    const live = graphDocument(analysis);
     // analyze reads the captures one after another: the destination's (with the announcement) goes first.
     const r = runCli(['analyze', `hv-b=${b}`, `hv-a=${a}`, '-i', invPath, '--window', '10s', '--json']);
     assert.equal(r.status, 0, r.stderr);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { analyzeCaptures } from '../../src/analyze.js';
-import { buildGraph, graphDocument } from '../../src/graph/build-graph.js';
+import { graphDocument } from '../../src/graph/graph-document.js';
 import { loadInventory } from '../../src/inventory/load-inventory.js';
 import { FIXTURE_SIZE } from '../../src/synth/cluster-scenario.js';
 import { writeCluster } from '../../src/synth/write-cluster.js';
@@ -15,7 +15,7 @@ describe('one graph from several hypervisors', () => {
     const inventory = await loadInventory(single.inventoryPath);
     const edgesOf = async (captures: { path: string; host?: string }[]) => {
       const analysis = await analyzeCaptures(captures, { inventory, windowSeconds: 5 });
-      const doc = graphDocument(buildGraph(analysis), analysis);
+      const doc = graphDocument(analysis);
       const edges = doc.edges.map((e) => [e.source, e.target, e.bytes, e.packets, e.windows?.series]);
       return { doc, edges: edges.sort((x, y) => `${x[0]}>${x[1]}`.localeCompare(`${y[0]}>${y[1]}`)) };
     };

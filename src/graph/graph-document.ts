@@ -1,4 +1,3 @@
-import { DirectedGraph } from 'graphology';
 import type { Analysis } from '../analyze.js';
 import { VERSION } from '../version.js';
 import { communities } from './communities.js';
@@ -7,19 +6,16 @@ import { classifyPatterns } from './patterns.js';
 import { type CloudMove, summarize } from './summarize.js';
 import { windowRates } from './window-stats.js';
 
-export type CommunicationGraph = DirectedGraph<GraphNode, GraphEdge>;
-
-/** The analysis as a directed graphology graph: node and edge attributes are the graph@1 records. */
-export function buildGraph(analysis: Analysis): CommunicationGraph {
-  const graph: CommunicationGraph = new DirectedGraph({ allowSelfLoops: true });
+/** The analysis as graph@1 node and edge records (edges heaviest first). */
+function records(analysis: Analysis): { nodes: GraphNode[]; edges: GraphEdge[] } {
   const { traffic } = analysis;
-  for (const n of traffic.nodes) {
+  const nodes = traffic.nodes.map((n) => {
     const node: GraphNode = { id: n.id, kind: n.kind };
     if (n.cloud !== undefined) node.cloud = n.cloud;
     if (n.host !== undefined) node.host = n.host;
     if (n.vcpus !== undefined) node.vcpus = n.vcpus;
     if (n.memoryGiB !== undefined) node.memoryGiB = n.memoryGiB;
-    Object.assign(node, {
+    return Object.assign(node, {
       sentBytes: n.sentBytes,
       sentPackets: n.sentPackets,
       receivedBytes: n.receivedBytes,
@@ -29,11 +25,11 @@ export function buildGraph(analysis: Analysis): CommunicationGraph {
       multicastBytes: n.multicastBytes,
       multicastPackets: n.multicastPackets,
     });
-    graph.addNode(n.id, node);
-  }
+  });
   const range = timeRange(analysis);
   const windows = windowRange(analysis);
   const w = analysis.windowSeconds;
+  const edges: GraphEdge[] = [];
   for (const e of traffic.edges.values()) {
     const source = (traffic.nodes[e.source] as { id: string }).id;
     const target = (traffic.nodes[e.target] as { id: string }).id;
@@ -45,19 +41,18 @@ export function buildGraph(analysis: Analysis): CommunicationGraph {
         .map(([i, [bytes, packets]]): [number, number, number] => [i * w, bytes, packets]);
       edge.windows = { series, ...windowRates(e.series, w, windows.count) };
     }
-    graph.addDirectedEdgeWithKey(`${source}->${target}`, source, target, edge);
+    edges.push(edge);
   }
-  return graph;
+  // Heaviest first; ties in name order, so the document does not depend on capture order.
+  edges.sort(
+    (a, b) => b.bytes - a.bytes || a.source.localeCompare(b.source) || a.target.localeCompare(b.target),
+  );
+  return { nodes, edges };
 }
 
-export function graphDocument(graph: CommunicationGraph, analysis: Analysis): GraphDocument {
-  const nodes = graph.mapNodes((_, attrs) => attrs);
-  // Heaviest first; ties in name order, so the document does not depend on capture order.
-  const edges = graph
-    .mapEdges((_, attrs) => attrs)
-    .sort(
-      (a, b) => b.bytes - a.bytes || a.source.localeCompare(b.source) || a.target.localeCompare(b.target),
-    );
+/** The graph@1 document of an analysis: nodes, edges, summary, communities and their patterns. */
+export function graphDocument(analysis: Analysis): GraphDocument {
+  const { nodes, edges } = records(analysis);
   const range = timeRange(analysis);
   const windows = windowRange(analysis);
   const window =
