@@ -209,8 +209,9 @@ describe('sky-plan tunnel with real QEMU migrations', { timeout: 600_000 }, () =
         sha(join(dir, 'in', `${id}.in`)),
         `${name}: rebuilt stream is byte-identical`,
       );
-      // The guest runs at the destination and its counter goes on.
-      await sleep(800);
+      // The guest runs at the destination and its counter goes on (a resumed TCG guest on a loaded
+      // machine can take a few seconds to print its first tick there).
+      for (let i = 0; i < 100 && ticks(destSerial).length === 0; i++) await sleep(100);
       assert.equal(await QmpClient.status(join(dir, `${name}.dest.qmp`)), 'running');
       const t = ticks(destSerial);
       assert.ok(
