@@ -36,7 +36,7 @@ export function communities(graph: ExportGraph, seed = 1): Communities {
   }
   const ids = graph.nodes.map((node) => node.id);
   for (const [key, w] of weight)
-    g.addEdge(ids[Math.floor(key / n)] as string, ids[key % n] as string, { weight: w });
+    g.addEdgeWithKey(key, ids[Math.floor(key / n)] as string, ids[key % n] as string, { weight: w });
   const detailed = louvain.detailed(g, { getEdgeWeight: 'weight', rng: seededRng(seed) });
   const external = new Set(graph.nodes.filter((n) => n.kind === 'external').map((n) => n.id));
   const merged = mergeCoupled(g, detailed.communities, external);
