@@ -234,10 +234,6 @@ export function readDataSet(
   return true;
 }
 
-export function countTemplateRefused(stats: ExportStats): void {
-  countProblem(stats, 'malformed:template_limit');
-}
-
 /** Where NetFlow v9 and IPFIX differ once past their headers: set ids and template layouts. */
 export interface SetDialect {
   name: 'netflow9' | 'ipfix';

@@ -1,5 +1,6 @@
 import { closeSync, openSync, readdirSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { writePcapRecordHeader } from '../files/pcap-record.js';
 
 const BUFFER_BYTES = 4 << 20;
 
@@ -27,12 +28,8 @@ export class RotatingPcap {
     const period = Math.floor(ts / this.rotateSeconds);
     if (period !== this.period) this.open(period);
     if (this.used + 16 + caplen > this.buf.length) this.flush();
-    const sec = Math.floor(ts);
     const p = this.used;
-    this.buf.writeUInt32LE(sec, p);
-    this.buf.writeUInt32LE(Math.min(999999, Math.round((ts - sec) * 1e6)), p + 4);
-    this.buf.writeUInt32LE(caplen, p + 8);
-    this.buf.writeUInt32LE(origLen, p + 12);
+    writePcapRecordHeader(this.buf, p, ts, caplen, origLen);
     data.copy(this.buf, p + 16, 0, caplen);
     this.used += 16 + caplen;
   }

@@ -1,4 +1,5 @@
 import { closeSync, openSync, writeSync } from 'node:fs';
+import { writePcapRecordHeader } from '../../capture/files/pcap-record.js';
 
 /**
  * Writes a classic little-endian microsecond pcap (LINKTYPE_ETHERNET) through a large reusable buffer.
@@ -25,12 +26,8 @@ export class PcapWriter {
   /** Reserves a record of `length` bytes at time `ts` (seconds); returns the offset of its data in `buffer`. */
   frame(ts: number, length: number): number {
     if (this.used + 16 + length > this.buf.length) this.flush();
-    const sec = Math.floor(ts);
     const p = this.used;
-    this.buf.writeUInt32LE(sec, p);
-    this.buf.writeUInt32LE(Math.round((ts - sec) * 1e6) % 1000000, p + 4);
-    this.buf.writeUInt32LE(length, p + 8);
-    this.buf.writeUInt32LE(length, p + 12);
+    writePcapRecordHeader(this.buf, p, ts, length, length);
     this.used += 16 + length;
     this.frames++;
     this.bytes += length;

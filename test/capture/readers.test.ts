@@ -7,6 +7,7 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 import type { FrameSink } from '../../capture/files/frame-sink.js';
 import { readCapture } from '../../capture/files/read-capture.js';
 import type { UserError } from '../../src/errors.js';
+import { PcapWriter } from '../../src/synth/pcap-writer.js';
 import { fixture, pcapFile, tcpFrame, tempDir, writeTemp } from '../helpers.js';
 
 interface Seen {
@@ -253,6 +254,20 @@ describe("pcapng blocks across the reader's buffer boundary", () => {
     );
     assert.equal(seen.length, 1);
     assert.match(summary.warnings.join('\n'), /shorter than their type's fixed fields/);
+  });
+});
+
+describe('pcap writers', () => {
+  it('round a time to the microsecond as a whole: 1.9999996 s is 2.000000, not 1.000000', async () => {
+    const path = join(tempDir(), 'round.pcap');
+    const writer = new PcapWriter(path);
+    for (const ts of [1.9999996, 1700000000.4999994, 1700000000.9999999]) writer.frame(ts, 60);
+    writer.close();
+    const { frames: seen } = await read(path);
+    assert.deepEqual(
+      seen.map((f) => f.ts),
+      [2, 1700000000.499999, 1700000001],
+    );
   });
 });
 
