@@ -1,8 +1,14 @@
 import { findConflicts } from './infeasibility.js';
 import { evaluate, violations } from './objective.js';
 import type { PlanProblem } from './problem.js';
-import { SOLVE_DEFAULTS, type SolveOptions, type SolveResult, type Solver } from './solver.js';
-import { highsSolver, InfeasibleError } from './solvers/exact-highs.js';
+import {
+  InfeasibleError,
+  SOLVE_DEFAULTS,
+  type SolveOptions,
+  type SolveResult,
+  type Solver,
+} from './solver.js';
+import { highsSolver } from './solvers/exact-highs.js';
 import { lpSolverSolver } from './solvers/exact-lp-solver.js';
 import { currentSolver, greedySolver } from './solvers/greedy.js';
 import { multilevelSolver } from './solvers/multilevel.js';

@@ -25,3 +25,10 @@ export interface Solver {
   readonly name: string;
   solve(problem: PlanProblem, options: SolveOptions): Promise<SolveResult>;
 }
+
+/** A solver found (or proved) that no placement satisfies the constraints. */
+export class InfeasibleError extends Error {
+  constructor() {
+    super('no placement satisfies every constraint');
+  }
+}

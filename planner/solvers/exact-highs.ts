@@ -1,6 +1,6 @@
 import highsModule from 'highs';
 import type { PlanProblem } from '../problem.js';
-import type { SolveOptions, SolveResult, Solver } from '../solver.js';
+import { InfeasibleError, type SolveOptions, type SolveResult, type Solver } from '../solver.js';
 import { buildMilp, type Milp, placementFromX } from './milp-model.js';
 import { multilevelSolver } from './multilevel.js';
 
@@ -68,13 +68,6 @@ export const highsSolver: Solver = {
     }
   },
 };
-
-/** The MILP proved that no placement satisfies the constraints. */
-export class InfeasibleError extends Error {
-  constructor() {
-    super('no placement satisfies every constraint');
-  }
-}
 
 /** CPLEX LP text, which HiGHS reads directly. */
 export function lpText(m: Milp): string {

@@ -2,8 +2,7 @@ import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import type { Model } from 'javascript-lp-solver';
 import type { PlanProblem } from '../problem.js';
-import type { SolveOptions, SolveResult, Solver } from '../solver.js';
-import { InfeasibleError } from './exact-highs.js';
+import { InfeasibleError, type SolveOptions, type SolveResult, type Solver } from '../solver.js';
 import { buildMilp, placementFromX } from './milp-model.js';
 
 /**

@@ -2,8 +2,7 @@ import { localSearch, makeFeasible } from '../local-search.js';
 import { PlacementState } from '../placement-state.js';
 import type { PlanProblem } from '../problem.js';
 import { seededRng } from '../rng.js';
-import type { SolveOptions, SolveResult, Solver } from '../solver.js';
-import { InfeasibleError } from './exact-highs.js';
+import { InfeasibleError, type SolveOptions, type SolveResult, type Solver } from '../solver.js';
 
 /** Where VMs are now; new VMs and VMs that break a constraint go to their cheapest feasible cloud. */
 export const currentSolver: Solver = {

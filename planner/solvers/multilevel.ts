@@ -5,8 +5,7 @@ import { evaluate } from '../objective.js';
 import { PlacementState } from '../placement-state.js';
 import type { PlanProblem } from '../problem.js';
 import { seededRng } from '../rng.js';
-import type { SolveOptions, SolveResult, Solver } from '../solver.js';
-import { InfeasibleError } from './exact-highs.js';
+import { InfeasibleError, type SolveOptions, type SolveResult, type Solver } from '../solver.js';
 import { greedySolver } from './greedy.js';
 
 /**

@@ -261,7 +261,7 @@ describe('pcap writers', () => {
   it('round a time to the microsecond as a whole: 1.9999996 s is 2.000000, not 1.000000', async () => {
     const path = join(tempDir(), 'round.pcap');
     const writer = new PcapWriter(path);
-    for (const ts of [1.9999996, 1700000000.4999994, 1700000000.9999999]) writer.frame(ts, 60);
+    for (const ts of [1.9999996, 1_700_000_000 + 0.4999994, 1_700_000_000 + 0.9999996]) writer.frame(ts, 60);
     writer.close();
     const { frames: seen } = await read(path);
     assert.deepEqual(
