@@ -100,6 +100,52 @@ describe('execute refuses a plan it cannot carry out, every reason at once, befo
   });
 });
 
+describe('execute checks residency and placement rules against the clouds spec', () => {
+  it("allowed and denied clouds, affinity, anti-affinity, a move that goes nowhere, the spec's capacity", () => {
+    const dir = tempDir();
+    const marker = join(dir, 'started');
+    type Move = PlanDocument['moves'][number];
+    const [a, c, d, e] = plan.moves as [Move, Move, Move, Move];
+    const moving = new Set(plan.moves.map((m) => m.vm));
+    // A VM that stays, in another cloud than d ends in: tying them together breaks affinity.
+    const stayer = Object.keys(plan.placement).find((vm) => !moving.has(vm) && plan.placement[vm] !== d.to);
+    // Two VMs that end in one cloud: keeping them apart breaks anti-affinity.
+    const together = Object.keys(plan.placement).filter((vm) => plan.placement[vm] === e.to && vm !== e.vm);
+    assert.ok(stayer !== undefined && together.length > 0);
+    const vms = Object.keys(plan.placement).map((name) => {
+      const cloud = plan.moves.find((m) => m.vm === name)?.from ?? (plan.placement[name] as string);
+      if (name === a.vm) return { name, cloud, allowedClouds: [a.from] };
+      if (name === c.vm) return { name, cloud, deniedClouds: [c.to] };
+      return { name, cloud };
+    });
+    const spec = JSON.parse(readFileSync(cloudsSpec(dir, marker), 'utf8')) as {
+      clouds: { name: string; capacity?: object }[];
+    };
+    for (const cloud of spec.clouds) if (cloud.name === e.to) cloud.capacity = { vms: 1 };
+    const specPath = write(dir, 'spec.json', {
+      ...spec,
+      vms,
+      constraints: { affinity: [[d.vm, stayer]], antiAffinity: [[e.vm, together[0]]] },
+    });
+    const planPath = write(dir, 'plan.json', {
+      ...plan,
+      moves: [...plan.moves, { ...e, vm: e.vm, to: e.from }],
+    });
+    const r = execute(['--plan', planPath, '--clouds', specPath, '--driver', 'qmp']);
+    assert.equal(r.status, 3, r.stderr);
+    assert.match(r.stderr, new RegExp(`${a.vm} may only run in ${a.from}`));
+    assert.match(r.stderr, new RegExp(`${c.vm} may not run in ${c.to}`));
+    assert.match(r.stderr, new RegExp(`affinity group \\[${d.vm}, ${stayer}\\] would end in`));
+    assert.match(
+      r.stderr,
+      new RegExp(`anti-affinity group \\[${e.vm}, ${together[0]}\\] would share a cloud`),
+    );
+    assert.match(r.stderr, new RegExp(`move of ${e.vm} \\(${e.from} → ${e.from}\\): it goes nowhere`));
+    assert.match(r.stderr, new RegExp(`after the moves ${e.to} would hold \\d+ vms, over its capacity of 1`));
+    assert.equal(existsSync(marker), false);
+  });
+});
+
 describe('names from files never reach a shell', () => {
   const HOSTILE = [
     'x;touch PWNED',

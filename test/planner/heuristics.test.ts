@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { fmRefine } from '../../planner/multilevel/fm-refine.js';
+import { problemLevel } from '../../planner/multilevel/from-problem.js';
+import { levelCost, loads } from '../../planner/multilevel/refine.js';
 import { evaluate, violations } from '../../planner/objective.js';
 import { PlacementState } from '../../planner/placement-state.js';
 import type { PlanProblem } from '../../planner/problem.js';
@@ -41,6 +44,29 @@ describe('PlacementState.delta', () => {
       }
     }
     assert.ok(checked > 500, `${checked} moves checked`);
+  });
+});
+
+describe('Fiduccia-Mattheyses refinement', () => {
+  it('never leaves a level costlier than it found it, and keeps the loads it is given right', () => {
+    let improved = 0;
+    for (let seed = 1; seed <= 40; seed++) {
+      const p = randomProblem(600 + seed, 30, 3 + (seed % 3), { images: seed % 2 === 0 });
+      const base = new PlacementState(
+        p,
+        p.vms.map((vm) => vm.current),
+      );
+      const { level, part } = problemLevel(p, base.units, base.unitUnary);
+      const where = Int32Array.from(base.unitCloud);
+      const used = loads(level, part, where);
+      const before = levelCost(level, part, where);
+      fmRefine(level, part, where, used);
+      const after = levelCost(level, part, where);
+      assert.ok(after <= before + 1e-9 * Math.abs(before), `seed ${seed}: ${before} -> ${after}`);
+      assert.deepEqual([...used], [...loads(level, part, where)], `seed ${seed}: loads`);
+      if (after < before - 1e-9 * Math.abs(before)) improved++;
+    }
+    assert.ok(improved >= 20, `FM improved ${improved} of 40 levels`);
   });
 });
 
