@@ -1,6 +1,7 @@
 import type { PlanCloud, PlanProblem, PlanVm } from '../../planner/problem.js';
 import { UserError } from '../errors.js';
 import { egressPrice, INTERNET } from '../graph/summarize.js';
+import { NAME_PATTERN, NAME_RULE } from '../inventory/names.js';
 import type { Inventory } from '../inventory/schema.js';
 import { type ContentSketch, measuredSimilarity } from './content-sketch.js';
 import type { PlannerGraph } from './read-graph.js';
@@ -80,6 +81,13 @@ export function buildProblem(graph: PlannerGraph, spec: Inventory, options: Plan
   for (const n of graph.nodes)
     if (n.kind === 'vm' || (!graphKinds && n.id !== 'external')) vmNames.push(n.id);
   for (const vm of spec.vms) if (!nodeById.has(vm.name)) vmNames.push(vm.name);
+  // A plan names its VMs to the executor's commands: refuse now what `execute` would refuse later.
+  const badName = vmNames.find((name) => !NAME_PATTERN.test(name));
+  if (badName !== undefined)
+    throw new UserError(
+      'graph_bad_vm_name',
+      `the graph's VM ${JSON.stringify(badName)} has no valid name (${NAME_RULE}): rename it in the graph, or give nodes that are not VMs another kind (host, unknown, external)`,
+    );
   const vmIndex = new Map(vmNames.map((name, i) => [name, i]));
 
   const imageIndex = new Map(spec.images.map((img, i) => [img.name, i]));

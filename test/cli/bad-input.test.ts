@@ -12,6 +12,18 @@ const clouds = fixture('cluster', 'inventory.yaml');
 const garbage = join(dir, 'garbage.txt');
 writeFileSync(garbage, 'garbage\n');
 const missing = join(dir, 'missing');
+const badNames = join(dir, 'bad-names.json');
+writeFileSync(
+  badNames,
+  JSON.stringify({
+    schema: 'sky-plan/graph@1',
+    nodes: [
+      { id: 'web; rm -rf /', kind: 'vm' },
+      { id: 'db', kind: 'vm' },
+    ],
+    edges: [{ source: 'web; rm -rf /', target: 'db', bytes: 1 }],
+  }),
+);
 const noDir = join(dir, 'no-such-dir', 'out');
 
 /** [arguments, the README's exit code for them]: 2 usage, 3 input. */
@@ -26,6 +38,7 @@ const CASES: [string[], number][] = [
   [['plan', '--graph', missing, '--clouds', clouds], 3],
   [['plan', '--graph', garbage, '--clouds', clouds], 3],
   [['plan', '--graph', graph, '--clouds', dir], 3],
+  [['plan', '--graph', badNames, '--clouds', clouds], 3],
   [['export', '--graph', missing, '--format', 'dot'], 3],
   [['report', '--graph', garbage], 3],
   [['execute', '--plan', missing], 3],
