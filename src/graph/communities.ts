@@ -19,11 +19,9 @@ export interface Communities {
  */
 export function communities(graph: ExportGraph, seed = 1): Communities {
   const g = new UndirectedGraph();
-  const index = new Map<string, number>();
-  for (const n of graph.nodes) {
-    index.set(n.id, index.size);
-    g.addNode(n.id);
-  }
+  const ids = graph.nodes.map((node) => node.id);
+  const index = new Map(ids.map((id, i) => [id, i]));
+  for (const id of ids) g.addNode(id);
   // Both directions summed first, keyed by node numbers: one edge insertion per pair (graphology's
   // update-or-add per directed edge costs a lookup and a closure each, on graphs of a million edges).
   const n = index.size;
@@ -34,7 +32,6 @@ export function communities(graph: ExportGraph, seed = 1): Communities {
     const key = Math.min(a, b) * n + Math.max(a, b);
     weight.set(key, (weight.get(key) ?? 0) + e.bytes);
   }
-  const ids = graph.nodes.map((node) => node.id);
   for (const [key, w] of weight)
     g.addEdgeWithKey(key, ids[Math.floor(key / n)] as string, ids[key % n] as string, { weight: w });
   const detailed = louvain.detailed(g, { getEdgeWeight: 'weight', rng: seededRng(seed) });

@@ -26,10 +26,10 @@ function cloudsSpec(dir: string, marker: string, extra: object = {}): string {
   });
 }
 
-function execute(args: string[]) {
+function execute(args: string[], cwd = ROOT) {
   // A hang is a failure too: the executor must refuse quickly.
   const r = spawnSync(process.execPath, [CLI, 'execute', ...args], {
-    cwd: ROOT,
+    cwd,
     encoding: 'utf8',
     timeout: 20_000,
   });
@@ -176,11 +176,8 @@ describe('names from files never reach a shell', () => {
       });
       for (const path of [asVm, asCloud]) {
         for (const driver of DRIVERS) {
-          const r = spawnSync(
-            process.execPath,
-            [CLI, 'execute', '--plan', path, '--clouds', cloudsSpec(dir, marker), '--driver', driver],
-            { cwd: dir, encoding: 'utf8', timeout: 20_000 },
-          );
+          // Run in the test's directory: a `touch PWNED` that got through would land there.
+          const r = execute(['--plan', path, '--clouds', cloudsSpec(dir, marker), '--driver', driver], dir);
           assert.equal(r.status, 3, `${JSON.stringify(name)} ${driver}: ${r.stderr}`);
           assert.match(r.stderr, /not a valid name \(letters, digits/);
           assert.equal(existsSync(join(dir, 'PWNED')), false);
