@@ -23,6 +23,8 @@ export interface PlanVm {
   allowed: boolean[];
   /** Bytes a migration of this VM puts on the WAN that no other VM shares. */
   uniqueBytes: number;
+  /** The part of uniqueBytes that is disk blocks (the rest is memory). */
+  diskBytes: number;
   /** Image (content group) index, or -1. */
   image: number;
   /** Bytes/s this VM sends to the internet (billed at its cloud's internet price). */
@@ -39,7 +41,9 @@ export interface PlanVm {
 export interface PlanImage {
   name: string;
   sharedBytes: number;
-  /** presentAt[c]: a VM of this image already runs in c, so its content is already there. */
+  /** The part of sharedBytes that is the base disk image's blocks. */
+  diskBytes: number;
+  /** presentAt[c]: a VM of this image already runs in c, or its base image is stored there. */
   presentAt: boolean[];
 }
 

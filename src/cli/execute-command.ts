@@ -19,6 +19,7 @@ import {
   scheduleInput,
 } from '../execute/schedule.js';
 import { planProblems } from '../execute/validate-plan.js';
+import { fillDiskInfo } from '../inventory/disk-info.js';
 import { loadInventory } from '../inventory/load-inventory.js';
 import type { Cloud } from '../inventory/schema.js';
 import { readExecutablePlan } from '../plan/read-plan.js';
@@ -155,8 +156,12 @@ async function executeAction(flags: ExecuteFlags): Promise<number> {
       '--dedup works with --driver qmp; with libvirt, set migrateUri to a tunnel source',
       EXIT.usage,
     );
+  // The QMP driver takes disks along: what the inventory leaves out of them is read from the files.
+  if (flags.driver === 'qmp' && spec !== undefined) await fillDiskInfo(spec);
   const driver: MigrationDriver =
-    flags.driver === 'qmp' ? new QmpDriver(clouds, flags.dedup === true) : new LibvirtDriver(clouds);
+    flags.driver === 'qmp' && spec !== undefined
+      ? new QmpDriver(clouds, flags.dedup === true, spec)
+      : new LibvirtDriver(clouds);
   const journalPath = flags.resume ?? flags.journal ?? `${flags.plan}.journal`;
   if (flags.resume === undefined && existsSync(journalPath))
     throw new UserError(

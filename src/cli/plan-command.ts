@@ -4,6 +4,7 @@ import type { PlanProblem } from '../../planner/problem.js';
 import { PlanInfeasibleError, SOLVERS, type SolverName, solve } from '../../planner/solve.js';
 import { SOLVE_DEFAULTS } from '../../planner/solver.js';
 import { EXIT, UserError } from '../errors.js';
+import { fillDiskInfo } from '../inventory/disk-info.js';
 import { loadInventory } from '../inventory/load-inventory.js';
 import type { Inventory } from '../inventory/schema.js';
 import { buildProblem, PLAN_DEFAULTS } from '../plan/build-problem.js';
@@ -100,11 +101,13 @@ async function planAction(flags: PlanFlags): Promise<void> {
     for (const [vm, sketch] of await readSketches(inventory, flags.inventory)) sketches.set(vm, sketch);
     spec = merge(spec, inventory);
   }
+  const measured = await fillDiskInfo(spec);
   const { problem, notes } = buildProblem(graph, spec, {
     horizonSeconds,
     downtimePenalty: downtime,
     sketches,
   });
+  notes.unshift(...measured);
   // All-to-all groups stay in one cloud, unless that makes the plan impossible.
   const groups = allToAllGroups(graph, problem);
   const together = { ...problem, affinity: [...problem.affinity, ...groups.map((g) => g.members)] };

@@ -8,6 +8,8 @@ export interface MigrationProgress {
   bytesPerSecond: number;
   /** Pages the guest dirties per second: when it beats the link, precopy does not converge. */
   dirtyPagesPerSecond: number;
+  /** The disks' mirror, for a VM that takes its disks along. */
+  disk?: { copied: number; remaining: number; bytesPerSecond: number };
 }
 
 /** What a migration through the dedup tunnel put on the WAN (sky-plan execute --dedup). */

@@ -37,12 +37,20 @@ export function terminalProgress(write: (s: string) => void): (e: ExecuteEvent) 
         bars.set(e.vm, `  ${e.vm}: starting`);
         return redraw([]);
       case 'progress': {
-        const share = e.total > 0 ? Math.min(1, e.transferred / e.total) : 0;
+        // Disks are mirrored first; the bar follows them until memory migration starts.
+        const onDisk = e.disk !== undefined && e.total === 0;
+        const done = onDisk ? (e.disk?.copied ?? 0) : e.transferred;
+        const whole = onDisk ? done + (e.disk?.remaining ?? 0) : e.total;
+        const share = whole > 0 ? Math.min(1, done / whole) : 0;
         const filled = Math.round(share * BAR);
-        bars.set(
-          e.vm,
-          `  ${e.vm} [${'#'.repeat(filled)}${'.'.repeat(BAR - filled)}] ${formatBytes(e.transferred)} sent, ${formatBytes(e.remaining)} left, ${formatBytes(e.bytesPerSecond)}/s, ${e.dirtyPagesPerSecond.toFixed(0)} dirty pages/s`,
-        );
+        const disk =
+          e.disk === undefined
+            ? ''
+            : `disk ${formatBytes(e.disk.copied)} copied, ${formatBytes(e.disk.remaining)} left, ${formatBytes(e.disk.bytesPerSecond)}/s; `;
+        const memory = onDisk
+          ? 'memory next'
+          : `memory ${formatBytes(e.transferred)} sent, ${formatBytes(e.remaining)} left, ${formatBytes(e.bytesPerSecond)}/s, ${e.dirtyPagesPerSecond.toFixed(0)} dirty pages/s`;
+        bars.set(e.vm, `  ${e.vm} [${'#'.repeat(filled)}${'.'.repeat(BAR - filled)}] ${disk}${memory}`);
         return redraw([]);
       }
       case 'done':

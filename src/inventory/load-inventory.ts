@@ -147,6 +147,9 @@ function checkReferences(inv: Inventory, at: (path: readonly PropertyKey[]) => s
     if (h.cloud !== undefined) knownCloud(h.cloud, ['hosts', i, 'cloud']);
     hosts.set(h.name, h.cloud);
   });
+  inv.images.forEach((img, i) => {
+    for (const cloud of Object.keys(img.at ?? {})) knownCloud(cloud, ['images', i, 'at', cloud]);
+  });
   const names = new Set<string>();
   const macs = new Map<number, string>();
   const ips = new Map<string, string>();
@@ -160,6 +163,11 @@ function checkReferences(inv: Inventory, at: (path: readonly PropertyKey[]) => s
     if (hostCloud !== undefined && vm.cloud !== undefined && hostCloud !== vm.cloud) {
       fail(['vms', i, 'cloud'], `VM is in cloud "${vm.cloud}" but its host ${vm.host} is in "${hostCloud}"`);
     }
+    const devices = new Set<string>();
+    vm.disks.forEach((disk, j) => {
+      if (devices.has(disk.device)) fail(['vms', i, 'disks', j, 'device'], `duplicate disk "${disk.device}"`);
+      devices.add(disk.device);
+    });
     vm.nics.forEach((nic, j) => {
       const mac = nic.mac === undefined ? undefined : parseMac(nic.mac);
       if (mac !== undefined) {

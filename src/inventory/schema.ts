@@ -59,6 +59,19 @@ export const cloudSchema = v.strictObject({
       listen: v.optional(v.string(), '127.0.0.1'),
       /** Its port; by default one free on this machine, which suits QEMU running where sky-plan runs. */
       port: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(65535))),
+      /**
+       * Where a VM moving here gets each disk, e.g. /srv/b/{vm}-{device}.qcow2. The launch command
+       * receives them as {disks}: one `device=path` word per disk.
+       */
+      disk: v.optional(
+        v.pipe(
+          v.string(),
+          v.includes('{vm}', 'must contain {vm}'),
+          v.includes('{device}', 'must contain {device}'),
+        ),
+      ),
+      /** Bytes/s each disk mirror into this cloud may use (QEMU's block job speed); no limit by default. */
+      mirrorBytesPerSecond: v.optional(positive),
     }),
   ),
 });
@@ -80,13 +93,32 @@ const nic = v.strictObject({
   vni: v.optional(overlayId),
 });
 
+/**
+ * A disk of a VM (README "Disks"). Sizes left out are filled in from `qemu-img info` when the file is
+ * readable where sky-plan runs (src/inventory/disk-info.ts).
+ */
+export const diskSchema = v.strictObject({
+  /** QEMU's name for the disk: the node-name of its top block node, or its -drive id. */
+  device: nameSchema,
+  /** The image file on the VM's host. */
+  path: v.pipe(v.string(), v.minLength(1)),
+  format: v.optional(v.picklist(['raw', 'qcow2'])),
+  virtualBytes: v.optional(count),
+  /** Bytes this file holds itself (for an overlay: its own clusters, not its backing file's). */
+  allocatedBytes: v.optional(count),
+  /** The backing files under this one, nearest first (qcow2 only). */
+  backing: v.optional(v.array(v.pipe(v.string(), v.minLength(1)))),
+});
+
 export const vmSchema = v.strictObject({
   name: nameSchema,
   cloud: v.optional(nameSchema),
   host: v.optional(nameSchema),
   vcpus: v.optional(positive),
   memoryGiB: v.optional(positive),
+  /** Disk bytes a migration moves, for VMs whose disks are not listed (`disks` says more). */
   diskGiB: v.optional(price),
+  disks: v.optional(v.array(diskSchema), []),
   /** Content group for dedup-aware migration cost (see `images`). */
   image: v.optional(nameSchema),
   /** Its content sketch from `sky-plan fingerprint` (a path relative to this file). */
@@ -101,11 +133,18 @@ export const vmSchema = v.strictObject({
 
 const fraction = v.pipe(v.number(), v.minValue(0), v.maxValue(1));
 
-/** Share of a VM's memory that VMs of the same image have in common (0.6 = 60%). */
+/**
+ * VMs of one image share memory content (`similarity`) and, when their disks are overlays on it, the base
+ * image's blocks: either crosses the WAN once per destination cloud, and not at all where it is present.
+ */
 export const imageSchema = v.strictObject({
   name: nameSchema,
-  /** Optional when its VMs have sketches: the planner measures it. */
+  /** Share of a VM's memory that VMs of this image have in common (0.6 = 60%); measured from sketches when omitted. */
   similarity: v.optional(fraction),
+  /** Allocated bytes of the base image file; read with qemu-img from a member's backing chain when omitted. */
+  allocatedBytes: v.optional(count),
+  /** The base image file in each cloud that has a copy, e.g. {b: /srv/images/debian.qcow2}. */
+  at: v.optional(v.record(nameSchema, v.pipe(v.string(), v.minLength(1)))),
 });
 
 export const constraintsSchema = v.strictObject({
@@ -134,3 +173,5 @@ export const inventorySchema = v.strictObject({
 
 export type Inventory = v.InferOutput<typeof inventorySchema>;
 export type Cloud = v.InferOutput<typeof cloudSchema>;
+export type Disk = v.InferOutput<typeof diskSchema>;
+export type InventoryVm = v.InferOutput<typeof vmSchema>;

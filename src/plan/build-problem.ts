@@ -114,13 +114,20 @@ export function buildProblem(graph: PlannerGraph, spec: Inventory, options: Plan
       if (image < 0)
         notes.push(`VM ${name}: image ${inv.image} is not in images:, so its migration is not deduplicated`);
     }
+    // A disk's own blocks cross with the VM; the blocks of its backing file are the image's, shared.
+    const disk = (inv?.diskGiB ?? 0) * GIB + (inv?.disks ?? []).reduce((s, d) => s + (d.allocatedBytes ?? 0), 0);
+    if (image < 0 && inv?.disks.some((d) => (d.backing?.length ?? 0) > 0))
+      notes.push(
+        `VM ${name}: its disk has a backing file but the VM has no image in images:, so the backing file's blocks are not counted in its migration`,
+      );
     return {
       name,
       vcpus: inv?.vcpus ?? node?.vcpus ?? 0,
       memoryGiB: inv?.memoryGiB ?? node?.memoryGiB ?? 0,
       current,
       allowed,
-      uniqueBytes: ((inv?.memoryGiB ?? node?.memoryGiB ?? 0) + (inv?.diskGiB ?? 0)) * GIB,
+      uniqueBytes: (inv?.memoryGiB ?? node?.memoryGiB ?? 0) * GIB + disk,
+      diskBytes: disk,
       image,
       internetRate: 0,
       fixedOut: new Array<number>(k).fill(0),
@@ -138,10 +145,13 @@ export function buildProblem(graph: PlannerGraph, spec: Inventory, options: Plan
         : similarity *
           members.reduce((low, vm) => Math.min(low, vm.memoryGiB), Number.POSITIVE_INFINITY) *
           GIB;
-    for (const vm of members) vm.uniqueBytes = Math.max(0, vm.uniqueBytes - shared);
+    for (const vm of members) vm.uniqueBytes = Math.max(vm.diskBytes, vm.uniqueBytes - shared);
+    // Where a VM of the image runs, its memory content and its base image are both there already.
     const presentAt = new Array<boolean>(k).fill(false);
     for (const vm of members) if (vm.current >= 0) presentAt[vm.current] = true;
-    return { name: img.name, sharedBytes: shared, presentAt };
+    for (const c of Object.keys(img.at ?? {})) presentAt[cloudOf(c, `image ${img.name} at`)] = true;
+    const base = img.allocatedBytes ?? 0;
+    return { name: img.name, sharedBytes: shared + base, diskBytes: base, presentAt };
   });
 
   // Traffic: VM↔VM edges; VM↔internet and VM↔fixed endpoints fold into per-VM terms.

@@ -37,6 +37,9 @@ export interface PlanMove {
   image: string | null;
   /** This VM's own bytes on the WAN (memory and disk it does not share with its image). */
   wanBytes: number;
+  /** wanBytes split: memory, and disk blocks (an overlay's own clusters when its base is shared). */
+  memoryBytes: number;
+  diskBytes: number;
   /** Its migration time at the link's full bandwidth. */
   seconds: number;
   cost: number;
@@ -72,7 +75,7 @@ export interface PlanDocument {
   clouds: PlanCloudInfo[];
   moves: PlanMove[];
   /** Image content sent once per destination cloud (dedup-aware migration). */
-  sharedContent: { image: string; to: string; bytes: number }[];
+  sharedContent: { image: string; to: string; bytes: number; diskBytes: number }[];
   before: PlanMetrics;
   after: PlanMetrics;
   notes: string[];
@@ -114,6 +117,8 @@ export function planDocument(
       memoryGiB: vm.memoryGiB,
       image: p.images[vm.image]?.name ?? null,
       wanBytes: vm.uniqueBytes,
+      memoryBytes: vm.uniqueBytes - vm.diskBytes,
+      diskBytes: vm.diskBytes,
       seconds: vm.uniqueBytes / (p.wan[a * k + b] as number),
       cost: (vm.uniqueBytes / 1e9) * (p.egress[a * k + b] as number) + p.downtimePenalty,
       bringsTogether: bringsTogether.sort(byRate).slice(0, TOP_PEERS),
@@ -125,7 +130,12 @@ export function planDocument(
     for (let c = 0; c < k; c++) {
       if (img.presentAt[c] || img.sharedBytes === 0) continue;
       if (p.vms.some((vm, v) => vm.image === i && vm.current >= 0 && vm.current !== c && after[v] === c)) {
-        sharedContent.push({ image: img.name, to: cloud(c), bytes: img.sharedBytes });
+        sharedContent.push({
+          image: img.name,
+          to: cloud(c),
+          bytes: img.sharedBytes,
+          diskBytes: img.diskBytes,
+        });
       }
     }
   });

@@ -29,12 +29,21 @@ const move = {
   bringsTogether: v.array(peer),
   separates: v.array(peer),
 };
+/** Plans written before disks were counted have neither split: all of wanBytes was memory then. */
+const bytesSplit = <T extends { wanBytes: number; memoryBytes?: number | undefined; diskBytes?: number | undefined }>(
+  m: T,
+) => ({
+  ...m,
+  memoryBytes: m.memoryBytes ?? m.wanBytes - (m.diskBytes ?? 0),
+  diskBytes: m.diskBytes ?? 0,
+});
+const split = { memoryBytes: v.optional(v.number()), diskBytes: v.optional(v.number()) };
 const plan = {
   schema: v.literal(PLAN_SCHEMA),
   horizonSeconds: v.number(),
   solver: v.looseObject({ name: v.string(), optimal: v.boolean(), gap: v.nullable(v.number()) }),
   placement: v.record(nameSchema, nameSchema),
-  moves: v.array(v.looseObject(move)),
+  moves: v.array(v.pipe(v.looseObject({ ...move, ...split }), v.transform(bytesSplit))),
   before: metrics,
   after: metrics,
 };
@@ -50,12 +59,16 @@ const executableSchema = v.looseObject({
     ),
   }),
   moves: v.array(
-    v.looseObject({
-      ...move,
-      vcpus: v.pipe(v.number(), v.minValue(0)),
-      memoryGiB: v.pipe(v.number(), v.minValue(0)),
-      image: v.nullable(v.string()),
-    }),
+    v.pipe(
+      v.looseObject({
+        ...move,
+        ...split,
+        vcpus: v.pipe(v.number(), v.minValue(0)),
+        memoryGiB: v.pipe(v.number(), v.minValue(0)),
+        image: v.nullable(v.string()),
+      }),
+      v.transform(bytesSplit),
+    ),
   ),
   clouds: v.array(
     v.looseObject({

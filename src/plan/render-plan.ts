@@ -73,14 +73,24 @@ export function renderPlan(doc: PlanDocument): string {
   };
   out.push(
     textTable(
-      ['VM', 'from', 'to', 'WAN', 'cost', 'because it'],
+      ['VM', 'from', 'to', 'memory', 'disk', 'cost', 'because it'],
       doc.moves
         .slice(0, TOP_MOVES)
-        .map((m) => [m.vm, m.from, m.to, formatBytes(m.wanBytes), formatMoney(m.cost), reason(m)]),
+        .map((m) => [
+          m.vm,
+          m.from,
+          m.to,
+          formatBytes(m.memoryBytes),
+          formatBytes(m.diskBytes),
+          formatMoney(m.cost),
+          reason(m),
+        ]),
     ),
   );
   if (doc.moves.length > TOP_MOVES) out.push(`  … and ${doc.moves.length - TOP_MOVES} more (see --json)`);
   for (const s of doc.sharedContent)
-    out.push(`  image ${s.image}: ${formatBytes(s.bytes)} of shared content sent once to ${s.to}`);
+    out.push(
+      `  image ${s.image}: ${formatBytes(s.bytes)} of shared content sent once to ${s.to}${s.diskBytes > 0 ? ` (${formatBytes(s.diskBytes)} of it the base disk image)` : ''}`,
+    );
   return `${out.join('\n')}\n`;
 }

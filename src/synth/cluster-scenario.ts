@@ -187,6 +187,7 @@ export function scenarioInventory(s: Scenario): Inventory {
       memoryGiB: v.memoryGiB,
       image: JOB_IMAGES[v.job],
       nics: [{ mac: hex(v.mac), ips: [dotted(v.ip)] }],
+      disks: [],
       ...(v.job === 'web' ? { pinned: true } : {}),
     })),
     images: Object.values(JOB_IMAGES).map((name) => ({ name, similarity: 0.35 })),

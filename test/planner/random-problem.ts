@@ -31,6 +31,7 @@ export function randomProblem(
       current: Math.floor(rng() * k),
       allowed: new Array<boolean>(k).fill(true),
       uniqueBytes: vcpus * 2 * 2 ** 30,
+      diskBytes: 0,
       image: opts.images && rng() < 0.6 ? Math.floor(rng() * 2) : -1,
       internetRate: rng() < 0.2 ? rng() * 2e5 : 0,
       fixedOut: new Array<number>(k).fill(0),
@@ -67,6 +68,7 @@ export function randomProblem(
     images: [0, 1].map((i) => ({
       name: `image${i}`,
       sharedBytes: 2 * 2 ** 30,
+      diskBytes: 0,
       presentAt: Array.from({ length: k }, (_, c) => list.some((vm) => vm.image === i && vm.current === c)),
     })),
     egress,

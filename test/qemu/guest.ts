@@ -8,13 +8,37 @@ export interface Guest {
   initrd: string;
 }
 
-/** The guest prints a counter on its serial port: after a live migration it must go on, not restart. */
+/** Loaded in this order: virtio_blk and what it needs (Debian builds them as modules). */
+const MODULES = [
+  'drivers/virtio/virtio_ring.ko',
+  'drivers/virtio/virtio.ko',
+  'drivers/virtio/virtio_pci_modern_dev.ko',
+  'drivers/virtio/virtio_pci_legacy_dev.ko',
+  'drivers/virtio/virtio_pci.ko',
+  'drivers/block/virtio_blk.ko',
+];
+
+/** Where a guest with a disk writes its counter: a sector 8 MiB into /dev/vda. */
+export const COUNTER_OFFSET = 8 << 20;
+
+/**
+ * The guest prints a counter on its serial port: after a live migration it must go on, not restart. A
+ * guest with a virtio disk also writes it to the disk at each tick, synchronously (conv=fsync), so the
+ * disk changes all through a migration.
+ */
 const INIT = `#!/bin/busybox sh
 /bin/busybox mkdir -p /proc /dev
 /bin/busybox mount -t proc proc /proc
 /bin/busybox mount -t devtmpfs dev /dev
+for m in ${MODULES.map((m) => `/lib/${m.split('/').pop()}`).join(' ')}; do /bin/busybox insmod $m 2>/dev/null; done
 i=0
-while true; do echo "tick $i" > /dev/ttyS0; i=$((i+1)); /bin/busybox sleep 0.2; done
+while true; do
+  echo "tick $i" > /dev/ttyS0
+  if [ -b /dev/vda ]; then
+    echo "count $i" | /bin/busybox dd of=/dev/vda bs=512 seek=${COUNTER_OFFSET / 512} conv=notrunc,sync,fsync 2>/dev/null
+  fi
+  i=$((i+1)); /bin/busybox sleep 0.2
+done
 `;
 
 /**
@@ -31,7 +55,8 @@ export function buildGuest(): Guest {
   const depends = execFileSync('apt-cache', ['depends', 'linux-image-amd64'], { encoding: 'utf8' });
   const pkg = /Depends: (linux-image-[\w.-]+)/.exec(depends)?.[1];
   if (pkg === undefined) throw new Error(`no kernel package behind linux-image-amd64: ${depends}`);
-  const dir = join(tmpdir(), `sky-plan-guest-${pkg}`);
+  // v2: the initrd carries virtio_blk.
+  const dir = join(tmpdir(), `sky-plan-guest-v2-${pkg}`);
   const initrd = join(dir, 'initrd.gz');
   const kernelDir = join(dir, 'unpacked', 'boot');
   const kernelName = () => readdirSync(kernelDir).find((f) => f.startsWith('vmlinuz-'));
@@ -43,6 +68,11 @@ export function buildGuest(): Guest {
   execFileSync('dpkg', ['-x', join(dir, deb), join(dir, 'unpacked')]);
   const root = join(dir, 'rootfs');
   mkdirSync(join(root, 'bin'), { recursive: true });
+  mkdirSync(join(root, 'lib'), { recursive: true });
+  const modules = join(dir, 'unpacked', 'lib', 'modules');
+  const release = readdirSync(modules)[0] as string;
+  for (const m of MODULES)
+    copyFileSync(join(modules, release, 'kernel', m), join(root, 'lib', m.split('/').pop() as string));
   copyFileSync('/bin/busybox', join(root, 'bin', 'busybox'));
   chmodSync(join(root, 'bin', 'busybox'), 0o755);
   writeFileSync(join(root, 'init'), INIT, { mode: 0o755 });
@@ -53,7 +83,15 @@ export function buildGuest(): Guest {
 /** The QEMU command line of a guest (TCG, 128 MiB, serial to a file, one e1000 NIC on a UDP socket). */
 export function qemuCommand(
   guest: Guest,
-  o: { qmp: string; serial: string; mac: string; announcePort: number; incoming?: string },
+  o: {
+    qmp: string;
+    serial: string;
+    mac: string;
+    announcePort: number;
+    incoming?: string;
+    /** A qcow2 image, attached as virtio disk whose node-name is vda. */
+    disk?: string;
+  },
 ): string[] {
   return [
     'qemu-system-x86_64',
@@ -81,6 +119,14 @@ export function qemuCommand(
     `socket,id=n0,udp=127.0.0.1:${o.announcePort},localaddr=127.0.0.1:0`,
     '-device',
     `e1000,netdev=n0,mac=${o.mac}`,
+    ...(o.disk === undefined
+      ? []
+      : [
+          '-blockdev',
+          `driver=qcow2,node-name=vda,file.driver=file,file.filename=${o.disk}`,
+          '-device',
+          'virtio-blk-pci,drive=vda,id=vda-dev',
+        ]),
     ...(o.incoming === undefined ? [] : ['-incoming', o.incoming]),
   ];
 }

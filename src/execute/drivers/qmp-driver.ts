@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { EXIT, UserError } from '../../errors.js';
-import type { Cloud } from '../../inventory/schema.js';
+import type { Cloud, Inventory, InventoryVm } from '../../inventory/schema.js';
 import { readPsk } from '../../tunnel/psk.js';
 import { tunnelSource } from '../../tunnel/tunnel-source.js';
 import {
@@ -13,6 +13,8 @@ import {
 } from '../driver.js';
 import { QmpClient } from '../qmp-client.js';
 import type { Migration } from '../schedule.js';
+import { createTargets, type DiskCopy, diskCopies, removeTargets } from './disk-targets.js';
+import { type DiskProgress, NbdMirror } from './nbd-mirror.js';
 import { shellQuote } from './virsh-command.js';
 
 type QmpSettings = NonNullable<Cloud['qmp']>;
@@ -32,16 +34,23 @@ const LAUNCH_WAIT_MS = 30_000;
 /**
  * Drives QEMU over QMP: starts the destination QEMU with the cloud's launch command (-incoming defer),
  * `migrate-incoming` there, `migrate` at the source, polls `query-migrate`; on success stops the source
- * and announces the VM from the destination (`announce-self`: RARP from each NIC).
+ * and announces the VM from the destination (`announce-self`: RARP from each NIC). A VM with disks first
+ * has them mirrored into new images at the destination (nbd-mirror.ts), since no storage is shared.
  */
 export class QmpDriver implements MigrationDriver {
   readonly name = 'qmp';
+
+  private readonly vms: Map<string, InventoryVm>;
 
   constructor(
     private readonly clouds: Map<string, Cloud>,
     /** Route each migration through the destination cloud's dedup tunnel. */
     private readonly dedup = false,
-  ) {}
+    /** The VMs' disks and the images' copies per cloud: VMs with disks take them along. */
+    private readonly inventory: Inventory = { clouds: [], hosts: [], vms: [], images: [] },
+  ) {
+    this.vms = new Map(inventory.vms.map((vm) => [vm.name, vm]));
+  }
 
   async preflight(migrations: Migration[]): Promise<string[]> {
     const problems: string[] = [];
@@ -56,6 +65,10 @@ export class QmpDriver implements MigrationDriver {
         );
       if ((await QmpClient.status(this.socket(m.to, m.vm))) !== undefined)
         problems.push(`${m.vm} already has a QEMU in ${m.to} (${this.socket(m.to, m.vm)})`);
+      if ((this.vms.get(m.vm)?.disks.length ?? 0) > 0 && this.settings(m.to).disk === undefined)
+        problems.push(
+          `${m.vm} has disks and cloud ${m.to} has no qmp.disk (where a moving VM's disks are created)`,
+        );
     }
     return [...new Set(problems)];
   }
@@ -64,10 +77,26 @@ export class QmpDriver implements MigrationDriver {
     const source = await QmpClient.connect(this.socket(m.from, m.vm));
     let destination: QmpClient | undefined;
     let tunnel: DedupTunnel | undefined;
+    let mirror: NbdMirror | undefined;
+    let copies: DiskCopy[] = [];
     try {
-      destination = await this.launch(m);
+      copies = await this.diskCopies(m);
+      await createTargets(m.vm, copies);
+      destination = await this.launch(m, copies);
       const { listen, port } = this.settings(m.to);
-      const address = `${listen.includes(':') ? `[${listen}]` : listen}:${port ?? (await freePort(listen))}`;
+      const host = listen.includes(':') ? `[${listen}]` : listen;
+      const address = `${host}:${port ?? (await freePort(listen))}`;
+      let disk: DiskProgress | undefined;
+      if (copies.length > 0) {
+        mirror = new NbdMirror(source, destination, copies, this.settings(m.to).mirrorBytesPerSecond);
+        await mirror.start(listen, await freePort(listen));
+        await mirror.ready((p) => {
+          disk = p;
+          progress({ ...IDLE, disk: p });
+        });
+        // The guest must stop writing before the mirrors end, and the destination must not run before.
+        await setPauseBeforeSwitchover(source, true);
+      }
       await destination.execute('migrate-incoming', { uri: `tcp:${address}` });
       if (this.dedup) {
         tunnel = await dedupTunnel(this.tunnelSettings(m.to), address);
@@ -77,13 +106,14 @@ export class QmpDriver implements MigrationDriver {
       await source.execute('migrate', {
         uri: tunnel === undefined ? `tcp:${address}` : `tcp:127.0.0.1:${tunnel.port}`,
       });
-      const outcome = await follow(source, progress);
-      if (outcome.status !== 'completed') {
-        await resumeSource(source);
+      const outcome = await follow(source, (p) => progress(disk === undefined ? p : { ...p, disk }), async () => {
+        await mirror?.complete();
+        await source.execute('migrate-continue', { state: 'pre-switchover' });
+      });
+      if (outcome.status !== 'completed')
         throw new MigrationFailed(
           `${m.vm}: migration ${outcome.status}: ${outcome['error-desc'] ?? 'no reason given'}`,
         );
-      }
       const { status } = await destination.execute<{ status: string }>('query-status');
       if (status !== 'running') await destination.execute('cont');
       await source.execute('quit').catch(() => undefined); // QEMU may close before it answers
@@ -93,11 +123,13 @@ export class QmpDriver implements MigrationDriver {
         ? undefined
         : await Promise.race([tunnel.report, sleep(10_000).then(() => undefined)]);
     } catch (err) {
-      if (!(err instanceof MigrationFailed)) {
-        await source.execute('migrate_cancel').catch(() => undefined);
-        await resumeSource(source).catch(() => undefined);
-      }
+      // Back to where it was: the source runs on its own disks, nothing of the move is left behind.
+      await mirror?.abort();
+      await source.execute('migrate_cancel').catch(() => undefined);
+      if (mirror !== undefined) await setPauseBeforeSwitchover(source, false).catch(() => undefined);
+      await resumeSource(source).catch(() => undefined);
       await destination?.execute('quit').catch(() => undefined);
+      await removeTargets(copies);
       throw err instanceof MigrationFailed ? err : new MigrationFailed(`${m.vm}: ${(err as Error).message}`);
     } finally {
       source.close();
@@ -147,14 +179,24 @@ export class QmpDriver implements MigrationDriver {
     return fill(this.settings(cloud).socket, { vm, cloud });
   }
 
+  private async diskCopies(m: Migration): Promise<DiskCopy[]> {
+    const vm = this.vms.get(m.vm);
+    if (vm === undefined || vm.disks.length === 0) return [];
+    const template = this.settings(m.to).disk;
+    if (template === undefined)
+      throw new MigrationFailed(`${m.vm}: cloud ${m.to} has no qmp.disk for the VM's disks`);
+    return diskCopies(this.inventory, vm, m.to, template);
+  }
+
   /** Starts the destination QEMU, detached (it outlives the executor), and connects to it. */
-  private async launch(m: Migration): Promise<QmpClient> {
+  private async launch(m: Migration, copies: DiskCopy[]): Promise<QmpClient> {
     const socket = this.socket(m.to, m.vm);
     // The launch line is the operator's shell command; what sky-plan puts in it is one quoted word each.
     const command = fill(this.settings(m.to).launch, {
       vm: shellQuote(m.vm),
       cloud: shellQuote(m.to),
       socket: shellQuote(socket),
+      disks: copies.map((c) => shellQuote(`${c.device}=${c.target}`)).join(' '),
     });
     // exec: the shell becomes the QEMU process instead of waiting beside it for as long as the VM runs.
     const child = spawn('sh', ['-c', `exec ${command}`], { detached: true, stdio: 'ignore' });
@@ -209,13 +251,27 @@ async function dedupTunnel(settings: NonNullable<Cloud['tunnel']>, forward: stri
   return { port: (server.address() as { port: number }).port, report, close: () => server.close() };
 }
 
-/** Polls query-migrate until the migration is over; reports progress, cancels a stalled one. */
-async function follow(source: QmpClient, progress: (p: MigrationProgress) => void): Promise<MigrateInfo> {
+/**
+ * Polls query-migrate until the migration is over; reports progress, cancels a stalled one. A source
+ * paused before switchover (pause-before-switchover) is handed to `beforeSwitchover`, once.
+ */
+async function follow(
+  source: QmpClient,
+  progress: (p: MigrationProgress) => void,
+  beforeSwitchover?: () => Promise<void>,
+): Promise<MigrateInfo> {
   let lastBytes = -1;
   let lastChange = Date.now();
+  let switched = false;
   for (;;) {
     const info = await source.execute<MigrateInfo>('query-migrate');
     if (info.status === undefined || !ACTIVE.has(info.status)) return info;
+    if (info.status === 'pre-switchover' && beforeSwitchover !== undefined && !switched) {
+      switched = true;
+      await beforeSwitchover();
+      lastChange = Date.now();
+      continue;
+    }
     const ram = info.ram;
     if (ram !== undefined) {
       progress({
@@ -235,6 +291,20 @@ async function follow(source: QmpClient, progress: (p: MigrationProgress) => voi
     }
     await sleep(POLL_MS);
   }
+}
+
+const IDLE: MigrationProgress = {
+  transferred: 0,
+  remaining: 0,
+  total: 0,
+  bytesPerSecond: 0,
+  dirtyPagesPerSecond: 0,
+};
+
+async function setPauseBeforeSwitchover(source: QmpClient, state: boolean): Promise<void> {
+  await source.execute('migrate-set-capabilities', {
+    capabilities: [{ capability: 'pause-before-switchover', state }],
+  });
 }
 
 /** A failed or cancelled migration leaves the source paused in some QEMU versions: run it again. */

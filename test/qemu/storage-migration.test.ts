@@ -1,0 +1,353 @@
+import assert from 'node:assert/strict';
+import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { shellQuote } from '../../src/execute/drivers/virsh-command.js';
+import { QmpClient } from '../../src/execute/qmp-client.js';
+import { CLI, ROOT, runCli, tempDir } from '../helpers.js';
+import { buildGuest, COUNTER_OFFSET, type Guest, qemuCommand } from './guest.js';
+
+const MIB = 1 << 20;
+const DISK_BYTES = 64 * MIB;
+/** The base image holds 16 MiB of data; each VM's overlay holds its own data at 20 MiB. */
+const BASE_DATA = 16 * MIB;
+const OWN_AT = 20 * MIB;
+
+let guest: Guest;
+let dir: string;
+const mac = (n: number) => `52:54:00:00:01:${n.toString(16).padStart(2, '0')}`;
+const vmMacs = new Map<string, string>();
+
+const qmp = (cloud: string, vm: string) => join(dir, cloud, `${vm}.qmp`);
+const status = (cloud: string, vm: string) => QmpClient.status(qmp(cloud, vm));
+
+function ticks(cloud: string, vm: string): number[] {
+  const path = join(dir, cloud, `${vm}.serial`);
+  const text = existsSync(path) ? readFileSync(path, 'latin1') : '';
+  return [...text.matchAll(/tick (\d+)/g)].map((m) => Number(m[1]));
+}
+
+async function countsPast(cloud: string, vm: string, after: number): Promise<boolean> {
+  for (let i = 0; i < 100; i++) {
+    if ((ticks(cloud, vm).at(-1) ?? -1) > after) return true;
+    await sleep(100);
+  }
+  return false;
+}
+
+function qemuIo(image: string, command: string): void {
+  execFileSync('qemu-io', ['-f', 'qcow2', '-c', command, image], { stdio: 'pipe' });
+}
+
+/** A disk's guest-visible content, read from its image file (the QEMU using it stopped or paused). */
+function content(image: string): Buffer {
+  const raw = `${image}.raw`;
+  execFileSync('qemu-img', ['convert', '-U', '-O', 'raw', image, raw]);
+  return readFileSync(raw);
+}
+
+/** The number the guest last wrote to its disk's counter sector. */
+function diskCounter(disk: Buffer): number {
+  const text = disk.subarray(COUNTER_OFFSET, COUNTER_OFFSET + 64).toString('latin1');
+  const m = /count (\d+)/.exec(text);
+  assert.ok(m !== null, `a counter on disk: ${JSON.stringify(text.slice(0, 20))}`);
+  return Number(m[1]);
+}
+
+/** A base image in cloud a (and optionally a copy in b), 64 MiB with 16 MiB of data. */
+function makeBase(name: string, copyToB: boolean): string {
+  const base = join(dir, 'a', `${name}.qcow2`);
+  execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', base, String(DISK_BYTES)]);
+  qemuIo(base, `write -P 0x11 0 ${BASE_DATA}`);
+  if (copyToB) copyFileSync(base, join(dir, 'b', `${name}.qcow2`));
+  return base;
+}
+
+/** A VM in cloud a on an overlay of `base`, with `own` bytes of its own data; booted and writing. */
+async function startVm(vm: string, base: string, own: number, pattern: number): Promise<string> {
+  const disk = join(dir, 'a', `${vm}.qcow2`);
+  execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', '-b', base, '-F', 'qcow2', disk]);
+  qemuIo(disk, `write -P ${pattern} ${OWN_AT} ${own}`);
+  vmMacs.set(vm, mac(vmMacs.size + 1));
+  writeFileSync(join(dir, `${vm}.mac`), vmMacs.get(vm) as string);
+  const [cmd, ...args] = qemuCommand(guest, {
+    qmp: qmp('a', vm),
+    serial: join(dir, 'a', `${vm}.serial`),
+    mac: vmMacs.get(vm) as string,
+    announcePort: 9,
+    disk,
+  }) as [string, ...string[]];
+  spawn(cmd, args, { detached: true, stdio: 'ignore' }).unref();
+  for (let i = 0; i < 300 && ticks('a', vm).length < 3; i++) await sleep(100);
+  assert.ok(ticks('a', vm).length >= 3, `${vm} boots and counts`);
+  return disk;
+}
+
+/**
+ * The operator's launch command for cloud b: the destination QEMU on the disk sky-plan created there
+ * ({disks} is `vda=path`), paused for -incoming. It is not given -S: the driver keeps the destination
+ * from running before the disks are complete.
+ */
+function launchScript(): string {
+  const launch = join(dir, 'launch.sh');
+  const line = qemuCommand(guest, {
+    qmp: 'QMPSOCK',
+    serial: 'SERIALPATH',
+    mac: 'MACADDR',
+    announcePort: 9,
+    incoming: 'defer',
+    disk: 'DISKPATH',
+  })
+    .map(shellQuote)
+    .join(' ')
+    .replace('QMPSOCK', '"$3"')
+    .replace('SERIALPATH', `"${dir}/$2/$1.serial"`)
+    .replace('MACADDR', `"$(cat ${dir}/$1.mac)"`)
+    .replace('file.filename=DISKPATH', 'file.filename="${4#vda=}"');
+  writeFileSync(launch, `#!/bin/sh\nexec ${line}\n`, { mode: 0o755 });
+  return launch;
+}
+
+/** Graph, inventory (disks, images) and plan: `vm` in a talks to y1 in the cheaper cloud b. */
+function planFor(
+  vm: string,
+  disk: string,
+  image: { name: string; at?: Record<string, string> },
+  name: string,
+  mirrorBytesPerSecond?: number,
+): { plan: string; clouds: string } {
+  const graph = join(dir, `${name}-graph.json`);
+  writeFileSync(
+    graph,
+    JSON.stringify({
+      schema: 'sky-plan/graph@1',
+      timeRange: { seconds: 60 },
+      nodes: [
+        { id: vm, kind: 'vm' },
+        { id: 'y1', kind: 'vm' },
+      ],
+      edges: [{ source: vm, target: 'y1', bytes: 6e9, packets: 5e6 }],
+    }),
+  );
+  const settings = {
+    socket: `${dir}/{cloud}/{vm}.qmp`,
+    launch: `sh ${launchScript()} {vm} {cloud} {socket} {disks}`,
+    disk: `${dir}/{cloud}/{vm}-{device}.qcow2`,
+  };
+  const clouds = join(dir, `${name}-inventory.json`);
+  writeFileSync(
+    clouds,
+    JSON.stringify({
+      clouds: [
+        { name: 'a', compute: { vmHour: 1 }, egress: { default: 0.09 }, qmp: settings },
+        {
+          name: 'b',
+          compute: { vmHour: 0.1 },
+          egress: { default: 0.09 },
+          qmp: { ...settings, ...(mirrorBytesPerSecond === undefined ? {} : { mirrorBytesPerSecond }) },
+        },
+      ],
+      vms: [
+        // Sizes and backing chain are left out: sky-plan reads them with qemu-img.
+        { name: vm, cloud: 'a', memoryGiB: 0.125, image: image.name, disks: [{ device: 'vda', path: disk }] },
+        { name: 'y1', cloud: 'b', memoryGiB: 0.125, pinned: true },
+      ],
+      images: [image],
+    }),
+  );
+  const plan = join(dir, `${name}-plan.json`);
+  const r = runCli(['plan', '--graph', graph, '--clouds', clouds, '--out', plan]);
+  assert.equal(r.status, 0, r.stderr);
+  return { plan, clouds };
+}
+
+function execute(
+  args: string[],
+  onEvent: (e: Record<string, unknown>, child: ChildProcess) => void = () => undefined,
+): Promise<number | null> {
+  const child = spawn(process.execPath, [CLI, 'execute', '--driver', 'qmp', '--json', ...args], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let buffer = '';
+  child.stdout.on('data', (chunk: Buffer) => {
+    buffer += chunk.toString();
+    for (let nl = buffer.indexOf('\n'); nl >= 0; nl = buffer.indexOf('\n')) {
+      onEvent(JSON.parse(buffer.slice(0, nl)) as Record<string, unknown>, child);
+      buffer = buffer.slice(nl + 1);
+    }
+  });
+  return new Promise((resolve) => child.on('exit', (code) => resolve(code)));
+}
+
+interface ImageNode {
+  filename: string;
+  'backing-image'?: ImageNode;
+}
+
+/** Every file the QEMU behind `socket` has open for its disks (query-block, down the backing chains). */
+async function openFiles(socket: string): Promise<string[]> {
+  const client = await QmpClient.connect(socket);
+  try {
+    const blocks = await client.execute<{ inserted?: { image: ImageNode } }[]>('query-block');
+    const files: string[] = [];
+    for (const b of blocks)
+      for (let img = b.inserted?.image; img !== undefined; img = img['backing-image'])
+        files.push(img.filename);
+    return files;
+  } finally {
+    client.close();
+  }
+}
+
+/** The destination's command line, from /proc: what the launch command really started. */
+function commandLine(socket: string): string[] {
+  const pid = spawnSync('pgrep', ['-f', socket], { encoding: 'utf8' }).stdout.trim().split('\n')[0];
+  assert.ok(pid, `a QEMU for ${socket}`);
+  return readFileSync(`/proc/${pid}/cmdline`, 'latin1').split('\0');
+}
+
+async function stop(socket: string): Promise<void> {
+  const client = await QmpClient.connect(socket);
+  await client.execute('stop');
+  client.close();
+}
+
+/**
+ * After a move: the guest runs in b only, its counter goes on (serial and disk), the destination never
+ * touched cloud a's files, and its disk equals the source's final disk except for the counter written since.
+ */
+async function checkMoved(vm: string, sourceDisk: string): Promise<Buffer> {
+  for (let i = 0; i < 100 && ticks('b', vm).length === 0; i++) await sleep(100);
+  assert.equal(await status('b', vm), 'running', `${vm} runs in b`);
+  assert.equal(await status('a', vm), undefined, `${vm} no longer runs in a`);
+  assert.ok((ticks('b', vm)[0] as number) >= (ticks('a', vm).at(-1) as number), 'the same guest goes on');
+  assert.ok(await countsPast('b', vm, ticks('b', vm).at(-1) as number), `${vm} keeps counting in b`);
+  const files = await openFiles(qmp('b', vm));
+  assert.ok(files.length > 0);
+  for (const f of files) assert.ok(f.startsWith(join(dir, 'b')), `the destination opens ${f}, in b`);
+  for (const word of commandLine(qmp('b', vm)))
+    assert.ok(!word.includes(join(dir, 'a')), `the destination's command line names ${word}`);
+  const source = content(sourceDisk);
+  await sleep(1000); // a few more counter writes at the destination
+  await stop(qmp('b', vm));
+  const moved = content(join(dir, 'b', `${vm}-vda.qcow2`));
+  assert.ok(diskCounter(moved) > diskCounter(source), 'the counter on disk continues');
+  const mask = (d: Buffer) => {
+    const copy = Buffer.from(d);
+    copy.fill(0, COUNTER_OFFSET, COUNTER_OFFSET + 512);
+    return copy;
+  };
+  assert.equal(moved.length, source.length);
+  assert.ok(mask(moved).equals(mask(source)), 'the disk at the destination is the source disk');
+  assert.equal(source[OWN_AT], source[OWN_AT + MIB], 'the VM data is on it');
+  return moved;
+}
+
+before(() => {
+  guest = buildGuest();
+  dir = tempDir();
+  for (const c of ['a', 'b']) mkdirSync(join(dir, c));
+});
+
+after(() => {
+  spawnSync('pkill', ['-9', '-f', dir]);
+});
+
+describe('execute --driver qmp moves VMs with their disks (no shared storage)', { timeout: 600_000 }, () => {
+  it('an overlay whose base image is at the destination: only its own blocks are mirrored (sync top)', async () => {
+    const base = makeBase('base-top', true);
+    const disk = await startVm('s1', base, 4 * MIB, 0x5a);
+    const { plan, clouds } = planFor(
+      's1',
+      disk,
+      { name: 'img-top', at: { b: join(dir, 'b', 'base-top.qcow2') } },
+      'top',
+    );
+    const doc = JSON.parse(readFileSync(plan, 'utf8')) as {
+      moves: { vm: string; diskBytes: number; memoryBytes: number }[];
+      sharedContent: unknown[];
+    };
+    const move = doc.moves.find((m) => m.vm === 's1');
+    assert.ok(move !== undefined, 'the plan moves s1');
+    // qemu-img's allocated bytes of the overlay: its 4 MiB and metadata, not the base's 16 MiB.
+    assert.ok(move.diskBytes >= 4 * MIB && move.diskBytes < 6 * MIB, `disk bytes ${move.diskBytes}`);
+    assert.deepEqual(doc.sharedContent, [], 'the base is at the destination: nothing shared crosses');
+    const events: Record<string, unknown>[] = [];
+    const code = await execute(['--plan', plan, '--clouds', clouds, '--journal', join(dir, 'top.journal')], (e) =>
+      events.push(e),
+    );
+    assert.equal(code, 0, JSON.stringify(events));
+    assert.ok(
+      events.some((e) => e.type === 'progress' && (e.disk as { copied: number } | undefined) !== undefined),
+      'progress reports the disk mirror',
+    );
+    const info = JSON.parse(
+      execFileSync('qemu-img', ['info', '-U', '--output=json', join(dir, 'b', 's1-vda.qcow2')], {
+        encoding: 'utf8',
+      }),
+    ) as { 'backing-filename'?: string; 'actual-size': number };
+    assert.equal(info['backing-filename'], join(dir, 'b', 'base-top.qcow2'), "the new overlay is on b's base");
+    assert.ok(info['actual-size'] < 8 * MIB, `only the overlay's blocks were written: ${info['actual-size']}`);
+    await checkMoved('s1', disk);
+  });
+
+  it('an overlay whose base is not at the destination: every allocated block is copied (sync full)', async () => {
+    const base = makeBase('base-full', false);
+    const disk = await startVm('s2', base, 4 * MIB, 0x6b);
+    const { plan, clouds } = planFor('s2', disk, { name: 'img-full' }, 'full');
+    const doc = JSON.parse(readFileSync(plan, 'utf8')) as {
+      sharedContent: { image: string; to: string; diskBytes: number }[];
+    };
+    assert.equal(doc.sharedContent.length, 1);
+    assert.ok((doc.sharedContent[0]?.diskBytes as number) >= BASE_DATA, 'the base crosses, once');
+    const code = await execute(['--plan', plan, '--clouds', clouds, '--journal', join(dir, 'full.journal')]);
+    assert.equal(code, 0);
+    const info = JSON.parse(
+      execFileSync('qemu-img', ['info', '-U', '--output=json', join(dir, 'b', 's2-vda.qcow2')], {
+        encoding: 'utf8',
+      }),
+    ) as { 'backing-filename'?: string };
+    assert.equal(info['backing-filename'], undefined, 'a standalone image');
+    const moved = await checkMoved('s2', disk);
+    assert.equal(moved[0], 0x11, "the base's data came along");
+  });
+
+  it('the destination killed during the mirror: the source runs on, its disk intact, nothing left behind', async () => {
+    const base = makeBase('base-fault', false);
+    const disk = await startVm('f1', base, 8 * MIB, 0x7c);
+    // 24 MiB at 2 MB/s: the mirror takes about 12 s, and the destination dies 2 s in.
+    const { plan, clouds } = planFor('f1', disk, { name: 'img-fault' }, 'fault', 2e6);
+    const before = content(disk);
+    let killed = false;
+    const events: Record<string, unknown>[] = [];
+    const code = await execute(['--plan', plan, '--clouds', clouds, '--journal', join(dir, 'fault.journal')], (e) => {
+      events.push(e);
+      if (e.type === 'progress' && !killed) {
+        killed = true;
+        setTimeout(() => spawnSync('pkill', ['-9', '-f', qmp('b', 'f1')]), 2000);
+      }
+    });
+    assert.equal(code, 4, JSON.stringify(events));
+    assert.ok(killed);
+    assert.ok(events.some((e) => e.type === 'failed'));
+    assert.equal(await status('a', 'f1'), 'running');
+    assert.ok(await countsPast('a', 'f1', ticks('a', 'f1').at(-1) as number), 'f1 runs on at its source');
+    assert.ok(!existsSync(join(dir, 'b', 'f1-vda.qcow2')), "the destination's partial disk is removed");
+    const client = await QmpClient.connect(qmp('a', 'f1'));
+    try {
+      assert.deepEqual(await client.execute('query-block-jobs'), [], 'no mirror is left running');
+      const nodes = await client.execute<{ 'node-name': string }[]>('query-named-block-nodes');
+      assert.ok(!nodes.some((n) => n['node-name'].startsWith('sky-')), 'no NBD client is left');
+      await client.execute('stop');
+    } finally {
+      client.close();
+    }
+    const afterFault = content(disk);
+    afterFault.fill(0, COUNTER_OFFSET, COUNTER_OFFSET + 512);
+    before.fill(0, COUNTER_OFFSET, COUNTER_OFFSET + 512);
+    assert.ok(afterFault.equals(before), "the source's disk is untouched");
+  });
+});
