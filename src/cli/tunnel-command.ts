@@ -11,6 +11,7 @@ interface SourceFlags {
   forward: string;
   pskFile: string;
   record?: string;
+  protocol: string;
 }
 
 interface DestFlags {
@@ -42,8 +43,20 @@ export function registerTunnel(program: Command): void {
     )
     .requiredOption('-k, --psk-file <file>', 'pre-shared key, hex (openssl rand -hex 32)')
     .option('--record <dir>', 'keep a copy of each incoming stream there (audits)')
+    .option(
+      '--protocol <name>',
+      "precopy: QEMU's migration stream; nbd: a disk mirror's NBD connection (blockdev-add driver=nbd)",
+      'precopy',
+    )
     .action(async (flags: SourceFlags) => {
+      if (flags.protocol !== 'precopy' && flags.protocol !== 'nbd')
+        throw new UserError(
+          'bad_protocol',
+          `--protocol: "${flags.protocol}" is not precopy or nbd`,
+          EXIT.usage,
+        );
       const server = tunnelSource({
+        protocol: flags.protocol,
         psk: readPsk(flags.pskFile),
         dest: hostPort(flags.dest, '--dest'),
         forward: flags.forward,

@@ -19,7 +19,12 @@ export interface DedupReport {
   pagesNew: number;
   pagesRef: number;
   pagesZero: number;
+  /** The disk mirrors' NBD connection through the tunnel (4 KiB blocks counted as pages). */
+  disks?: DedupReport;
 }
+
+/** The steps of a migration that takes disks along; a diskless one only has `memory` and `switchover`. */
+export type MigrationStep = 'disks-created' | 'mirror' | 'memory' | 'switchover';
 
 /** A migration that did not happen; the VM still runs at its source. */
 export class MigrationFailed extends Error {}
@@ -33,7 +38,12 @@ export interface MigrationDriver {
    * One live migration: resolves once the VM runs at the destination only (the source stopped), or
    * throws MigrationFailed with the source running again.
    */
-  migrate(m: Migration, progress: (p: MigrationProgress) => void): Promise<DedupReport | undefined>;
+  migrate(
+    m: Migration,
+    progress: (p: MigrationProgress) => void,
+    /** Each step as it begins, for the journal (what a resumed run will find). */
+    step?: (s: MigrationStep) => void,
+  ): Promise<DedupReport | undefined>;
   /**
    * After a crash mid-migration: waits for a migration QEMU carried on alone, makes sure the VM runs in
    * exactly one place, and says which.

@@ -1,6 +1,12 @@
 import { EXIT, UserError } from '../errors.js';
 import type { ExecutablePlan } from '../plan/read-plan.js';
-import { type DedupReport, type MigrationDriver, MigrationFailed, type MigrationProgress } from './driver.js';
+import {
+  type DedupReport,
+  type MigrationDriver,
+  MigrationFailed,
+  type MigrationProgress,
+  type MigrationStep,
+} from './driver.js';
 import type { Journal, JournalEntry } from './journal.js';
 import {
   type ConcurrencyLimits,
@@ -17,6 +23,7 @@ export type ExecuteEvent =
   | { type: 'wave'; index: number; seconds: number; migrations: { vm: string; from: string; to: string }[] }
   | { type: 'start'; vm: string; from: string; to: string }
   | ({ type: 'progress'; vm: string } & MigrationProgress)
+  | { type: 'step'; vm: string; step: MigrationStep }
   | { type: 'done'; vm: string; from: string; to: string; seconds: number; dedup?: DedupReport }
   | { type: 'failed'; vm: string; from: string; to: string; error: string }
   | { type: 'reconciled'; vm: string; at: string }
@@ -95,7 +102,14 @@ async function runOne(m: Migration, o: ExecuteOptions): Promise<boolean> {
   const started = performance.now();
   let dedup: DedupReport | undefined;
   try {
-    dedup = await o.driver.migrate(m, (p) => o.events({ type: 'progress', vm: m.vm, ...p }));
+    dedup = await o.driver.migrate(
+      m,
+      (p) => o.events({ type: 'progress', vm: m.vm, ...p }),
+      (step) => {
+        o.journal.write({ type: 'step', vm: m.vm, step });
+        o.events({ type: 'step', vm: m.vm, step });
+      },
+    );
   } catch (err) {
     const error = err instanceof MigrationFailed ? err.message : `${m.vm}: ${(err as Error).message}`;
     o.journal.write({ type: 'failed', vm: m.vm, from: m.from, to: m.to, error });

@@ -1,10 +1,11 @@
 import { closeSync, fsyncSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { EXIT, UserError } from '../errors.js';
-import type { DedupReport } from './driver.js';
+import type { DedupReport, MigrationStep } from './driver.js';
 
 export type JournalEntry =
   | { type: 'begin'; plan: string; migrations: number }
   | { type: 'start'; vm: string; from: string; to: string }
+  | { type: 'step'; vm: string; step: MigrationStep }
   | { type: 'done'; vm: string; from: string; to: string; seconds: number; dedup?: DedupReport }
   | { type: 'failed'; vm: string; from: string; to: string; error: string }
   | { type: 'skipped'; vm: string; reason: string }

@@ -1,7 +1,15 @@
 import { formatBytes } from '../cli/text-table.js';
+import type { MigrationStep } from './driver.js';
 import type { ExecuteEvent } from './execute-plan.js';
 
 const BAR = 24;
+
+const STEP_TEXT: Record<MigrationStep, string> = {
+  'disks-created': 'disks created at the destination',
+  mirror: 'mirroring disks',
+  memory: 'sending memory',
+  switchover: 'switching over (last disk blocks, then device state)',
+};
 
 /** JSON lines, one per event (progress at most once a second per VM): for programs and logs. */
 export function jsonEvents(write: (s: string) => void): (e: ExecuteEvent) => void {
@@ -61,6 +69,9 @@ export function terminalProgress(write: (s: string) => void): (e: ExecuteEvent) 
       case 'failed':
         bars.delete(e.vm);
         return redraw([`  ${e.vm}: FAILED, still in ${e.from}: ${e.error}`]);
+      case 'step':
+        bars.set(e.vm, `  ${e.vm}: ${STEP_TEXT[e.step]}`);
+        return redraw([]);
       case 'reconciled':
         return redraw([`  ${e.vm}: interrupted migration settled, runs in ${e.at}`]);
       case 'end':

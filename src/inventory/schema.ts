@@ -172,6 +172,8 @@ export const inventorySchema = v.strictObject({
 });
 
 export type Inventory = v.InferOutput<typeof inventorySchema>;
+/** An inventory as written, before defaults are filled in. */
+export type InventoryInput = v.InferInput<typeof inventorySchema>;
 export type Cloud = v.InferOutput<typeof cloudSchema>;
 export type Disk = v.InferOutput<typeof diskSchema>;
 export type InventoryVm = v.InferOutput<typeof vmSchema>;

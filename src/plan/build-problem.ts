@@ -115,7 +115,8 @@ export function buildProblem(graph: PlannerGraph, spec: Inventory, options: Plan
         notes.push(`VM ${name}: image ${inv.image} is not in images:, so its migration is not deduplicated`);
     }
     // A disk's own blocks cross with the VM; the blocks of its backing file are the image's, shared.
-    const disk = (inv?.diskGiB ?? 0) * GIB + (inv?.disks ?? []).reduce((s, d) => s + (d.allocatedBytes ?? 0), 0);
+    const disk =
+      (inv?.diskGiB ?? 0) * GIB + (inv?.disks ?? []).reduce((s, d) => s + (d.allocatedBytes ?? 0), 0);
     if (image < 0 && inv?.disks.some((d) => (d.backing?.length ?? 0) > 0))
       notes.push(
         `VM ${name}: its disk has a backing file but the VM has no image in images:, so the backing file's blocks are not counted in its migration`,

@@ -30,7 +30,9 @@ const move = {
   separates: v.array(peer),
 };
 /** Plans written before disks were counted have neither split: all of wanBytes was memory then. */
-const bytesSplit = <T extends { wanBytes: number; memoryBytes?: number | undefined; diskBytes?: number | undefined }>(
+const bytesSplit = <
+  T extends { wanBytes: number; memoryBytes?: number | undefined; diskBytes?: number | undefined },
+>(
   m: T,
 ) => ({
   ...m,

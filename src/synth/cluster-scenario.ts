@@ -1,4 +1,4 @@
-import type { Inventory } from '../inventory/schema.js';
+import type { InventoryInput } from '../inventory/schema.js';
 import type { Nic } from './frame-builder.js';
 
 /**
@@ -139,7 +139,8 @@ const JOB_IMAGES: Record<ScenarioVm['job'], string> = {
  * (egress $/GB, compute $/vCPU-hour and $/GiB-hour), capacities that do not let one cloud take
  * everything, WAN bandwidth, images for dedup-aware migration, and a residency pin for the web frontend.
  */
-export function scenarioInventory(s: Scenario): Inventory {
+/** As an operator writes it: fields with defaults (disks, nics) are left out where empty. */
+export function scenarioInventory(s: Scenario): InventoryInput {
   const hex = (mac: number) =>
     mac
       .toString(16)
@@ -153,7 +154,7 @@ export function scenarioInventory(s: Scenario): Inventory {
     memoryGiB: Math.ceil(memory * 0.6),
     vms: Math.ceil(s.vms.length * 0.6),
   };
-  const clouds: Inventory['clouds'] = [
+  const clouds: InventoryInput['clouds'] = [
     {
       name: 'rennes',
       capacity,
@@ -187,7 +188,6 @@ export function scenarioInventory(s: Scenario): Inventory {
       memoryGiB: v.memoryGiB,
       image: JOB_IMAGES[v.job],
       nics: [{ mac: hex(v.mac), ips: [dotted(v.ip)] }],
-      disks: [],
       ...(v.job === 'web' ? { pinned: true } : {}),
     })),
     images: Object.values(JOB_IMAGES).map((name) => ({ name, similarity: 0.35 })),

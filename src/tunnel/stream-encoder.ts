@@ -1,6 +1,10 @@
 import { hashKey, sha256Key } from './content-store.js';
 import { FRAME, FrameWriter } from './frames.js';
+import { NbdParser } from './nbd-parser.js';
 import { type Passthrough, PrecopyParser } from './precopy-parser.js';
+
+/** What the tunnel carries: a QEMU migration stream, or the client side of an NBD disk mirror. */
+export type StreamProtocol = 'precopy' | 'nbd';
 
 export interface EncoderCounters {
   streamBytes: number;
@@ -10,14 +14,15 @@ export interface EncoderCounters {
 }
 
 /**
- * The source side's core, without I/O: QEMU's stream in, tunnel frames out. A page whose hash is in
+ * The source side's core, without I/O: QEMU's stream in, tunnel frames out (a memory page or a 4 KiB disk
+ * block alike: the destination rebuilds bytes, whatever the protocol). A page whose hash is in
  * `known` (what the destination site holds) becomes a REF, any other a NEW, which makes it known. The
  * content of referenced pages is held until the destination acknowledges them, to answer a NACK.
  */
 export class StreamEncoder {
   readonly counters: EncoderCounters = { streamBytes: 0, pagesNew: 0, pagesRef: 0, pagesZero: 0 };
   private readonly out: FrameWriter;
-  private readonly parser: PrecopyParser;
+  private readonly parser: PrecopyParser | NbdParser;
   private readonly retained = new Map<string, { content: Buffer; refs: number }>();
   /** Keys of the references sent, oldest first; those before `first` are acknowledged. */
   private readonly order: string[] = [];
@@ -25,9 +30,10 @@ export class StreamEncoder {
   /** Acknowledged references already removed from `order`. */
   private dropped = 0;
 
-  constructor(known: Set<string>, write: (batch: Buffer) => void) {
+  constructor(known: Set<string>, write: (batch: Buffer) => void, protocol: StreamProtocol = 'precopy') {
     this.out = new FrameWriter(write);
-    this.parser = new PrecopyParser({
+    const Parser = protocol === 'nbd' ? NbdParser : PrecopyParser;
+    this.parser = new Parser({
       raw: (bytes) => this.out.raw(bytes),
       page: (header, content) => {
         const key = sha256Key(content);

@@ -7,7 +7,7 @@ import { hashKey } from './content-store.js';
 import { FRAME, FrameReader, frame } from './frames.js';
 import type { Passthrough } from './precopy-parser.js';
 import { PSK_CIPHERS, PSK_IDENTITY } from './psk.js';
-import { StreamEncoder } from './stream-encoder.js';
+import { StreamEncoder, type StreamProtocol } from './stream-encoder.js';
 
 export interface SourceOptions {
   psk: Buffer;
@@ -16,6 +16,8 @@ export interface SourceOptions {
   /** The destination QEMU's -incoming address, as the destination proxy reaches it. */
   forward: string;
   record?: string;
+  /** precopy (default): QEMU's migration stream; nbd: a disk mirror's NBD connection. */
+  protocol?: StreamProtocol;
   log: (event: Record<string, unknown>) => void;
 }
 
@@ -84,7 +86,7 @@ function session(
     wanBytes += bytes.length;
     if (!wan.write(bytes)) qemu.pause();
   };
-  const encoder = new StreamEncoder(known, send);
+  const encoder = new StreamEncoder(known, send, o.protocol);
   const reader = new FrameReader((type, payload) => {
     if (type === FRAME.STORE) {
       const epoch = payload.subarray(1, 1 + (payload[0] as number)).toString();

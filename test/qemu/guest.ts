@@ -18,8 +18,8 @@ const MODULES = [
   'drivers/block/virtio_blk.ko',
 ];
 
-/** Where a guest with a disk writes its counter: a sector 8 MiB into /dev/vda. */
-export const COUNTER_OFFSET = 8 << 20;
+/** Where a guest with a disk writes its counter: a sector 48 MiB into /dev/vda, past the tests' data. */
+export const COUNTER_OFFSET = 48 << 20;
 
 /**
  * The guest prints a counter on its serial port: after a live migration it must go on, not restart. A
@@ -55,8 +55,8 @@ export function buildGuest(): Guest {
   const depends = execFileSync('apt-cache', ['depends', 'linux-image-amd64'], { encoding: 'utf8' });
   const pkg = /Depends: (linux-image-[\w.-]+)/.exec(depends)?.[1];
   if (pkg === undefined) throw new Error(`no kernel package behind linux-image-amd64: ${depends}`);
-  // v2: the initrd carries virtio_blk.
-  const dir = join(tmpdir(), `sky-plan-guest-v2-${pkg}`);
+  // v3: the initrd carries virtio_blk and writes the counter at COUNTER_OFFSET.
+  const dir = join(tmpdir(), `sky-plan-guest-v3-${pkg}`);
   const initrd = join(dir, 'initrd.gz');
   const kernelDir = join(dir, 'unpacked', 'boot');
   const kernelName = () => readdirSync(kernelDir).find((f) => f.startsWith('vmlinuz-'));

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -11,6 +12,7 @@ import { buildGuest, COUNTER_OFFSET, type Guest, qemuCommand } from './guest.js'
 
 const MIB = 1 << 20;
 const DISK_BYTES = 64 * MIB;
+
 /** The base image holds 16 MiB of data; each VM's overlay holds its own data at 20 MiB. */
 const BASE_DATA = 16 * MIB;
 const OWN_AT = 20 * MIB;
@@ -37,9 +39,22 @@ async function countsPast(cloud: string, vm: string, after: number): Promise<boo
   return false;
 }
 
-function qemuIo(image: string, command: string): void {
-  execFileSync('qemu-io', ['-f', 'qcow2', '-c', command, image], { stdio: 'pipe' });
+/**
+ * Writes `length` random bytes at `offset` of a qcow2 image and returns them. Random, not a pattern:
+ * identical blocks would deduplicate among themselves and hide what crosses between VMs.
+ */
+function writeRandom(image: string, offset: number, length: number): Buffer {
+  const data = randomBytes(length);
+  const file = `${image}.data`;
+  writeFileSync(file, data);
+  execFileSync('qemu-io', ['-f', 'qcow2', '-c', `write -s ${file} ${offset} ${length}`, image], {
+    stdio: 'pipe',
+  });
+  return data;
 }
+
+/** What each image was given: the base images' data and each VM's own. */
+const written = new Map<string, Buffer>();
 
 /** A disk's guest-visible content, read from its image file (the QEMU using it stopped or paused). */
 function content(image: string): Buffer {
@@ -60,16 +75,16 @@ function diskCounter(disk: Buffer): number {
 function makeBase(name: string, copyToB: boolean): string {
   const base = join(dir, 'a', `${name}.qcow2`);
   execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', base, String(DISK_BYTES)]);
-  qemuIo(base, `write -P 0x11 0 ${BASE_DATA}`);
+  written.set(base, writeRandom(base, 0, BASE_DATA));
   if (copyToB) copyFileSync(base, join(dir, 'b', `${name}.qcow2`));
   return base;
 }
 
 /** A VM in cloud a on an overlay of `base`, with `own` bytes of its own data; booted and writing. */
-async function startVm(vm: string, base: string, own: number, pattern: number): Promise<string> {
+async function startVm(vm: string, base: string, own: number): Promise<string> {
   const disk = join(dir, 'a', `${vm}.qcow2`);
   execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', '-b', base, '-F', 'qcow2', disk]);
-  qemuIo(disk, `write -P ${pattern} ${OWN_AT} ${own}`);
+  written.set(vm, writeRandom(disk, OWN_AT, own));
   vmMacs.set(vm, mac(vmMacs.size + 1));
   writeFileSync(join(dir, `${vm}.mac`), vmMacs.get(vm) as string);
   const [cmd, ...args] = qemuCommand(guest, {
@@ -105,18 +120,20 @@ function launchScript(): string {
     .replace('QMPSOCK', '"$3"')
     .replace('SERIALPATH', `"${dir}/$2/$1.serial"`)
     .replace('MACADDR', `"$(cat ${dir}/$1.mac)"`)
-    .replace('file.filename=DISKPATH', 'file.filename="${4#vda=}"');
-  writeFileSync(launch, `#!/bin/sh\nexec ${line}\n`, { mode: 0o755 });
+    .replace('file.filename=DISKPATH', 'file.filename="$disk"');
+  // $4 is `vda=<path>`.
+  writeFileSync(launch, `#!/bin/sh\ndisk=$(printf %s "$4" | cut -d= -f2-)\nexec ${line}\n`, {
+    mode: 0o755,
+  });
   return launch;
 }
 
-/** Graph, inventory (disks, images) and plan: `vm` in a talks to y1 in the cheaper cloud b. */
+/** Graph, inventory (disks, images) and plan: each VM in a talks to y1 in the cheaper cloud b. */
 function planFor(
-  vm: string,
-  disk: string,
+  movers: { vm: string; disk: string }[],
   image: { name: string; at?: Record<string, string> },
   name: string,
-  mirrorBytesPerSecond?: number,
+  o: { mirrorBytesPerSecond?: number; tunnel?: { dest: string; pskFile: string } } = {},
 ): { plan: string; clouds: string } {
   const graph = join(dir, `${name}-graph.json`);
   writeFileSync(
@@ -124,11 +141,8 @@ function planFor(
     JSON.stringify({
       schema: 'sky-plan/graph@1',
       timeRange: { seconds: 60 },
-      nodes: [
-        { id: vm, kind: 'vm' },
-        { id: 'y1', kind: 'vm' },
-      ],
-      edges: [{ source: vm, target: 'y1', bytes: 6e9, packets: 5e6 }],
+      nodes: [...movers.map(({ vm }) => ({ id: vm, kind: 'vm' })), { id: 'y1', kind: 'vm' }],
+      edges: movers.map(({ vm }) => ({ source: vm, target: 'y1', bytes: 6e9, packets: 5e6 })),
     }),
   );
   const settings = {
@@ -146,12 +160,22 @@ function planFor(
           name: 'b',
           compute: { vmHour: 0.1 },
           egress: { default: 0.09 },
-          qmp: { ...settings, ...(mirrorBytesPerSecond === undefined ? {} : { mirrorBytesPerSecond }) },
+          qmp: {
+            ...settings,
+            ...(o.mirrorBytesPerSecond === undefined ? {} : { mirrorBytesPerSecond: o.mirrorBytesPerSecond }),
+          },
+          ...(o.tunnel === undefined ? {} : { tunnel: o.tunnel }),
         },
       ],
       vms: [
         // Sizes and backing chain are left out: sky-plan reads them with qemu-img.
-        { name: vm, cloud: 'a', memoryGiB: 0.125, image: image.name, disks: [{ device: 'vda', path: disk }] },
+        ...movers.map(({ vm, disk }) => ({
+          name: vm,
+          cloud: 'a',
+          memoryGiB: 0.125,
+          image: image.name,
+          disks: [{ device: 'vda', path: disk }],
+        })),
         { name: 'y1', cloud: 'b', memoryGiB: 0.125, pinned: true },
       ],
       images: [image],
@@ -242,7 +266,8 @@ async function checkMoved(vm: string, sourceDisk: string): Promise<Buffer> {
   };
   assert.equal(moved.length, source.length);
   assert.ok(mask(moved).equals(mask(source)), 'the disk at the destination is the source disk');
-  assert.equal(source[OWN_AT], source[OWN_AT + MIB], 'the VM data is on it');
+  const own = written.get(vm) as Buffer;
+  assert.ok(source.subarray(OWN_AT, OWN_AT + own.length).equals(own), 'the VM data is on it');
   return moved;
 }
 
@@ -259,10 +284,9 @@ after(() => {
 describe('execute --driver qmp moves VMs with their disks (no shared storage)', { timeout: 600_000 }, () => {
   it('an overlay whose base image is at the destination: only its own blocks are mirrored (sync top)', async () => {
     const base = makeBase('base-top', true);
-    const disk = await startVm('s1', base, 4 * MIB, 0x5a);
+    const disk = await startVm('s1', base, 4 * MIB);
     const { plan, clouds } = planFor(
-      's1',
-      disk,
+      [{ vm: 's1', disk }],
       { name: 'img-top', at: { b: join(dir, 'b', 'base-top.qcow2') } },
       'top',
     );
@@ -276,8 +300,9 @@ describe('execute --driver qmp moves VMs with their disks (no shared storage)', 
     assert.ok(move.diskBytes >= 4 * MIB && move.diskBytes < 6 * MIB, `disk bytes ${move.diskBytes}`);
     assert.deepEqual(doc.sharedContent, [], 'the base is at the destination: nothing shared crosses');
     const events: Record<string, unknown>[] = [];
-    const code = await execute(['--plan', plan, '--clouds', clouds, '--journal', join(dir, 'top.journal')], (e) =>
-      events.push(e),
+    const code = await execute(
+      ['--plan', plan, '--clouds', clouds, '--journal', join(dir, 'top.journal')],
+      (e) => events.push(e),
     );
     assert.equal(code, 0, JSON.stringify(events));
     assert.ok(
@@ -289,15 +314,22 @@ describe('execute --driver qmp moves VMs with their disks (no shared storage)', 
         encoding: 'utf8',
       }),
     ) as { 'backing-filename'?: string; 'actual-size': number };
-    assert.equal(info['backing-filename'], join(dir, 'b', 'base-top.qcow2'), "the new overlay is on b's base");
-    assert.ok(info['actual-size'] < 8 * MIB, `only the overlay's blocks were written: ${info['actual-size']}`);
+    assert.equal(
+      info['backing-filename'],
+      join(dir, 'b', 'base-top.qcow2'),
+      "the new overlay is on b's base",
+    );
+    assert.ok(
+      info['actual-size'] < 8 * MIB,
+      `only the overlay's blocks were written: ${info['actual-size']}`,
+    );
     await checkMoved('s1', disk);
   });
 
   it('an overlay whose base is not at the destination: every allocated block is copied (sync full)', async () => {
     const base = makeBase('base-full', false);
-    const disk = await startVm('s2', base, 4 * MIB, 0x6b);
-    const { plan, clouds } = planFor('s2', disk, { name: 'img-full' }, 'full');
+    const disk = await startVm('s2', base, 4 * MIB);
+    const { plan, clouds } = planFor([{ vm: 's2', disk }], { name: 'img-full' }, 'full');
     const doc = JSON.parse(readFileSync(plan, 'utf8')) as {
       sharedContent: { image: string; to: string; diskBytes: number }[];
     };
@@ -312,24 +344,141 @@ describe('execute --driver qmp moves VMs with their disks (no shared storage)', 
     ) as { 'backing-filename'?: string };
     assert.equal(info['backing-filename'], undefined, 'a standalone image');
     const moved = await checkMoved('s2', disk);
-    assert.equal(moved[0], 0x11, "the base's data came along");
+    assert.ok(moved.subarray(0, BASE_DATA).equals(written.get(base) as Buffer), "the base's data came along");
+  });
+
+  it('--dedup: the second VM of a base missing at the destination sends little more than its own data', async () => {
+    const psk = join(dir, 'psk');
+    writeFileSync(psk, 'cd'.repeat(32));
+    const port = 20000 + Math.floor(Math.random() * 10000);
+    const tunnel = spawn(
+      process.execPath,
+      [
+        CLI,
+        'tunnel',
+        'dest',
+        '--listen',
+        `127.0.0.1:${port}`,
+        '--store',
+        join(dir, 'store-b'),
+        '--psk-file',
+        psk,
+      ],
+      { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    try {
+      await new Promise<void>((resolve) => tunnel.stdout.once('data', () => resolve()));
+      const base = makeBase('base-dedup', false);
+      const movers = [
+        { vm: 'g1', disk: await startVm('g1', base, 4 * MIB) },
+        { vm: 'g2', disk: await startVm('g2', base, 4 * MIB) },
+      ];
+      const { plan, clouds } = planFor(movers, { name: 'img-dedup' }, 'dedup', {
+        tunnel: { dest: `127.0.0.1:${port}`, pskFile: psk },
+      });
+      const events: Record<string, unknown>[] = [];
+      const one = ['--max-per-source', '1', '--max-per-dest', '1', '--max-per-link', '1'];
+      const code = await execute(
+        ['--plan', plan, '--clouds', clouds, '--journal', join(dir, 'dedup.journal'), '--dedup', ...one],
+        (e) => events.push(e),
+      );
+      assert.equal(code, 0, JSON.stringify(events));
+      type Counters = { wanBytes: number; streamBytes: number; pagesRef: number };
+      const disks = new Map(
+        events
+          .filter((e) => e.type === 'done')
+          .map((e) => [e.vm as string, (e.dedup as { disks?: Counters }).disks as Counters]),
+      );
+      const [first, second] = [...disks.keys()];
+      const baseBytes = statSync(base).blocks * 512;
+      const firstDisk = disks.get(first as string) as Counters;
+      const secondDisk = disks.get(second as string) as Counters;
+      assert.ok(firstDisk.wanBytes > BASE_DATA, `the first VM carries the base: ${firstDisk.wanBytes}`);
+      assert.ok(
+        secondDisk.wanBytes <= 4 * MIB + 0.02 * baseBytes,
+        `the second sends ${secondDisk.wanBytes} for its disk: its own 4 MiB + at most 2% of the base's ${baseBytes}`,
+      );
+      assert.ok(secondDisk.pagesRef >= BASE_DATA / 4096, 'the base blocks crossed as hashes');
+      for (const { vm, disk } of movers) await checkMoved(vm, disk);
+    } finally {
+      tunnel.kill('SIGKILL');
+    }
+  });
+
+  it('the executor killed during the mirror, then during memory migration: --resume ends with one VM on a consistent disk', async () => {
+    const base = makeBase('base-resume', false);
+    const disk = await startVm('r1', base, 8 * MIB);
+    const { plan, clouds } = planFor([{ vm: 'r1', disk }], { name: 'img-resume' }, 'resume', {
+      mirrorBytesPerSecond: 4e6,
+    });
+    const source = await QmpClient.connect(qmp('a', 'r1'));
+    await source.execute('migrate-set-parameters', { 'max-bandwidth': 4e6 });
+    source.close();
+    const journal = join(dir, 'resume.journal');
+    const killWhen = (inPhase: (e: Record<string, unknown>) => boolean) => {
+      let armed = true;
+      return (e: Record<string, unknown>, child: ChildProcess) => {
+        if (armed && e.type === 'progress' && inPhase(e)) {
+          armed = false;
+          setTimeout(() => child.kill('SIGKILL'), 1500);
+        }
+      };
+    };
+    const duringMirror = await execute(
+      ['--plan', plan, '--clouds', clouds, '--journal', journal],
+      killWhen((e) => e.total === 0),
+    );
+    assert.equal(duringMirror, null, 'killed while the disk was mirrored');
+    const events: Record<string, unknown>[] = [];
+    const duringMemory = await execute(
+      ['--plan', plan, '--clouds', clouds, '--resume', journal],
+      (e, child) => {
+        events.push(e);
+        killWhen((x) => (x.total as number) > 0)(e, child);
+      },
+    );
+    assert.equal(duringMemory, null, `killed while memory was sent: ${JSON.stringify(events)}`);
+    assert.deepEqual(
+      events.find((e) => e.type === 'reconciled'),
+      { ...events.find((e) => e.type === 'reconciled'), vm: 'r1', at: 'a' },
+      'the interrupted mirror was rolled back',
+    );
+    const last: Record<string, unknown>[] = [];
+    const code = await execute(['--plan', plan, '--clouds', clouds, '--resume', journal], (e) =>
+      last.push(e),
+    );
+    assert.equal(code, 0, JSON.stringify(last));
+    assert.deepEqual(
+      last.find((e) => e.type === 'reconciled'),
+      { ...last.find((e) => e.type === 'reconciled'), vm: 'r1', at: 'b' },
+      'the migration QEMU carried on was finished',
+    );
+    assert.equal(last.filter((e) => e.type === 'start').length, 0, 'and not started again');
+    const qemus = spawnSync('pgrep', ['-fa', `${dir}/[ab]/r1.qmp`], { encoding: 'utf8' }).stdout.trim();
+    assert.equal(qemus.split('\n').length, 1, qemus);
+    await checkMoved('r1', disk);
   });
 
   it('the destination killed during the mirror: the source runs on, its disk intact, nothing left behind', async () => {
     const base = makeBase('base-fault', false);
-    const disk = await startVm('f1', base, 8 * MIB, 0x7c);
+    const disk = await startVm('f1', base, 8 * MIB);
     // 24 MiB at 2 MB/s: the mirror takes about 12 s, and the destination dies 2 s in.
-    const { plan, clouds } = planFor('f1', disk, { name: 'img-fault' }, 'fault', 2e6);
+    const { plan, clouds } = planFor([{ vm: 'f1', disk }], { name: 'img-fault' }, 'fault', {
+      mirrorBytesPerSecond: 2e6,
+    });
     const before = content(disk);
     let killed = false;
     const events: Record<string, unknown>[] = [];
-    const code = await execute(['--plan', plan, '--clouds', clouds, '--journal', join(dir, 'fault.journal')], (e) => {
-      events.push(e);
-      if (e.type === 'progress' && !killed) {
-        killed = true;
-        setTimeout(() => spawnSync('pkill', ['-9', '-f', qmp('b', 'f1')]), 2000);
-      }
-    });
+    const code = await execute(
+      ['--plan', plan, '--clouds', clouds, '--journal', join(dir, 'fault.journal')],
+      (e) => {
+        events.push(e);
+        if (e.type === 'progress' && !killed) {
+          killed = true;
+          setTimeout(() => spawnSync('pkill', ['-9', '-f', qmp('b', 'f1')]), 2000);
+        }
+      },
+    );
     assert.equal(code, 4, JSON.stringify(events));
     assert.ok(killed);
     assert.ok(events.some((e) => e.type === 'failed'));
@@ -351,3 +500,4 @@ describe('execute --driver qmp moves VMs with their disks (no shared storage)', 
     assert.ok(afterFault.equals(before), "the source's disk is untouched");
   });
 });
+//# sourceMappingURL=storage-migration.test.js.map

@@ -34,7 +34,10 @@ export async function diskCopies(
 ): Promise<DiskCopy[]> {
   const copies: DiskCopy[] = [];
   for (const disk of vm.disks) {
-    const top = disk.virtualBytes === undefined || disk.format === undefined ? (await imageChain(disk.path))?.[0] : undefined;
+    const top =
+      disk.virtualBytes === undefined || disk.format === undefined
+        ? (await imageChain(disk.path))?.[0]
+        : undefined;
     const virtualBytes = disk.virtualBytes ?? top?.['virtual-size'];
     const format = disk.format ?? (top?.format === 'qcow2' ? 'qcow2' : top === undefined ? undefined : 'raw');
     if (virtualBytes === undefined || format === undefined)

@@ -19,6 +19,11 @@ interface BlockJob {
   error?: string;
 }
 
+interface Endpoint {
+  host: string;
+  port: number;
+}
+
 interface BlockInfo {
   device: string;
   qdev?: string;
@@ -46,20 +51,34 @@ export class NbdMirror {
 
   constructor(
     private readonly source: QmpClient,
-    private readonly destination: QmpClient,
+    /** Undefined when only the source's side is left to clean up (the destination is gone). */
+    private readonly destination: QmpClient | undefined,
     private readonly copies: DiskCopy[],
     private readonly bytesPerSecond?: number,
   ) {}
 
-  /** Exports the destination's disks on host:port and starts one mirror per disk into them. */
-  async start(host: string, port: number): Promise<void> {
-    await this.destination.execute('nbd-server-start', {
-      addr: { type: 'inet', data: { host, port: String(port) } },
+  /** The mirrors an executor that died had started, found by their names, to complete or abort them. */
+  static adopt(source: QmpClient, destination: QmpClient | undefined, copies: DiskCopy[]): NbdMirror {
+    const mirror = new NbdMirror(source, destination, copies);
+    mirror.started.push(...copies.map((c) => c.device));
+    mirror.serving = destination !== undefined;
+    return mirror;
+  }
+
+  /**
+   * Exports the destination's disks at `serve` and starts one mirror per disk into them, connecting to
+   * `connect` (the same address, or a dedup tunnel's source proxy in front of it).
+   */
+  async start(serve: Endpoint, connect: Endpoint): Promise<void> {
+    const destination = this.destination;
+    if (destination === undefined) throw new MigrationFailed('no destination to mirror into');
+    await destination.execute('nbd-server-start', {
+      addr: { type: 'inet', data: { host: serve.host, port: String(serve.port) } },
     });
     this.serving = true;
     for (const c of this.copies) {
-      const target = await nodeOf(this.destination, c.device, c.target);
-      await this.destination.execute('block-export-add', {
+      const target = await nodeOf(destination, c.device, c.target);
+      await destination.execute('block-export-add', {
         type: 'nbd',
         id: exportId(c.device),
         'node-name': target,
@@ -72,7 +91,7 @@ export class NbdMirror {
       await this.source.execute('blockdev-add', {
         driver: 'nbd',
         'node-name': clientNode(c.device),
-        server: { type: 'inet', host, port: String(port) },
+        server: { type: 'inet', host: connect.host, port: String(connect.port) },
         export: c.device,
       });
       this.started.push(c.device);
@@ -96,12 +115,15 @@ export class NbdMirror {
       const copied = jobs.reduce((s, j) => s + j.offset, 0);
       const remaining = jobs.reduce((s, j) => s + j.len - j.offset, 0);
       const now = Date.now();
-      if (now - rate.at >= 1000) rate = { copied, at: now, bytesPerSecond: ((copied - rate.copied) * 1000) / (now - rate.at) };
+      if (now - rate.at >= 1000)
+        rate = { copied, at: now, bytesPerSecond: ((copied - rate.copied) * 1000) / (now - rate.at) };
       progress({ copied, remaining, bytesPerSecond: rate.bytesPerSecond });
       if (jobs.every((j) => j.ready)) return;
       if (copied !== last.copied) last = { copied, at: now };
       else if (now - last.at > STALL_MS)
-        throw new MigrationFailed(`disk mirror made no progress for ${STALL_MS / 1000} s (${copied} bytes copied)`);
+        throw new MigrationFailed(
+          `disk mirror made no progress for ${STALL_MS / 1000} s (${copied} bytes copied)`,
+        );
       await sleep(POLL_MS);
     }
   }
@@ -111,14 +133,17 @@ export class NbdMirror {
    * destination's disks equal to the source's; then closes the NBD connections.
    */
   async complete(): Promise<void> {
-    for (const device of this.started) await this.source.execute('block-job-cancel', { device: jobId(device) });
+    for (const device of this.started)
+      await this.source.execute('block-job-cancel', { device: jobId(device) });
     await this.finish(false);
   }
 
   /** Stops everything this mirror started, on both sides; the source's own disks are untouched. */
   async abort(): Promise<void> {
     for (const device of this.started)
-      await this.source.execute('block-job-cancel', { device: jobId(device), force: true }).catch(() => undefined);
+      await this.source
+        .execute('block-job-cancel', { device: jobId(device), force: true })
+        .catch(() => undefined);
     await this.finish(true).catch(() => undefined);
   }
 
@@ -133,8 +158,8 @@ export class NbdMirror {
     if (!this.serving) return;
     this.serving = false;
     for (const c of this.copies)
-      await this.destination.execute('block-export-del', { id: exportId(c.device) }).catch(() => undefined);
-    await this.destination.execute('nbd-server-stop').catch(() => undefined);
+      await this.destination?.execute('block-export-del', { id: exportId(c.device) }).catch(() => undefined);
+    await this.destination?.execute('nbd-server-stop').catch(() => undefined);
   }
 
   private async jobs(): Promise<BlockJob[]> {

@@ -3,16 +3,16 @@ import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { EXIT, UserError } from '../../errors.js';
 import type { Cloud, Inventory, InventoryVm } from '../../inventory/schema.js';
-import { readPsk } from '../../tunnel/psk.js';
-import { tunnelSource } from '../../tunnel/tunnel-source.js';
 import {
   type DedupReport,
   type MigrationDriver,
   MigrationFailed,
   type MigrationProgress,
+  type MigrationStep,
 } from '../driver.js';
 import { QmpClient } from '../qmp-client.js';
 import type { Migration } from '../schedule.js';
+import { type DedupTunnel, dedupTunnel } from './dedup-tunnel.js';
 import { createTargets, type DiskCopy, diskCopies, removeTargets } from './disk-targets.js';
 import { type DiskProgress, NbdMirror } from './nbd-mirror.js';
 import { shellQuote } from './virsh-command.js';
@@ -73,15 +73,23 @@ export class QmpDriver implements MigrationDriver {
     return [...new Set(problems)];
   }
 
-  async migrate(m: Migration, progress: (p: MigrationProgress) => void): Promise<DedupReport | undefined> {
+  async migrate(
+    m: Migration,
+    progress: (p: MigrationProgress) => void,
+    step: (s: MigrationStep) => void = () => undefined,
+  ): Promise<DedupReport | undefined> {
     const source = await QmpClient.connect(this.socket(m.from, m.vm));
     let destination: QmpClient | undefined;
     let tunnel: DedupTunnel | undefined;
+    let diskTunnel: DedupTunnel | undefined;
     let mirror: NbdMirror | undefined;
     let copies: DiskCopy[] = [];
     try {
       copies = await this.diskCopies(m);
-      await createTargets(m.vm, copies);
+      if (copies.length > 0) {
+        await createTargets(m.vm, copies);
+        step('disks-created');
+      }
       destination = await this.launch(m, copies);
       const { listen, port } = this.settings(m.to);
       const host = listen.includes(':') ? `[${listen}]` : listen;
@@ -89,7 +97,15 @@ export class QmpDriver implements MigrationDriver {
       let disk: DiskProgress | undefined;
       if (copies.length > 0) {
         mirror = new NbdMirror(source, destination, copies, this.settings(m.to).mirrorBytesPerSecond);
-        await mirror.start(listen, await freePort(listen));
+        step('mirror');
+        const nbd = { host: listen, port: await freePort(listen) };
+        // With --dedup, disk blocks the destination site holds cross as hashes, as memory pages do.
+        if (this.dedup)
+          diskTunnel = await dedupTunnel(this.tunnelSettings(m.to), `${host}:${nbd.port}`, 'nbd');
+        await mirror.start(
+          nbd,
+          diskTunnel === undefined ? nbd : { host: '127.0.0.1', port: diskTunnel.port },
+        );
         await mirror.ready((p) => {
           disk = p;
           progress({ ...IDLE, disk: p });
@@ -97,19 +113,25 @@ export class QmpDriver implements MigrationDriver {
         // The guest must stop writing before the mirrors end, and the destination must not run before.
         await setPauseBeforeSwitchover(source, true);
       }
+      step('memory');
       await destination.execute('migrate-incoming', { uri: `tcp:${address}` });
       if (this.dedup) {
-        tunnel = await dedupTunnel(this.tunnelSettings(m.to), address);
+        tunnel = await dedupTunnel(this.tunnelSettings(m.to), address, 'precopy');
         // max-bandwidth counts the stream before dedup: the WAN, not QEMU, is the limit.
         await source.execute('migrate-set-parameters', { 'max-bandwidth': 2 ** 40 });
       }
       await source.execute('migrate', {
         uri: tunnel === undefined ? `tcp:${address}` : `tcp:127.0.0.1:${tunnel.port}`,
       });
-      const outcome = await follow(source, (p) => progress(disk === undefined ? p : { ...p, disk }), async () => {
-        await mirror?.complete();
-        await source.execute('migrate-continue', { state: 'pre-switchover' });
-      });
+      const outcome = await follow(
+        source,
+        (p) => progress(disk === undefined ? p : { ...p, disk }),
+        async () => {
+          step('switchover');
+          await mirror?.complete();
+          await source.execute('migrate-continue', { state: 'pre-switchover' });
+        },
+      );
       if (outcome.status !== 'completed')
         throw new MigrationFailed(
           `${m.vm}: migration ${outcome.status}: ${outcome['error-desc'] ?? 'no reason given'}`,
@@ -118,10 +140,12 @@ export class QmpDriver implements MigrationDriver {
       if (status !== 'running') await destination.execute('cont');
       await source.execute('quit').catch(() => undefined); // QEMU may close before it answers
       await destination.execute('announce-self', { initial: 50, max: 550, rounds: 5, step: 100 });
+      if (tunnel === undefined) return undefined;
       // The counters come when the destination proxy has delivered everything; not worth waiting long for.
-      return tunnel === undefined
-        ? undefined
-        : await Promise.race([tunnel.report, sleep(10_000).then(() => undefined)]);
+      const counters = (t: DedupTunnel | undefined) =>
+        t === undefined ? undefined : Promise.race([t.report, sleep(10_000).then(() => undefined)]);
+      const [memory, disks] = await Promise.all([counters(tunnel), counters(diskTunnel)]);
+      return memory === undefined ? undefined : { ...memory, ...(disks === undefined ? {} : { disks }) };
     } catch (err) {
       // Back to where it was: the source runs on its own disks, nothing of the move is left behind.
       await mirror?.abort();
@@ -135,23 +159,50 @@ export class QmpDriver implements MigrationDriver {
       source.close();
       destination?.close();
       tunnel?.close();
+      diskTunnel?.close();
     }
   }
 
   async reconcile(m: Migration): Promise<'source' | 'destination'> {
     const sourcePath = this.socket(m.from, m.vm);
     const destinationPath = this.socket(m.to, m.vm);
+    const copies = await this.diskCopies(m).catch(() => []);
     const source = await QmpClient.connect(sourcePath).catch(() => undefined);
     try {
-      if (source !== undefined) await follow(source, () => undefined); // a migration QEMU went on with
+      if (source !== undefined)
+        // A migration QEMU went on with: when it waits before switchover, its ready mirrors are
+        // finished and it goes on; with the destination gone, it is cancelled.
+        await follow(
+          source,
+          () => undefined,
+          async () => {
+            const destination = await QmpClient.connect(destinationPath, 2000).catch(() => undefined);
+            try {
+              if (destination === undefined) throw new MigrationFailed('no destination');
+              await NbdMirror.adopt(source, destination, copies).complete();
+              await source.execute('migrate-continue', { state: 'pre-switchover' });
+            } catch {
+              await source.execute('migrate_cancel');
+            } finally {
+              destination?.close();
+            }
+          },
+        );
+      // A destination paused after the whole stream arrived (-S) is the VM, waiting for `cont`.
+      if ((await QmpClient.status(destinationPath)) === 'paused') await cont(destinationPath);
       const destinationStatus = await QmpClient.status(destinationPath);
       if (destinationStatus === 'running') {
         await source?.execute('quit').catch(() => undefined);
         return 'destination';
       }
       if (destinationStatus !== undefined) await quit(destinationPath);
+      await removeTargets(copies);
       if (source === undefined)
         throw new UserError('vm_lost', `${m.vm} runs neither in ${m.from} nor in ${m.to}`, EXIT.input);
+      if (copies.length > 0) {
+        await NbdMirror.adopt(source, undefined, copies).abort();
+        await setPauseBeforeSwitchover(source, false);
+      }
       await resumeSource(source);
       return 'source';
     } finally {
@@ -221,36 +272,6 @@ export class QmpDriver implements MigrationDriver {
   }
 }
 
-interface DedupTunnel {
-  port: number;
-  /** The tunnel's counters once the destination has rebuilt the whole stream. */
-  report: Promise<DedupReport>;
-  close: () => void;
-}
-
-/** A source proxy for one migration, on a local port, into the destination cloud's tunnel. */
-async function dedupTunnel(settings: NonNullable<Cloud['tunnel']>, forward: string): Promise<DedupTunnel> {
-  const [, host = '', port = '0'] = /^(.+):(\d+)$/.exec(settings.dest) ?? [];
-  let settle: (r: DedupReport) => void = () => undefined;
-  let fail: (e: Error) => void = () => undefined;
-  const report = new Promise<DedupReport>((resolve, reject) => {
-    settle = resolve;
-    fail = reject;
-  });
-  report.catch(() => undefined); // a failed migration is reported by QEMU; this is only for counters
-  const server = tunnelSource({
-    psk: readPsk(settings.pskFile),
-    dest: { host: host.replace(/^\[|\]$/g, ''), port: Number(port) },
-    forward,
-    log: (e) => {
-      if (e.event === 'done') settle(e as unknown as DedupReport);
-      if (e.event === 'failed') fail(new MigrationFailed(String(e.reason)));
-    },
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { port: (server.address() as { port: number }).port, report, close: () => server.close() };
-}
-
 /**
  * Polls query-migrate until the migration is over; reports progress, cancels a stalled one. A source
  * paused before switchover (pause-before-switchover) is handed to `beforeSwitchover`, once.
@@ -311,6 +332,12 @@ async function setPauseBeforeSwitchover(source: QmpClient, state: boolean): Prom
 async function resumeSource(source: QmpClient): Promise<void> {
   const { status } = await source.execute<{ status: string }>('query-status');
   if (status !== 'running') await source.execute('cont');
+}
+
+async function cont(path: string): Promise<void> {
+  const client = await QmpClient.connect(path, 2000).catch(() => undefined);
+  await client?.execute('cont').catch(() => undefined);
+  client?.close();
 }
 
 async function quit(path: string): Promise<void> {
