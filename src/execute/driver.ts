@@ -19,6 +19,8 @@ export interface DedupReport {
   pagesNew: number;
   pagesRef: number;
   pagesZero: number;
+  /** The destination store's handshake, sent the other way (not in wanBytes). */
+  handshakeBytes: number;
   /** The disk mirrors' NBD connection through the tunnel (4 KiB blocks counted as pages). */
   disks?: DedupReport;
 }

@@ -59,6 +59,8 @@ export const cloudSchema = v.strictObject({
       listen: v.optional(v.string(), '127.0.0.1'),
       /** Its port; by default one free on this machine, which suits QEMU running where sky-plan runs. */
       port: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(65535))),
+      /** The port of its NBD server for a VM's disks (on `listen`); the same default. */
+      nbdPort: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(65535))),
       /**
        * Where a VM moving here gets each disk, e.g. /srv/b/{vm}-{device}.qcow2. The launch command
        * receives them as {disks}: one `device=path` word per disk.

@@ -65,9 +65,20 @@ export class ContentStore {
     return this.index.size;
   }
 
-  /** Every hash the store holds, for a source's handshake. */
-  hashes(): Buffer[] {
-    return [...this.index.keys()].map((h) => Buffer.from(h, 'latin1'));
+  /**
+   * Where the store's append-only log ends: pages stored later have a higher generation. Together with
+   * the epoch it names a picture of the store that a source can be brought up to date from.
+   */
+  get generation(): number {
+    return (this.segments.at(-1) ?? 0) * SEGMENT_RECORDS + this.records;
+  }
+
+  /** The hashes of the pages stored after `generation` (all of them from 0), for a source's handshake. */
+  hashesSince(generation: number): Buffer[] {
+    const out: Buffer[] = [];
+    for (const [key, at] of this.index)
+      if (at.segment * SEGMENT_RECORDS + at.record >= generation) out.push(Buffer.from(key, 'latin1'));
+    return out;
   }
 
   has(hash: Buffer): boolean {

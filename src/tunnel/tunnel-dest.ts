@@ -26,7 +26,15 @@ const ACK_EVERY = 1024;
  * destination QEMU's -incoming address. A page it cannot produce is asked for again (NACK) before
  * anything after it is written.
  */
+/** A running session, as far as the pictures of the store go. */
+interface Live {
+  picture: string;
+  /** Another picture's session stored pages meanwhile: this one's source does not know them. */
+  tainted: boolean;
+}
+
 export function tunnelDest(o: DestOptions): Server {
+  const live = new Set<Live>();
   return tlsServer(
     {
       ciphers: PSK_CIPHERS,
@@ -34,11 +42,19 @@ export function tunnelDest(o: DestOptions): Server {
       pskCallback: (_socket, identity) => (identity === PSK_IDENTITY ? o.psk : null),
       handshakeTimeout: 10_000,
     },
-    (socket) => session(socket, o),
+    (socket) => session(socket, o, live),
   ).on('tlsClientError', (err) => o.log({ event: 'rejected', reason: err.message }));
 }
 
-function session(tls: TLSSocket, o: DestOptions): void {
+function session(tls: TLSSocket, o: DestOptions, live: Set<Live>): void {
+  const me: Live = { picture: '', tainted: false };
+  let startGeneration = 0;
+  const store = (content: Buffer) => {
+    const before = o.store.generation;
+    o.store.put(content);
+    if (o.store.generation === before) return;
+    for (const other of live) if (other.picture !== me.picture) other.tainted = true;
+  };
   let qemu: Socket | undefined;
   let record: WriteStream | undefined;
   let id = '?';
@@ -53,6 +69,7 @@ function session(tls: TLSSocket, o: DestOptions): void {
   const close = (error?: string) => {
     if (closed) return;
     closed = true;
+    live.delete(me);
     o.store.end();
     if (error !== undefined) {
       o.log({ event: 'failed', session: id, reason: error });
@@ -74,7 +91,7 @@ function session(tls: TLSSocket, o: DestOptions): void {
         const header = payload.subarray(2, 2 + payload.readUInt16BE(0));
         const content = payload.subarray(2 + header.length);
         if (content.length !== PAGE_SIZE) return close(`NEW frame with ${content.length} bytes of content`);
-        o.store.put(content);
+        store(content);
         counters.pagesNew++;
         write(Buffer.concat([header, content]));
       } else if (type === FRAME.REF) {
@@ -98,7 +115,10 @@ function session(tls: TLSSocket, o: DestOptions): void {
       } else if (type === FRAME.END) {
         ended = true;
         qemu?.end(() => {
-          tls.end(frame(FRAME.DONE, Buffer.from(JSON.stringify(counters))));
+          // The source's picture is complete up to here, unless a session with another picture stored
+          // pages meanwhile: then only up to where this session began.
+          const generation = me.tainted ? startGeneration : o.store.generation;
+          tls.end(frame(FRAME.DONE, Buffer.from(JSON.stringify({ ...counters, generation }))));
           o.log({ event: 'done', session: id, ...counters });
           close();
         });
@@ -115,14 +135,18 @@ function session(tls: TLSSocket, o: DestOptions): void {
       if (content.length !== PAGE_SIZE || !sha256(content).equals(hash))
         return close('a page does not match its hash');
       recovered.set(hashKey(hash), Buffer.from(content));
-      o.store.put(content);
+      store(content);
       if (waitingFor === hashKey(hash)) waitingFor = null;
       return drain();
     }
     queue.push([type, Buffer.from(payload)]);
     if (qemu !== undefined) drain();
   });
-  const hello = (h: { session: string; forward: string }) => {
+  const hello = (h: {
+    session: string;
+    forward: string;
+    picture?: { id?: unknown; epoch?: unknown; generation?: unknown };
+  }) => {
     id = String(h.session).replace(/[^\w-]/g, '');
     const match = /^(.+):(\d+)$/.exec(h.forward);
     const host = match?.[1]?.replace(/^\[|\]$/g, '');
@@ -131,13 +155,33 @@ function session(tls: TLSSocket, o: DestOptions): void {
     if (o.record !== undefined) record = createWriteStream(join(o.record, `${id}.out`));
     qemu = netConnect(Number(match[2]), host, () => {
       const epoch = Buffer.from(o.store.epoch);
-      const hashes = o.store.hashes();
+      // A source that knows this store up to some point of its log is told only what came after.
+      const p = h.picture;
+      const since =
+        p !== undefined &&
+        p.epoch === o.store.epoch &&
+        typeof p.generation === 'number' &&
+        Number.isInteger(p.generation) &&
+        p.generation >= 0 &&
+        p.generation <= o.store.generation
+          ? p.generation
+          : 0;
+      me.picture = typeof p?.id === 'string' ? p.id : id;
+      startGeneration = o.store.generation;
+      live.add(me);
+      const hashes = o.store.hashesSince(since);
       for (let at = 0; at === 0 || at < hashes.length; at += STORE_HASHES)
         tls.write(
           frame(FRAME.STORE, Buffer.from([epoch.length]), epoch, ...hashes.slice(at, at + STORE_HASHES)),
         );
       tls.write(frame(FRAME.READY));
-      o.log({ event: 'session', session: id, forward: h.forward, storePages: o.store.pages });
+      o.log({
+        event: 'session',
+        session: id,
+        forward: h.forward,
+        storePages: o.store.pages,
+        handshakePages: hashes.length,
+      });
       drain();
     });
     qemu.on('drain', () => tls.resume());

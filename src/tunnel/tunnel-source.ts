@@ -7,6 +7,7 @@ import { hashKey } from './content-store.js';
 import { FRAME, FrameReader, frame } from './frames.js';
 import type { Passthrough } from './precopy-parser.js';
 import { PSK_CIPHERS, PSK_IDENTITY } from './psk.js';
+import { StorePicture } from './store-picture.js';
 import { StreamEncoder, type StreamProtocol } from './stream-encoder.js';
 
 export interface SourceOptions {
@@ -18,6 +19,8 @@ export interface SourceOptions {
   record?: string;
   /** precopy (default): QEMU's migration stream; nbd: a disk mirror's NBD connection. */
   protocol?: StreamProtocol;
+  /** Shared with other proxies into the same site (one per proxy by default). */
+  picture?: StorePicture;
   log: (event: Record<string, unknown>) => void;
 }
 
@@ -28,6 +31,8 @@ export interface SessionCounters {
   pagesNew: number;
   pagesRef: number;
   pagesZero: number;
+  /** Bytes of the destination's store handshake (STORE frames). */
+  handshakeBytes: number;
   recovered: number;
   passthrough: Passthrough | null;
   seconds: number;
@@ -35,29 +40,16 @@ export interface SessionCounters {
 
 /**
  * The source proxy: QEMU's `migrate tcp:...` connects here. It parses the precopy stream and sends each
- * RAM page whose content the destination site holds (its store, or earlier in any migration through
- * this proxy) as a SHA-256 reference, the rest as is. If the link or the destination proxy fails, it
+ * RAM page whose content the destination site holds (its store, or earlier in any migration sharing
+ * this proxy's picture of it) as a SHA-256 reference, the rest as is. If the link or the destination proxy fails, it
  * closes QEMU's connection at once, so the migration fails promptly and the VM keeps running.
  */
 export function tunnelSource(o: SourceOptions): Server {
-  // What the destination site holds, as far as this proxy knows: its store at the last handshake and
-  // every page sent since. A page it lost meanwhile is asked for again, so this may be optimistic.
-  const known = new Set<string>();
-  let knownEpoch = '';
-  return createServer((qemu) =>
-    session(qemu, o, known, (epoch) => {
-      if (epoch !== knownEpoch) known.clear();
-      knownEpoch = epoch;
-    }),
-  );
+  const picture = o.picture ?? new StorePicture();
+  return createServer((qemu) => session(qemu, o, picture));
 }
 
-function session(
-  qemu: Socket,
-  o: SourceOptions,
-  known: Set<string>,
-  setEpoch: (epoch: string) => void,
-): void {
+function session(qemu: Socket, o: SourceOptions, picture: StorePicture): void {
   const id = randomBytes(6).toString('hex');
   const started = performance.now();
   const record: WriteStream | undefined =
@@ -81,20 +73,21 @@ function session(
     record?.end();
   };
   let wanBytes = 0;
+  let handshakeBytes = 0;
   let recovered = 0;
   const send = (bytes: Buffer) => {
     wanBytes += bytes.length;
     if (!wan.write(bytes)) qemu.pause();
   };
-  const encoder = new StreamEncoder(known, send, o.protocol);
+  const encoder = new StreamEncoder(picture.known, send, o.protocol);
   const reader = new FrameReader((type, payload) => {
     if (type === FRAME.STORE) {
-      const epoch = payload.subarray(1, 1 + (payload[0] as number)).toString();
-      setEpoch(epoch);
+      handshakeBytes += 5 + payload.length;
+      picture.setEpoch(payload.subarray(1, 1 + (payload[0] as number)).toString());
       for (let at = 1 + (payload[0] as number); at + 32 <= payload.length; at += 32)
-        known.add(hashKey(payload.subarray(at, at + 32)));
+        picture.known.add(hashKey(payload.subarray(at, at + 32)));
     } else if (type === FRAME.READY) {
-      o.log({ event: 'session', session: id, known: known.size });
+      o.log({ event: 'session', session: id, known: picture.known.size, handshakeBytes });
       qemu.resume();
     } else if (type === FRAME.NACK) {
       const content = encoder.held(payload);
@@ -108,6 +101,8 @@ function session(
       encoder.acknowledge(payload.readUInt32BE(0));
     } else if (type === FRAME.DONE) {
       finished = true;
+      const done = JSON.parse(payload.toString()) as { generation?: number };
+      if (typeof done.generation === 'number') picture.advance(done.generation);
       const passthrough = encoder.passthrough;
       if (passthrough !== null && !passthrough.ramEnded)
         o.log({
@@ -119,6 +114,7 @@ function session(
         session: id,
         ...encoder.counters,
         wanBytes,
+        handshakeBytes,
         recovered,
         passthrough,
         seconds: (performance.now() - started) / 1000,
@@ -130,7 +126,14 @@ function session(
     else if (type === FRAME.ERROR) fail(`destination: ${payload.toString()}`);
   });
   wan.on('secureConnect', () =>
-    send(frame(FRAME.HELLO, Buffer.from(JSON.stringify({ version: 1, session: id, forward: o.forward })))),
+    send(
+      frame(
+        FRAME.HELLO,
+        Buffer.from(
+          JSON.stringify({ version: 1, session: id, forward: o.forward, picture: picture.summary() }),
+        ),
+      ),
+    ),
   );
   wan.on('data', (chunk: Buffer) => {
     try {

@@ -24,13 +24,17 @@ export const COUNTER_OFFSET = 48 << 20;
 /**
  * The guest prints a counter on its serial port: after a live migration it must go on, not restart. A
  * guest with a virtio disk also writes it to the disk at each tick, synchronously (conv=fsync), so the
- * disk changes all through a migration.
+ * disk changes all through a migration. With `readdisk` on its command line it first reads 64 MiB of
+ * its disk, which leaves those blocks in its page cache (memory pages equal to disk blocks).
  */
 const INIT = `#!/bin/busybox sh
 /bin/busybox mkdir -p /proc /dev
 /bin/busybox mount -t proc proc /proc
 /bin/busybox mount -t devtmpfs dev /dev
 for m in ${MODULES.map((m) => `/lib/${m.split('/').pop()}`).join(' ')}; do /bin/busybox insmod $m 2>/dev/null; done
+if /bin/busybox grep -q readdisk /proc/cmdline; then
+  /bin/busybox dd if=/dev/vda of=/dev/null bs=1M count=64 2>/dev/null
+fi
 i=0
 while true; do
   echo "tick $i" > /dev/ttyS0
@@ -55,8 +59,8 @@ export function buildGuest(): Guest {
   const depends = execFileSync('apt-cache', ['depends', 'linux-image-amd64'], { encoding: 'utf8' });
   const pkg = /Depends: (linux-image-[\w.-]+)/.exec(depends)?.[1];
   if (pkg === undefined) throw new Error(`no kernel package behind linux-image-amd64: ${depends}`);
-  // v3: the initrd carries virtio_blk and writes the counter at COUNTER_OFFSET.
-  const dir = join(tmpdir(), `sky-plan-guest-v3-${pkg}`);
+  // v4: the initrd carries virtio_blk, writes the counter at COUNTER_OFFSET, and may read its disk.
+  const dir = join(tmpdir(), `sky-plan-guest-v4-${pkg}`);
   const initrd = join(dir, 'initrd.gz');
   const kernelDir = join(dir, 'unpacked', 'boot');
   const kernelName = () => readdirSync(kernelDir).find((f) => f.startsWith('vmlinuz-'));
@@ -91,6 +95,8 @@ export function qemuCommand(
     incoming?: string;
     /** A qcow2 image, attached as virtio disk whose node-name is vda. */
     disk?: string;
+    /** The guest reads 64 MiB of its disk at boot. */
+    readDisk?: boolean;
   },
 ): string[] {
   return [
@@ -111,7 +117,7 @@ export function qemuCommand(
     '-initrd',
     guest.initrd,
     '-append',
-    'console=ttyS0 nokaslr quiet panic=-1',
+    `console=ttyS0 nokaslr quiet panic=-1${o.readDisk ? ' readdisk' : ''}`,
     '-qmp',
     `unix:${o.qmp},server=on,wait=off`,
     // QEMU announces a migrated NIC with RARP frames; the test receives them on this UDP port.

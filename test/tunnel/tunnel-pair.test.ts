@@ -104,6 +104,35 @@ describe('tunnel pair (in process)', () => {
     assert.ok(session.known >= 40_000, `the source knows ${session.known} pages`);
   });
 
+  it('tells a source it has talked to before only of the pages stored since (the handshake scales with the change)', async () => {
+    const reports = () => events.filter((e) => e.event === 'done' && 'handshakeBytes' in e).length;
+    let runs = reports();
+    const session = async () => {
+      received.length = 0;
+      const finished = delivered();
+      const qemu = createConnection(port(source), '127.0.0.1', () => qemu.end(Buffer.from('x')));
+      await finished;
+      // The next session's picture depends on this one's DONE: wait for the source to have it.
+      for (let i = 0; i < 40 && reports() < runs + 1; i++) await new Promise((r) => setTimeout(r, 50));
+      runs++;
+      return events.filter((e) => e.event === 'session' && 'handshakeBytes' in e).at(-1) as {
+        known: number;
+        handshakeBytes: number;
+      };
+    };
+    await session(); // brings the picture up to date with the 40,000 pages above
+    const again = await session();
+    assert.ok(again.known >= 40_000);
+    assert.ok(again.handshakeBytes < 100, `nothing changed: ${again.handshakeBytes} handshake bytes`);
+    for (let i = 0; i < 1000; i++) store.put(numberedPage(1_000_000 + i));
+    const grown = await session();
+    assert.ok(grown.known >= 41_000);
+    assert.ok(
+      grown.handshakeBytes >= 1000 * 32 && grown.handshakeBytes < 1000 * 32 + 200,
+      `1,000 new pages: ${grown.handshakeBytes} bytes, not the whole store's ${store.pages * 32}`,
+    );
+  });
+
   it('rejects a page whose content does not match its hash, and cuts the stream', async () => {
     received.length = 0;
     const done = delivered();

@@ -1,5 +1,6 @@
 import type { Cloud } from '../../inventory/schema.js';
 import { readPsk } from '../../tunnel/psk.js';
+import type { StorePicture } from '../../tunnel/store-picture.js';
 import type { StreamProtocol } from '../../tunnel/stream-encoder.js';
 import { tunnelSource } from '../../tunnel/tunnel-source.js';
 import { type DedupReport, MigrationFailed } from '../driver.js';
@@ -13,12 +14,14 @@ export interface DedupTunnel {
 
 /**
  * A source proxy for one migration's memory stream or one disk mirror's NBD connection, on a local
- * port, into the destination cloud's tunnel.
+ * port, into the destination cloud's tunnel. Proxies into one cloud share its store's picture, so only
+ * the first handshake of a run carries the whole store.
  */
 export async function dedupTunnel(
   settings: NonNullable<Cloud['tunnel']>,
   forward: string,
   protocol: StreamProtocol,
+  picture: StorePicture,
 ): Promise<DedupTunnel> {
   const [, host = '', port = '0'] = /^(.+):(\d+)$/.exec(settings.dest) ?? [];
   let settle: (r: DedupReport) => void = () => undefined;
@@ -33,6 +36,7 @@ export async function dedupTunnel(
     dest: { host: host.replace(/^\[|\]$/g, ''), port: Number(port) },
     forward,
     protocol,
+    picture,
     log: (e) => {
       if (e.event === 'done') settle(e as unknown as DedupReport);
       if (e.event === 'failed') fail(new MigrationFailed(String(e.reason)));

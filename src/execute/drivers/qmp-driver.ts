@@ -3,6 +3,7 @@ import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { EXIT, UserError } from '../../errors.js';
 import type { Cloud, Inventory, InventoryVm } from '../../inventory/schema.js';
+import { StorePicture } from '../../tunnel/store-picture.js';
 import {
   type DedupReport,
   type MigrationDriver,
@@ -41,6 +42,8 @@ export class QmpDriver implements MigrationDriver {
   readonly name = 'qmp';
 
   private readonly vms: Map<string, InventoryVm>;
+  /** Per destination cloud, what its dedup store holds as far as this run knows. */
+  private readonly pictures = new Map<string, StorePicture>();
 
   constructor(
     private readonly clouds: Map<string, Cloud>,
@@ -91,17 +94,22 @@ export class QmpDriver implements MigrationDriver {
         step('disks-created');
       }
       destination = await this.launch(m, copies);
-      const { listen, port } = this.settings(m.to);
+      const { listen, port, nbdPort } = this.settings(m.to);
       const host = listen.includes(':') ? `[${listen}]` : listen;
       const address = `${host}:${port ?? (await freePort(listen))}`;
       let disk: DiskProgress | undefined;
       if (copies.length > 0) {
         mirror = new NbdMirror(source, destination, copies, this.settings(m.to).mirrorBytesPerSecond);
         step('mirror');
-        const nbd = { host: listen, port: await freePort(listen) };
+        const nbd = { host: listen, port: nbdPort ?? (await freePort(listen)) };
         // With --dedup, disk blocks the destination site holds cross as hashes, as memory pages do.
         if (this.dedup)
-          diskTunnel = await dedupTunnel(this.tunnelSettings(m.to), `${host}:${nbd.port}`, 'nbd');
+          diskTunnel = await dedupTunnel(
+            this.tunnelSettings(m.to),
+            `${host}:${nbd.port}`,
+            'nbd',
+            this.picture(m.to),
+          );
         await mirror.start(
           nbd,
           diskTunnel === undefined ? nbd : { host: '127.0.0.1', port: diskTunnel.port },
@@ -116,7 +124,7 @@ export class QmpDriver implements MigrationDriver {
       step('memory');
       await destination.execute('migrate-incoming', { uri: `tcp:${address}` });
       if (this.dedup) {
-        tunnel = await dedupTunnel(this.tunnelSettings(m.to), address, 'precopy');
+        tunnel = await dedupTunnel(this.tunnelSettings(m.to), address, 'precopy', this.picture(m.to));
         // max-bandwidth counts the stream before dedup: the WAN, not QEMU, is the limit.
         await source.execute('migrate-set-parameters', { 'max-bandwidth': 2 ** 40 });
       }
@@ -215,6 +223,12 @@ export class QmpDriver implements MigrationDriver {
     if (qmp === undefined)
       throw new UserError('no_qmp', `cloud ${cloud} has no qmp settings in the clouds spec`, EXIT.usage);
     return qmp;
+  }
+
+  private picture(cloud: string): StorePicture {
+    let picture = this.pictures.get(cloud);
+    if (picture === undefined) this.pictures.set(cloud, (picture = new StorePicture()));
+    return picture;
   }
 
   private tunnelSettings(cloud: string): NonNullable<Cloud['tunnel']> {
