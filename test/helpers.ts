@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -191,4 +191,21 @@ export function arpFrame(
     body[24 + i] = Number(x);
   });
   return Buffer.concat([frame.eth('ff:ff:ff:ff:ff:ff', mac, etherType), body]);
+}
+
+/** `sky-plan tunnel dest` on a loopback port, once it has said it listens; kill it when done. */
+export async function startTunnelDest(
+  store: string,
+  pskFile: string,
+): Promise<{ port: number; process: ChildProcess }> {
+  const port = 20000 + Math.floor(Math.random() * 10000);
+  const child = spawn(
+    process.execPath,
+    [CLI, 'tunnel', 'dest', '--listen', `127.0.0.1:${port}`, '--store', store, '--psk-file', pskFile],
+    { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  await new Promise<void>((resolve) => child.stdout.once('data', () => resolve()));
+  // Its log is read no further, but must not fill the pipe and block it.
+  child.stdout.resume();
+  return { port, process: child };
 }

@@ -44,6 +44,7 @@ export class ContentStore {
   private fd = -1;
   private records = 0;
   private active = 0;
+  private readonly readers = new Map<number, number>();
 
   constructor(
     private readonly dir: string,
@@ -73,11 +74,21 @@ export class ContentStore {
     return (this.segments.at(-1) ?? 0) * SEGMENT_RECORDS + this.records;
   }
 
-  /** The hashes of the pages stored after `generation` (all of them from 0), for a source's handshake. */
-  hashesSince(generation: number): Buffer[] {
+  /**
+   * The hashes of the pages stored from `generation` on (all of them from 0), for a source's handshake,
+   * but those in `skip`: sorted, disjoint [start, end) runs of generations the source knows already.
+   */
+  hashesSince(generation: number, skip: number[] = []): Buffer[] {
     const out: Buffer[] = [];
-    for (const [key, at] of this.index)
-      if (at.segment * SEGMENT_RECORDS + at.record >= generation) out.push(Buffer.from(key, 'latin1'));
+    let run = 0;
+    // The index is in the order pages were stored, so the runs are walked once.
+    for (const [key, at] of this.index) {
+      const g = at.segment * SEGMENT_RECORDS + at.record;
+      if (g < generation) continue;
+      while (run < skip.length && (skip[run + 1] as number) <= g) run += 2;
+      if (run < skip.length && (skip[run] as number) <= g) continue;
+      out.push(Buffer.from(key, 'latin1'));
+    }
     return out;
   }
 
@@ -103,12 +114,7 @@ export class ContentStore {
     const at = this.index.get(key);
     if (at === undefined) return undefined;
     const content = Buffer.alloc(PAGE_SIZE);
-    const fd = at.segment === this.segments.at(-1) ? this.fd : openSync(this.path(at.segment), 'r');
-    try {
-      readSync(fd, content, 0, PAGE_SIZE, at.record * RECORD + HASH);
-    } finally {
-      if (fd !== this.fd) closeSync(fd);
-    }
+    readSync(this.reader(at.segment), content, 0, PAGE_SIZE, at.record * RECORD + HASH);
     if (!sha256(content).equals(hash)) {
       this.index.delete(key);
       return undefined;
@@ -130,12 +136,30 @@ export class ContentStore {
   close(): void {
     fsyncSync(this.fd);
     closeSync(this.fd);
+    for (const fd of this.readers.values()) closeSync(fd);
+    this.readers.clear();
+  }
+
+  /**
+   * A descriptor to read a segment with: a migration that references a base image reads tens of
+   * thousands of pages from old segments, and opening the file for each was most of its cost.
+   */
+  private reader(segment: number): number {
+    if (segment === this.segments.at(-1)) return this.fd;
+    const open = this.readers.get(segment);
+    if (open !== undefined) return open;
+    const fd = openSync(this.path(segment), 'r');
+    this.readers.set(segment, fd);
+    return fd;
   }
 
   private evict(): void {
     while (this.segments.length > 1 && this.index.size * RECORD > this.maxBytes) {
       const oldest = this.segments.shift() as number;
       for (const [key, at] of this.index) if (at.segment === oldest) this.index.delete(key);
+      const fd = this.readers.get(oldest);
+      if (fd !== undefined) closeSync(fd);
+      this.readers.delete(oldest);
       unlinkSync(this.path(oldest));
     }
   }

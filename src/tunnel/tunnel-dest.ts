@@ -31,6 +31,8 @@ interface Live {
   picture: string;
   /** Another picture's session stored pages meanwhile: this one's source does not know them. */
   tainted: boolean;
+  /** Generations of the pages this session stored, as [start, end) runs: its source knows them. */
+  stored: number[];
 }
 
 export function tunnelDest(o: DestOptions): Server {
@@ -47,12 +49,14 @@ export function tunnelDest(o: DestOptions): Server {
 }
 
 function session(tls: TLSSocket, o: DestOptions, live: Set<Live>): void {
-  const me: Live = { picture: '', tainted: false };
+  const me: Live = { picture: '', tainted: false, stored: [] };
   let startGeneration = 0;
   const store = (content: Buffer) => {
     const before = o.store.generation;
     o.store.put(content);
     if (o.store.generation === before) return;
+    if (me.stored.at(-1) === before) me.stored[me.stored.length - 1] = before + 1;
+    else me.stored.push(before, before + 1);
     for (const other of live) if (other.picture !== me.picture) other.tainted = true;
   };
   let qemu: Socket | undefined;
@@ -81,7 +85,8 @@ function session(tls: TLSSocket, o: DestOptions, live: Set<Live>): void {
   const write = (bytes: Buffer) => {
     counters.streamBytes += bytes.length;
     record?.write(bytes);
-    if (qemu?.write(bytes) === false) tls.pause();
+    if (qemu === undefined || qemu.destroyed) return; // QEMU hung up: the rest has nowhere to go
+    if (!qemu.write(bytes)) tls.pause();
   };
   const drain = () => {
     while (queue.length > 0 && waitingFor === null && !closed) {
@@ -93,7 +98,7 @@ function session(tls: TLSSocket, o: DestOptions, live: Set<Live>): void {
         if (content.length !== PAGE_SIZE) return close(`NEW frame with ${content.length} bytes of content`);
         store(content);
         counters.pagesNew++;
-        write(Buffer.concat([header, content]));
+        write(header.length === 0 ? content : Buffer.concat([header, content])); // NBD blocks have no header
       } else if (type === FRAME.REF) {
         const header = payload.subarray(2, 2 + payload.readUInt16BE(0));
         const hash = payload.subarray(2 + header.length);
@@ -106,7 +111,7 @@ function session(tls: TLSSocket, o: DestOptions, live: Set<Live>): void {
           return;
         }
         counters.pagesRef++;
-        write(Buffer.concat([header, content]));
+        write(header.length === 0 ? content : Buffer.concat([header, content])); // NBD blocks have no header
         if (++acked % ACK_EVERY === 0) {
           const n = Buffer.alloc(4);
           n.writeUInt32BE(acked);
@@ -114,14 +119,18 @@ function session(tls: TLSSocket, o: DestOptions, live: Set<Live>): void {
         }
       } else if (type === FRAME.END) {
         ended = true;
-        qemu?.end(() => {
+        const done = () => {
           // The source's picture is complete up to here, unless a session with another picture stored
           // pages meanwhile: then only up to where this session began.
           const generation = me.tainted ? startGeneration : o.store.generation;
           tls.end(frame(FRAME.DONE, Buffer.from(JSON.stringify({ ...counters, generation }))));
           o.log({ event: 'done', session: id, ...counters });
           close();
-        });
+        };
+        // QEMU may have closed first (an NBD server stopped before the client's goodbye came across
+        // a slow link): then there is nothing left to flush, and the end of its socket never comes.
+        if (qemu === undefined || qemu.destroyed || qemu.writableFinished) done();
+        else qemu.end(done);
       } else return close(`unexpected frame ${type}`);
     }
   };
@@ -169,7 +178,8 @@ function session(tls: TLSSocket, o: DestOptions, live: Set<Live>): void {
       me.picture = typeof p?.id === 'string' ? p.id : id;
       startGeneration = o.store.generation;
       live.add(me);
-      const hashes = o.store.hashesSince(since);
+      // Nor of what the sessions sharing its picture are storing right now.
+      const hashes = o.store.hashesSince(since, ownRuns(live, me.picture));
       for (let at = 0; at === 0 || at < hashes.length; at += STORE_HASHES)
         tls.write(
           frame(FRAME.STORE, Buffer.from([epoch.length]), epoch, ...hashes.slice(at, at + STORE_HASHES)),
@@ -185,6 +195,9 @@ function session(tls: TLSSocket, o: DestOptions, live: Set<Live>): void {
       drain();
     });
     qemu.on('drain', () => tls.resume());
+    // A QEMU that hangs up while the link is paused for it never drains: let the frames flow again,
+    // so the source's END still arrives (an NBD server stops right after the mirror's last write).
+    qemu.on('close', () => tls.resume());
     // The return path (libvirt turns it on): the destination QEMU answers the source QEMU.
     qemu.on('data', (bytes: Buffer) => tls.write(frame(FRAME.BACK, bytes)));
     qemu.on('error', (err) => close(`destination QEMU ${h.forward}: ${err.message}`));
@@ -200,4 +213,21 @@ function session(tls: TLSSocket, o: DestOptions, live: Set<Live>): void {
   tls.on('close', () => {
     if (!ended) close('the source went away before the end of the stream');
   });
+}
+
+/** The generations stored by the live sessions of one picture, as sorted, merged [start, end) runs. */
+function ownRuns(live: Set<Live>, picture: string): number[] {
+  const runs: [number, number][] = [];
+  for (const l of live)
+    if (l.picture === picture)
+      for (let i = 0; i < l.stored.length; i += 2)
+        runs.push([l.stored[i] as number, l.stored[i + 1] as number]);
+  runs.sort((x, y) => x[0] - y[0]);
+  const merged: number[] = [];
+  for (const [start, end] of runs) {
+    if (merged.length > 0 && start <= (merged.at(-1) as number))
+      merged[merged.length - 1] = Math.max(merged.at(-1) as number, end);
+    else merged.push(start, end);
+  }
+  return merged;
 }

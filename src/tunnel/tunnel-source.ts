@@ -125,6 +125,9 @@ function session(qemu: Socket, o: SourceOptions, picture: StorePicture): void {
     } else if (type === FRAME.BACK) qemu.write(payload);
     else if (type === FRAME.ERROR) fail(`destination: ${payload.toString()}`);
   });
+  // A link whose peer never says goodbye must not keep a finished executor alive: the QEMU side and
+  // the listening proxy hold the process while a migration runs.
+  wan.unref();
   wan.on('secureConnect', () =>
     send(
       frame(

@@ -1,12 +1,11 @@
 import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { textTable } from '../../src/cli/text-table.js';
-import { shellQuote } from '../../src/execute/drivers/virsh-command.js';
 import { CLI, ROOT, runCli, tempDir } from '../helpers.js';
-import { buildGuest, type Guest, qemuCommand } from '../qemu/guest.js';
+import { buildGuest, type Guest, qemuCommand, writeLaunchScript } from '../qemu/guest.js';
 
 /**
  * `npm run bench:migrate`: four VMs of one base image (1 GiB virtual disks, 300 MB of data in the base,
@@ -16,6 +15,7 @@ import { buildGuest, type Guest, qemuCommand } from '../qemu/guest.js';
  * mirror and migration stream, straight over the link) and through the dedup tunnel (`--dedup`). WAN
  * bytes are the bytes on the link both ways, TCP/IP included in both, so the two modes compare like for
  * like. The guests read 64 MiB of their disk at boot: those pages in their page cache equal disk blocks.
+ * `--case full|top` runs one case.
  */
 const MIB = 1 << 20;
 const VMS = ['m1', 'm2', 'm3', 'm4'];
@@ -97,29 +97,12 @@ async function runCase(guest: Guest, base: string, atB: boolean, dedup: boolean)
     qemus.push(booted(join(dir, 'a', `${vm}.serial`)));
   });
   await Promise.all(qemus);
-  const launch = join(dir, 'launch.sh');
-  const line = qemuCommand(guest, {
-    qmp: 'QMPSOCK',
-    serial: 'SERIALPATH',
-    mac: 'MACADDR',
-    announcePort: 9,
-    incoming: 'defer',
-    disk: 'DISKPATH',
-  })
-    .map(shellQuote)
-    .join(' ')
-    .replace('QMPSOCK', '"$3"')
-    .replace('SERIALPATH', `"${dir}/$2/$1.serial"`)
-    .replace('MACADDR', `"$(cat ${dir}/$1.mac)"`)
-    .replace('file.filename=DISKPATH', 'file.filename="$disk"');
   // Cloud b's QEMUs run in the namespace: everything from a crosses the shaped link.
-  writeFileSync(
-    launch,
-    `#!/bin/sh\ndisk=$(printf %s "$4" | cut -d= -f2-)\nexec ip netns exec ${NETNS} ${line}\n`,
-    {
-      mode: 0o755,
-    },
-  );
+  const launch = writeLaunchScript(guest, dir, {
+    announcePort: 9,
+    disk: true,
+    prefix: `ip netns exec ${NETNS}`,
+  });
   const settings = {
     socket: `${dir}/{cloud}/{vm}.qmp`,
     launch: `sh ${launch} {vm} {cloud} {socket} {disks}`,
@@ -165,6 +148,7 @@ async function runCase(guest: Guest, base: string, atB: boolean, dedup: boolean)
   const planned = runCli(['plan', '-g', graph, '-c', inventory, '-o', plan]);
   if (planned.status !== 0) throw new Error(planned.stderr);
   let tunnel: ChildProcess | undefined;
+  const tunnelLog = join(dir, 'tunnel-dest.log');
   if (dedup) {
     tunnel = spawn(
       'ip',
@@ -185,9 +169,10 @@ async function runCase(guest: Guest, base: string, atB: boolean, dedup: boolean)
         '--allow-forward',
         B_IP,
       ],
-      { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] },
+      // Its log goes to a file (kept with the case's directory): a pipe nobody reads would block it.
+      { cwd: ROOT, stdio: ['ignore', openSync(tunnelLog, 'w'), 'inherit'] },
     );
-    await new Promise<void>((resolve) => tunnel?.stdout?.once('data', () => resolve()));
+    for (let i = 0; i < 100 && readFileSync(tunnelLog, 'utf8') === ''; i++) await sleep(100);
   }
   const runs: Run[] = [];
   let before = 0;
@@ -219,6 +204,7 @@ async function runCase(guest: Guest, base: string, atB: boolean, dedup: boolean)
           buffer = buffer.slice(nl + 1);
           if (e.type === 'start') before = linkBytes();
           if (e.type === 'done') {
+            process.stderr.write(`  ${dir}: ${e.vm} done in ${(e.seconds as number).toFixed(1)} s\n`);
             const d = e.dedup as
               | { handshakeBytes?: number; pagesRef?: number; disks?: { handshakeBytes?: number } }
               | undefined;
@@ -265,14 +251,15 @@ try {
   process.stdout.write(
     `4 VMs in sequence a → b over ${RATE} (25 MB/s); base ${mb(BASE_BYTES)} of a 1 GiB disk, ${mb(OWN_BYTES)} of each VM's own; WAN bytes both ways on the link\n`,
   );
-  const rows: string[][] = [];
-  const verdicts: string[] = [];
+  const only = process.argv[process.argv.indexOf('--case') + 1];
   for (const [name, atB] of [
     ['full', false],
     ['top', true],
   ] as const) {
+    if (process.argv.includes('--case') && only !== name) continue;
     const plain = await runCase(guest, base, atB, false);
     const dedup = await runCase(guest, base, atB, true);
+    const rows: string[][] = [];
     for (const [mode, runs] of [
       ['plain', plain],
       ['dedup', dedup],
@@ -298,14 +285,13 @@ try {
     const all = sum(dedup.map((r) => r.wanBytes)) / sum(plain.map((r) => r.wanBytes));
     const saved = sum(plain.map((r) => r.wanBytes)) - sum(dedup.map((r) => r.wanBytes));
     const handshake = sum(dedup.map((r) => r.handshakeBytes));
-    verdicts.push(
-      `${name}: VMs 2-4 ${(100 * bytes2to4).toFixed(1)}% of plain's bytes (target ${name === 'full' ? '15' : '40'}%), ${time2to4.toFixed(2)}x its time${name === 'full' ? ' (target 0.3x)' : ''}; all four ${(100 * all).toFixed(1)}%${name === 'full' ? ' (target 35%)' : ''}; handshake ${((100 * handshake) / Math.max(1, saved)).toFixed(3)}% of the bytes saved (target 1%)`,
+    process.stdout.write(
+      `${textTable(['case', 'mode', 'VM 1', 'time', 'VMs 2-4', 'time', 'all 4', 'time', 'handshake', 'VM 1 memory refs'], rows)}\n`,
+    );
+    process.stdout.write(
+      `  ${name}: VMs 2-4 ${(100 * bytes2to4).toFixed(1)}% of plain's bytes (target ${name === 'full' ? '15' : '40'}%), ${time2to4.toFixed(2)}x its time${name === 'full' ? ' (target 0.3x)' : ''}; all four ${(100 * all).toFixed(1)}%${name === 'full' ? ' (target 35%)' : ''}; handshake ${((100 * handshake) / Math.max(1, saved)).toFixed(3)}% of the bytes saved (target 1%)\n\n`,
     );
   }
-  process.stdout.write(
-    `${textTable(['case', 'mode', 'VM 1', 'time', 'VMs 2-4', 'time', 'all 4', 'time', 'handshake', 'VM 1 memory refs'], rows)}\n`,
-  );
-  for (const v of verdicts) process.stdout.write(`  ${v}\n`);
 } finally {
   tearDownLink();
 }

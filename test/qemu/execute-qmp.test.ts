@@ -5,11 +5,10 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { shellQuote } from '../../src/execute/drivers/virsh-command.js';
 import type { JournalEntry } from '../../src/execute/journal.js';
 import { QmpClient } from '../../src/execute/qmp-client.js';
-import { CLI, ROOT, runCli, tempDir } from '../helpers.js';
-import { buildGuest, type Guest, qemuCommand } from './guest.js';
+import { CLI, ROOT, runCli, startTunnelDest, tempDir } from '../helpers.js';
+import { buildGuest, type Guest, qemuCommand, writeLaunchScript } from './guest.js';
 
 const MOVERS = ['x1', 'x2', 'x3'];
 const ALL = [...MOVERS, 'z1', 'd1', 'd2'];
@@ -82,21 +81,7 @@ function planFor(
     graph,
     JSON.stringify({ schema: 'sky-plan/graph@1', timeRange: { seconds: 60 }, nodes, edges }),
   );
-  const launch = join(dir, 'launch.sh');
-  // The operator's launch command: the destination QEMU with the VM's own MAC, paused for -incoming.
-  const line = qemuCommand(guest, {
-    qmp: 'QMPSOCK',
-    serial: 'SERIALPATH',
-    mac: 'MACADDR',
-    announcePort,
-    incoming: 'defer',
-  })
-    .map(shellQuote)
-    .join(' ')
-    .replace('QMPSOCK', '"$3"')
-    .replace('SERIALPATH', `"${dir}/$2/$1.serial"`)
-    .replace('MACADDR', `"$(cat ${dir}/$1.mac)"`);
-  writeFileSync(launch, `#!/bin/sh\nexec ${line}\n`, { mode: 0o755 });
+  const launch = writeLaunchScript(guest, dir, { announcePort });
   const qmp = { socket: `${dir}/{cloud}/{vm}.qmp`, launch: `sh ${launch} {vm} {cloud} {socket}` };
   const clouds = join(dir, `${name}-clouds.json`);
   writeFileSync(
@@ -269,24 +254,8 @@ describe('sky-plan execute --driver qmp on real QEMU', { timeout: 600_000 }, () 
   it("--dedup: moves go through the destination cloud's tunnel, and the second similar VM crosses at a fraction", async () => {
     const psk = join(dir, 'psk');
     writeFileSync(psk, 'ab'.repeat(32));
-    const port = 20000 + Math.floor(Math.random() * 10000);
-    const tunnel = spawn(
-      process.execPath,
-      [
-        CLI,
-        'tunnel',
-        'dest',
-        '--listen',
-        `127.0.0.1:${port}`,
-        '--store',
-        join(dir, 'store-b'),
-        '--psk-file',
-        psk,
-      ],
-      { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] },
-    );
+    const { port, process: tunnel } = await startTunnelDest(join(dir, 'store-b'), psk);
     try {
-      await new Promise<void>((resolve) => tunnel.stdout.once('data', () => resolve()));
       await Promise.all(['d1', 'd2'].map((vm) => startVm(vm, 'a')));
       const { plan, clouds } = planFor(['d1', 'd2'], 'dedup', { dest: `127.0.0.1:${port}`, pskFile: psk });
       const events: Record<string, unknown>[] = [];

@@ -2,6 +2,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { shellQuote } from '../../src/execute/drivers/virsh-command.js';
 
 export interface Guest {
   kernel: string;
@@ -135,4 +136,39 @@ export function qemuCommand(
         ]),
     ...(o.incoming === undefined ? [] : ['-incoming', o.incoming]),
   ];
+}
+
+/**
+ * The operator's launch command of a destination cloud, as a script `DIR/launch.sh VM CLOUD SOCKET
+ * [vda=PATH]`: the guest's QEMU paused for -incoming, with the VM's own MAC (from DIR/VM.mac), its
+ * serial in DIR/CLOUD/VM.serial and, with `disk`, on the image sky-plan created ({disks}). It is not
+ * given -S: the driver keeps the destination from running before its disks are complete. `prefix` runs
+ * it elsewhere (ip netns exec NAME).
+ */
+export function writeLaunchScript(
+  guest: Guest,
+  dir: string,
+  o: { announcePort: number; disk?: boolean; prefix?: string },
+): string {
+  const launch = join(dir, 'launch.sh');
+  const line = qemuCommand(guest, {
+    qmp: 'QMPSOCK',
+    serial: 'SERIALPATH',
+    mac: 'MACADDR',
+    announcePort: o.announcePort,
+    incoming: 'defer',
+    ...(o.disk ? { disk: 'DISKPATH' } : {}),
+  })
+    .map(shellQuote)
+    .join(' ')
+    .replace('QMPSOCK', '"$3"')
+    .replace('SERIALPATH', `"${dir}/$2/$1.serial"`)
+    .replace('MACADDR', `"$(cat ${dir}/$1.mac)"`)
+    .replace('file.filename=DISKPATH', 'file.filename="$disk"');
+  // $4 is `vda=<path>`.
+  const disk = o.disk ? 'disk=$(printf %s "$4" | cut -d= -f2-)\n' : '';
+  writeFileSync(launch, `#!/bin/sh\n${disk}exec ${o.prefix ?? ''}${o.prefix ? ' ' : ''}${line}\n`, {
+    mode: 0o755,
+  });
+  return launch;
 }

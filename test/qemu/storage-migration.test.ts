@@ -5,10 +5,9 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, statSync, writeFileS
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { shellQuote } from '../../src/execute/drivers/virsh-command.js';
 import { QmpClient } from '../../src/execute/qmp-client.js';
-import { CLI, ROOT, runCli, tempDir } from '../helpers.js';
-import { buildGuest, COUNTER_OFFSET, type Guest, qemuCommand } from './guest.js';
+import { CLI, ROOT, runCli, startTunnelDest, tempDir } from '../helpers.js';
+import { buildGuest, COUNTER_OFFSET, type Guest, qemuCommand, writeLaunchScript } from './guest.js';
 
 const MIB = 1 << 20;
 const DISK_BYTES = 64 * MIB;
@@ -100,34 +99,6 @@ async function startVm(vm: string, base: string, own: number): Promise<string> {
   return disk;
 }
 
-/**
- * The operator's launch command for cloud b: the destination QEMU on the disk sky-plan created there
- * ({disks} is `vda=path`), paused for -incoming. It is not given -S: the driver keeps the destination
- * from running before the disks are complete.
- */
-function launchScript(): string {
-  const launch = join(dir, 'launch.sh');
-  const line = qemuCommand(guest, {
-    qmp: 'QMPSOCK',
-    serial: 'SERIALPATH',
-    mac: 'MACADDR',
-    announcePort: 9,
-    incoming: 'defer',
-    disk: 'DISKPATH',
-  })
-    .map(shellQuote)
-    .join(' ')
-    .replace('QMPSOCK', '"$3"')
-    .replace('SERIALPATH', `"${dir}/$2/$1.serial"`)
-    .replace('MACADDR', `"$(cat ${dir}/$1.mac)"`)
-    .replace('file.filename=DISKPATH', 'file.filename="$disk"');
-  // $4 is `vda=<path>`.
-  writeFileSync(launch, `#!/bin/sh\ndisk=$(printf %s "$4" | cut -d= -f2-)\nexec ${line}\n`, {
-    mode: 0o755,
-  });
-  return launch;
-}
-
 /** Graph, inventory (disks, images) and plan: each VM in a talks to y1 in the cheaper cloud b. */
 function planFor(
   movers: { vm: string; disk: string }[],
@@ -147,7 +118,7 @@ function planFor(
   );
   const settings = {
     socket: `${dir}/{cloud}/{vm}.qmp`,
-    launch: `sh ${launchScript()} {vm} {cloud} {socket} {disks}`,
+    launch: `sh ${writeLaunchScript(guest, dir, { announcePort: 9, disk: true })} {vm} {cloud} {socket} {disks}`,
     disk: `${dir}/{cloud}/{vm}-{device}.qcow2`,
   };
   const clouds = join(dir, `${name}-inventory.json`);
@@ -350,24 +321,8 @@ describe('execute --driver qmp moves VMs with their disks (no shared storage)', 
   it('--dedup: the second VM of a base missing at the destination sends little more than its own data', async () => {
     const psk = join(dir, 'psk');
     writeFileSync(psk, 'cd'.repeat(32));
-    const port = 20000 + Math.floor(Math.random() * 10000);
-    const tunnel = spawn(
-      process.execPath,
-      [
-        CLI,
-        'tunnel',
-        'dest',
-        '--listen',
-        `127.0.0.1:${port}`,
-        '--store',
-        join(dir, 'store-b'),
-        '--psk-file',
-        psk,
-      ],
-      { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] },
-    );
+    const { port, process: tunnel } = await startTunnelDest(join(dir, 'store-b'), psk);
     try {
-      await new Promise<void>((resolve) => tunnel.stdout.once('data', () => resolve()));
       const base = makeBase('base-dedup', false);
       const movers = [
         { vm: 'g1', disk: await startVm('g1', base, 4 * MIB) },

@@ -30,6 +30,19 @@ describe('content store', () => {
     again.close();
   });
 
+  it('lists the pages stored since a generation, but the runs a source knows already', () => {
+    const store = new ContentStore(tempDir(), 1e9);
+    for (let i = 0; i < 10; i++) store.put(page(i));
+    store.put(page(3)); // stored already: no new generation
+    assert.equal(store.generation, 10);
+    const numbers = (hashes: Buffer[]) =>
+      hashes.map((h) => [...Array(10).keys()].find((i) => sha256(page(i)).equals(h)));
+    assert.deepEqual(numbers(store.hashesSince(0)), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    assert.deepEqual(numbers(store.hashesSince(6)), [6, 7, 8, 9]);
+    assert.deepEqual(numbers(store.hashesSince(1, [2, 4, 6, 7, 9, 12])), [1, 4, 5, 7, 8]);
+    store.close();
+  });
+
   it('reads a damaged page as missing, never as wrong content', () => {
     const dir = tempDir();
     const store = new ContentStore(dir, 1e9);

@@ -167,6 +167,40 @@ describe('tunnel pair (in process)', () => {
     assert.equal(Buffer.concat(received).length, 0, 'nothing of the tampered page reached QEMU');
   });
 
+  it('ends the session when the destination hung up while the link waited for it (an NBD server stopped)', async () => {
+    // The far end stops reading, so the destination proxy pauses the link for it, then hangs up: as
+    // QEMU's NBD server does on nbd-server-stop with writes still queued.
+    const closer = createServer((s) => {
+      s.pause();
+      setTimeout(() => s.destroy(), 500);
+    });
+    await listen(closer);
+    const log: Record<string, unknown>[] = [];
+    const early = tunnelSource({
+      psk,
+      dest: { host: '127.0.0.1', port: port(dest) },
+      forward: `127.0.0.1:${port(closer)}`,
+      protocol: 'nbd',
+      log: (e) => log.push(e),
+    });
+    await listen(early);
+    try {
+      const client = createConnection(port(early), '127.0.0.1');
+      client.on('error', () => undefined); // the proxy may cut it: the far end is gone
+      await new Promise<void>((resolve) => client.once('connect', () => resolve()));
+      client.end(Buffer.alloc(32 << 20, 7));
+      for (let i = 0; i < 100 && !log.some((e) => e.event === 'done' || e.event === 'failed'); i++)
+        await new Promise((r) => setTimeout(r, 50));
+      assert.ok(
+        log.some((e) => e.event === 'done' || e.event === 'failed'),
+        `the session ended, one way or the other: ${JSON.stringify(log.map((e) => e.event))}`,
+      );
+    } finally {
+      early.close();
+      closer.close();
+    }
+  });
+
   it('refuses to forward to a host that is not allowed', async () => {
     const tls = connectAsSource();
     const reply: Buffer[] = [];

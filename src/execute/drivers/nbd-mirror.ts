@@ -30,7 +30,7 @@ interface BlockInfo {
   inserted?: { 'node-name'?: string; file?: string };
 }
 
-const POLL_MS = 200;
+const POLL_MS = 50;
 /** A mirror whose copied bytes have not moved for this long, before it is ready, has failed. */
 const STALL_MS = 30_000;
 

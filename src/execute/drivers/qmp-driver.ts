@@ -27,7 +27,7 @@ interface MigrateInfo {
 }
 
 const ACTIVE = new Set(['setup', 'active', 'device', 'pre-switchover', 'wait-unplug', 'cancelling']);
-const POLL_MS = 200;
+const POLL_MS = 50;
 /** A migration whose byte count has not moved for this long is cancelled. */
 const STALL_MS = 30_000;
 const LAUNCH_WAIT_MS = 30_000;
@@ -144,14 +144,18 @@ export class QmpDriver implements MigrationDriver {
         throw new MigrationFailed(
           `${m.vm}: migration ${outcome.status}: ${outcome['error-desc'] ?? 'no reason given'}`,
         );
-      const { status } = await destination.execute<{ status: string }>('query-status');
+      // The source says "completed" with the stream's tail still in flight: the destination has it all
+      // once it leaves inmigrate.
+      const status = await leftIncoming(destination);
       if (status !== 'running') await destination.execute('cont');
       await source.execute('quit').catch(() => undefined); // QEMU may close before it answers
       await destination.execute('announce-self', { initial: 50, max: 550, rounds: 5, step: 100 });
       if (tunnel === undefined) return undefined;
       // The counters come when the destination proxy has delivered everything; not worth waiting long for.
       const counters = (t: DedupTunnel | undefined) =>
-        t === undefined ? undefined : Promise.race([t.report, sleep(10_000).then(() => undefined)]);
+        t === undefined
+          ? undefined
+          : Promise.race([t.report.catch(() => undefined), sleep(10_000).then(() => undefined)]);
       const [memory, disks] = await Promise.all([counters(tunnel), counters(diskTunnel)]);
       return memory === undefined ? undefined : { ...memory, ...(disks === undefined ? {} : { disks }) };
     } catch (err) {
@@ -226,8 +230,10 @@ export class QmpDriver implements MigrationDriver {
   }
 
   private picture(cloud: string): StorePicture {
-    let picture = this.pictures.get(cloud);
-    if (picture === undefined) this.pictures.set(cloud, (picture = new StorePicture()));
+    const known = this.pictures.get(cloud);
+    if (known !== undefined) return known;
+    const picture = new StorePicture();
+    this.pictures.set(cloud, picture);
     return picture;
   }
 
@@ -325,6 +331,16 @@ async function follow(
       await source.execute('migrate_cancel');
     }
     await sleep(POLL_MS);
+  }
+}
+
+/** The destination's run state once it is no longer receiving (at most 30 s). */
+async function leftIncoming(destination: QmpClient): Promise<string> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const { status } = await destination.execute<{ status: string }>('query-status');
+    if (status !== 'inmigrate' || Date.now() > deadline) return status;
+    await sleep(50);
   }
 }
 
