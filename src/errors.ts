@@ -1,3 +1,5 @@
+import { CaptureError } from '../capture/capture-error.js';
+
 /**
  * Errors a user can cause. Each has a stable code (for scripts and tests) and a message that says what
  * to do; the CLI prints the message without a stack trace and exits with `exitCode`.
@@ -37,10 +39,19 @@ const FS_PROBLEMS: Readonly<Record<string, string>> = {
 };
 
 /**
- * A file-system error on a path the user named (an output in a missing directory, a directory given as
- * a file) as a UserError; undefined for anything else, which stays an internal error.
+ * What a user caused, as a UserError: a UserError itself, a capture that cannot be read or opened
+ * (capture/ has its own error, since it depends on nothing above it), or a file-system error on a path
+ * the user named (an output in a missing directory, a directory given as a file). Undefined for anything
+ * else, which stays an internal error.
  */
-export function fileSystemUserError(err: unknown): UserError | undefined {
+export function asUserError(err: unknown): UserError | undefined {
+  if (err instanceof UserError) return err;
+  if (err instanceof CaptureError)
+    return new UserError(err.code, err.message, err.usage ? EXIT.usage : EXIT.input);
+  return fileSystemUserError(err);
+}
+
+function fileSystemUserError(err: unknown): UserError | undefined {
   const e = err as NodeJS.ErrnoException;
   if (!(err instanceof Error) || typeof e.path !== 'string' || e.code === undefined) return undefined;
   const problem = FS_PROBLEMS[e.code];

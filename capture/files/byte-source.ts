@@ -1,7 +1,7 @@
 import { open } from 'node:fs/promises';
 import { pipeline, Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
-import { UserError } from '../../src/errors.js';
+import { CaptureError } from '../capture-error.js';
 
 /**
  * A sequential byte stream: a plain file (read in place into the caller's buffer), a gzip file, or stdin.
@@ -51,13 +51,13 @@ export async function openByteSource(path: string): Promise<ByteSource> {
   };
 }
 
-function openError(path: string, err: unknown): UserError {
+function openError(path: string, err: unknown): CaptureError {
   const code = (err as NodeJS.ErrnoException).code;
-  if (code === 'ENOENT') return new UserError('capture_not_found', `capture file not found: ${path}`);
-  if (code === 'EACCES') return new UserError('capture_unreadable', `no permission to read ${path}`);
+  if (code === 'ENOENT') return new CaptureError('capture_not_found', `capture file not found: ${path}`);
+  if (code === 'EACCES') return new CaptureError('capture_unreadable', `no permission to read ${path}`);
   if (code === 'EISDIR')
-    return new UserError('capture_is_directory', `${path} is a directory, not a capture file`);
-  return new UserError('capture_unreadable', `cannot read ${path}: ${(err as Error).message}`);
+    return new CaptureError('capture_is_directory', `${path} is a directory, not a capture file`);
+  return new CaptureError('capture_unreadable', `cannot read ${path}: ${(err as Error).message}`);
 }
 
 /** Wraps a Node stream, gunzipping it when its first bytes are the gzip magic. */

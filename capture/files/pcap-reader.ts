@@ -1,4 +1,4 @@
-import { UserError } from '../../src/errors.js';
+import { CaptureError } from '../capture-error.js';
 import { u32 as u32be, u32le } from '../decode/bytes.js';
 import { type FrameSink, MAX_RECORD_BYTES, type ReadSummary } from './frame-sink.js';
 import type { RecordBuffer } from './record-buffer.js';
@@ -20,7 +20,7 @@ const MIN_RECORD_LIMIT = 262144;
 export async function readPcap(rb: RecordBuffer, sink: FrameSink): Promise<ReadSummary> {
   const warnings: string[] = [];
   if (!(await rb.fill(GLOBAL_HEADER))) {
-    throw new UserError(
+    throw new CaptureError(
       'capture_truncated_header',
       'the pcap global header is cut short (file under 24 bytes)',
     );

@@ -1,4 +1,4 @@
-import { UserError } from '../../src/errors.js';
+import { CaptureError } from '../capture-error.js';
 import { type FrameSink, MAX_RECORD_BYTES, type ReadSummary } from './frame-sink.js';
 import type { RecordBuffer } from './record-buffer.js';
 
@@ -60,7 +60,7 @@ export async function readPcapng(rb: RecordBuffer, sink: FrameSink): Promise<Rea
       else if (rb.buf.readUInt32BE(p + 8) === BYTE_ORDER_MAGIC) le = false;
       else {
         const msg = `pcapng section at byte ${rb.offset} has an invalid byte-order magic 0x${bom.toString(16)}`;
-        if (sections === 0) throw new UserError('capture_bad_pcapng', msg);
+        if (sections === 0) throw new CaptureError('capture_bad_pcapng', msg);
         warnings.push(`${msg}; stopped reading after ${frames} frames`);
         break;
       }
@@ -69,7 +69,7 @@ export async function readPcapng(rb: RecordBuffer, sink: FrameSink): Promise<Rea
     const total = u32(p + 4);
     if (total < 12 || total % 4 !== 0 || total > MAX_RECORD_BYTES) {
       const msg = `corrupt pcapng block at byte ${rb.offset}: total length ${total} is invalid`;
-      if (sections === 0) throw new UserError('capture_bad_pcapng', msg);
+      if (sections === 0) throw new CaptureError('capture_bad_pcapng', msg);
       warnings.push(`${msg}; stopped reading, the ${frames} frames before it were read`);
       break;
     }
@@ -84,7 +84,7 @@ export async function readPcapng(rb: RecordBuffer, sink: FrameSink): Promise<Rea
     if (total < (MIN_TOTAL[blockType] ?? 12)) {
       // Too short for its own fixed fields: reading them would run into the next block (or past the buffer).
       if (blockType === PCAPNG_SHB && sections === 0) {
-        throw new UserError(
+        throw new CaptureError(
           'capture_bad_pcapng',
           `pcapng section header at byte ${rb.offset} is only ${total} bytes`,
         );
@@ -127,7 +127,7 @@ export async function readPcapng(rb: RecordBuffer, sink: FrameSink): Promise<Rea
       const minor = u16(p + 14);
       if (major !== 1) {
         const msg = `unsupported pcapng version ${major}.${minor} in the section at byte ${rb.offset} (only 1.x exists)`;
-        if (sections === 0) throw new UserError('capture_bad_pcapng', msg);
+        if (sections === 0) throw new CaptureError('capture_bad_pcapng', msg);
         warnings.push(`${msg}; stopped reading after ${frames} frames`);
         break;
       }

@@ -1,4 +1,4 @@
-import { UserError } from '../../src/errors.js';
+import { CaptureError } from '../capture-error.js';
 import { openByteSource } from './byte-source.js';
 import type { FrameSink, ReadSummary } from './frame-sink.js';
 import { PCAP_MAGIC_NS, PCAP_MAGIC_US, readPcap } from './pcap-reader.js';
@@ -8,14 +8,14 @@ import { RecordBuffer } from './record-buffer.js';
 /**
  * Streams every frame of a pcap or pcapng capture (optionally gzip-compressed; `-` reads stdin) into
  * `sink`. Damage after the start of the file yields the frames before it plus a warning; a file that is
- * not a capture at all is a UserError naming what was found.
+ * not a capture at all is a CaptureError naming what was found.
  */
 export async function readCapture(path: string, sink: FrameSink): Promise<ReadSummary> {
   const source = await openByteSource(path);
   const rb = new RecordBuffer(source);
   try {
     if (!(await rb.fill(4))) {
-      throw new UserError('capture_empty', `${source.name} is empty or shorter than any capture header`);
+      throw new CaptureError('capture_empty', `${source.name} is empty or shorter than any capture header`);
     }
     const le = rb.buf.readUInt32LE(rb.pos);
     const be = rb.buf.readUInt32BE(rb.pos);
@@ -23,7 +23,7 @@ export async function readCapture(path: string, sink: FrameSink): Promise<ReadSu
     if (le === PCAPNG_SHB) summary = await readPcapng(rb, sink);
     else if ([le, be].some((m) => m === PCAP_MAGIC_US || m === PCAP_MAGIC_NS))
       summary = await readPcap(rb, sink);
-    else throw new UserError('capture_unknown_format', unknownMagic(source.name, be));
+    else throw new CaptureError('capture_unknown_format', unknownMagic(source.name, be));
     if (source.endWarning !== undefined) summary.warnings.push(`${source.name}: ${source.endWarning}`);
     return summary;
   } finally {

@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { EXIT, UserError } from '../../src/errors.js';
 import { parseMac } from '../addresses.js';
+import { CaptureError } from '../capture-error.js';
 import type { LocalVm } from '../window-document.js';
 
 const run = promisify(execFile);
@@ -32,13 +32,9 @@ export async function libvirtTaps(uri: string | undefined): Promise<LocalVm[]> {
     } catch (err) {
       const e = err as NodeJS.ErrnoException & { stderr?: string };
       if (e.code === 'ENOENT') {
-        throw new UserError(
-          'no_virsh',
-          '--libvirt needs virsh (apt-get install libvirt-clients)',
-          EXIT.usage,
-        );
+        throw new CaptureError('no_virsh', '--libvirt needs virsh (apt-get install libvirt-clients)', true);
       }
-      throw new UserError(
+      throw new CaptureError(
         'libvirt_failed',
         `virsh ${args.join(' ')} failed: ${(e.stderr ?? e.message).trim()}`,
       );

@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module';
-import { EXIT, UserError } from '../../src/errors.js';
+import { CaptureError } from '../capture-error.js';
 import { LINKTYPE } from '../link-types.js';
 
 /** The parts of node_pcap's session that live capture uses (its typings stop short of these). */
@@ -50,12 +50,11 @@ function pcapModule(): PcapModule {
   try {
     loaded = createRequire(import.meta.url)('pcap') as PcapModule;
   } catch (err) {
-    throw new UserError(
+    throw new CaptureError(
       'no_live_capture',
       `live capture needs the native "pcap" module, which did not load (${firstLine(err)}). Install libpcap ` +
         'and its headers (apt-get install libpcap-dev python3 make g++), then run "npm rebuild pcap" in ' +
         "sky-plan's directory (npm 11 builds it only because package.json lists it under allowScripts)",
-      EXIT.input,
     );
   }
   return loaded;
@@ -87,7 +86,7 @@ export function openInterface(
   const linkType = LINK_TYPES[session.link_type];
   if (linkType === undefined) {
     session.close();
-    throw new UserError(
+    throw new CaptureError(
       'unsupported_link_type',
       `${name}: link type ${session.link_type} is not one sky-plan decodes (Ethernet, Linux cooked, raw IP, BSD loopback)`,
     );
@@ -95,29 +94,29 @@ export function openInterface(
   return { session, linkType };
 }
 
-function openError(name: string, message: string, filter: string): UserError {
+function openError(name: string, message: string, filter: string): CaptureError {
   if (/permission|not permitted/i.test(message)) {
-    return new UserError(
+    return new CaptureError(
       'capture_permission',
       `capturing on ${name} needs the CAP_NET_RAW and CAP_NET_ADMIN capabilities (${message}): run as root, ` +
         `or grant them to node with: setcap cap_net_raw,cap_net_admin=eip ${process.execPath}`,
     );
   }
   if (/no such device/i.test(message)) {
-    return new UserError(
+    return new CaptureError(
       'no_such_interface',
       `there is no interface "${name}" (ip -br link lists them; --libvirt finds the VMs' taps)`,
-      EXIT.usage,
+      true,
     );
   }
   if (filter !== '' && /syntax|unknown|illegal|parse|expression|filter/i.test(message)) {
-    return new UserError(
+    return new CaptureError(
       'bad_filter',
       `--filter "${filter}" is not a valid BPF expression: ${message}`,
-      EXIT.usage,
+      true,
     );
   }
-  return new UserError('capture_open_failed', `cannot capture on ${name}: ${message}`);
+  return new CaptureError('capture_open_failed', `cannot capture on ${name}: ${message}`);
 }
 
 function firstLine(err: unknown): string {

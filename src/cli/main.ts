@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
-import { EXIT, fileSystemUserError, UserError } from '../errors.js';
+import { asUserError, EXIT } from '../errors.js';
 import { VERSION } from '../version.js';
 import { registerAnalyze } from './analyze-command.js';
 import { registerCapture } from './capture-command.js';
@@ -39,7 +39,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     if (err instanceof CommanderError) {
       return err.exitCode === 0 ? EXIT.ok : EXIT.usage;
     }
-    const user = err instanceof UserError ? err : fileSystemUserError(err);
+    const user = asUserError(err);
     if (user !== undefined) {
       process.stderr.write(`sky-plan: error: ${user.message}\n`);
       return user.exitCode;

@@ -5,8 +5,8 @@ import { verifyPlan } from '../execute/verify.js';
 import { graphDocument } from '../graph/graph-document.js';
 import { loadInventory } from '../inventory/load-inventory.js';
 import { readPlan } from '../plan/read-plan.js';
+import { formatBytes, textTable } from '../text-format.js';
 import { parseCaptureArgs } from './capture-args.js';
-import { formatBytes, textTable } from './text-table.js';
 
 interface VerifyFlags {
   plan: string;

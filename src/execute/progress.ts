@@ -1,4 +1,4 @@
-import { formatBytes } from '../cli/text-table.js';
+import { formatBytes } from '../text-format.js';
 import type { MigrationStep } from './driver.js';
 import type { ExecuteEvent } from './execute-plan.js';
 

@@ -1,4 +1,4 @@
-import { formatBytes } from '../cli/text-table.js';
+import { formatBytes } from '../text-format.js';
 import { shellQuote } from './drivers/virsh-command.js';
 import type { Wave } from './schedule.js';
 

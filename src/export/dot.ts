@@ -1,6 +1,6 @@
-import { formatBytes } from '../cli/text-table.js';
 import { cloudPalette, NO_CLOUD_COLOUR } from '../graph/cloud-palette.js';
 import { nodeCloud } from '../graph/summarize.js';
+import { formatBytes } from '../text-format.js';
 import type { ExportGraph } from './export-graph.js';
 
 /**

@@ -1,4 +1,4 @@
-import { formatBytes, formatCount, formatMoney, formatPercent, textTable } from '../cli/text-table.js';
+import { formatBytes, formatCount, formatMoney, formatPercent, textTable } from '../text-format.js';
 import { utcTime } from '../utc-time.js';
 import type { GraphDocument } from './graph-model.js';
 

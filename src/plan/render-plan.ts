@@ -1,4 +1,4 @@
-import { formatBytes, formatCount, formatMoney, formatPercent, textTable } from '../cli/text-table.js';
+import { formatBytes, formatCount, formatMoney, formatPercent, textTable } from '../text-format.js';
 import type { PlanDocument } from './plan-document.js';
 
 const TOP_MOVES = 20;

@@ -6,7 +6,6 @@ import { PerformanceObserver } from 'node:perf_hooks';
 import { Decoder } from '../../capture/decode/decoder.js';
 import { readCapture } from '../../capture/files/read-capture.js';
 import { analyzeCaptures } from '../../src/analyze.js';
-import { textTable } from '../../src/cli/text-table.js';
 import {
   buildScenario,
   CLOUDS,
@@ -16,6 +15,7 @@ import {
 import { frameLength, TCP_FLAGS, writeFrame } from '../../src/synth/frame-builder.js';
 import { PcapWriter } from '../../src/synth/pcap-writer.js';
 import { writeCluster } from '../../src/synth/write-cluster.js';
+import { textTable } from '../../src/text-format.js';
 import { CLI, ROOT } from '../helpers.js';
 import { FAMILIES, writeFamily } from './traffic-families.js';
 

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { copyFileSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { textTable } from '../../src/cli/text-table.js';
+import { textTable } from '../../src/text-format.js';
 import { CLI, ROOT, runCli, tempDir } from '../helpers.js';
 import { buildGuest, type Guest, qemuCommand, writeLaunchScript } from '../qemu/guest.js';
 

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { evaluate } from '../../planner/objective.js';
 import { seededRng } from '../../planner/rng.js';
 import { SOLVERS } from '../../planner/solve.js';
-import { textTable } from '../../src/cli/text-table.js';
+import { textTable } from '../../src/text-format.js';
 import { ROOT } from '../helpers.js';
 import { randomProblem } from '../planner/random-problem.js';
 import { cut, GRAPH_FAMILIES, graphJson, metisText } from './graph-families.js';

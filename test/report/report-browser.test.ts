@@ -3,9 +3,9 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Locator, Page } from 'playwright-core';
-import { formatBytes } from '../../src/cli/text-table.js';
 import type { GraphDocument } from '../../src/graph/graph-model.js';
 import type { PlanDocument } from '../../src/plan/plan-document.js';
+import { formatBytes } from '../../src/text-format.js';
 import { fixture, ROOT, runCli, tempDir } from '../helpers.js';
 import { launchChromium } from './browser.js';
 

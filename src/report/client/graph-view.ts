@@ -1,6 +1,6 @@
 import { select } from 'd3-selection';
 import { zoom, zoomIdentity } from 'd3-zoom';
-import { formatBytes } from '../../cli/text-table.js';
+import { formatBytes } from '../../text-format.js';
 import { utcTime } from '../../utc-time.js';
 import type { ReportData } from '../report-data.js';
 import { el, section, svg, type Tooltip } from './dom.js';

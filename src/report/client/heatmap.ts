@@ -1,6 +1,6 @@
 import { scaleSequentialLog } from 'd3-scale';
 import { interpolateViridis } from 'd3-scale-chromatic';
-import { formatBytes } from '../../cli/text-table.js';
+import { formatBytes } from '../../text-format.js';
 import type { ReportData } from '../report-data.js';
 import { el, section, svg, type Tooltip } from './dom.js';
 

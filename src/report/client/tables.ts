@@ -1,4 +1,4 @@
-import { formatBytes, formatMoney } from '../../cli/text-table.js';
+import { formatBytes, formatMoney } from '../../text-format.js';
 import type { ReportData } from '../report-data.js';
 import { el, section } from './dom.js';
 
