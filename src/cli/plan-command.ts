@@ -1,15 +1,13 @@
 import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import type { PlanProblem } from '../../planner/problem.js';
-import { PlanInfeasibleError, SOLVERS, type SolverName, solve } from '../../planner/solve.js';
+import { SOLVERS, type SolverName } from '../../planner/solve.js';
 import { SOLVE_DEFAULTS } from '../../planner/solver.js';
 import { EXIT, UserError } from '../errors.js';
 import { fillDiskInfo } from '../inventory/disk-info.js';
 import { loadInventory } from '../inventory/load-inventory.js';
-import type { Inventory } from '../inventory/schema.js';
-import { buildProblem, PLAN_DEFAULTS } from '../plan/build-problem.js';
-import { allToAllGroups } from '../plan/pattern-affinity.js';
-import { planDocument } from '../plan/plan-document.js';
+import { mergeInventories } from '../inventory/merge-inventories.js';
+import { PLAN_DEFAULTS } from '../plan/build-problem.js';
+import { planCluster } from '../plan/plan-cluster.js';
 import { readGraph } from '../plan/read-graph.js';
 import { readSketches } from '../plan/read-sketches.js';
 import { renderPlan } from '../plan/render-plan.js';
@@ -99,59 +97,18 @@ async function planAction(flags: PlanFlags): Promise<void> {
   if (flags.inventory !== undefined) {
     const inventory = await loadInventory(flags.inventory);
     for (const [vm, sketch] of await readSketches(inventory, flags.inventory)) sketches.set(vm, sketch);
-    spec = merge(spec, inventory);
+    spec = mergeInventories(spec, inventory);
   }
-  const measured = await fillDiskInfo(spec);
-  const { problem, notes } = buildProblem(graph, spec, {
+  const doc = await planCluster(graph, spec, {
     horizonSeconds,
     downtimePenalty: downtime,
     sketches,
+    solver: flags.solver as SolverName,
+    seed,
+    timeLimitSeconds,
+    notes: await fillDiskInfo(spec),
   });
-  notes.unshift(...measured);
-  // All-to-all groups stay in one cloud, unless that makes the plan impossible.
-  const groups = allToAllGroups(graph, problem);
-  const together = { ...problem, affinity: [...problem.affinity, ...groups.map((g) => g.members)] };
-  const solver = flags.solver as SolverName;
-  let result = await attempt(together, solver, seed, timeLimitSeconds);
-  if (!(result instanceof PlanInfeasibleError)) {
-    for (const g of groups) notes.push(`all-to-all group [${g.names.join(', ')}] kept in one cloud`);
-  } else if (groups.length > 0) {
-    result = await attempt(problem, solver, seed, timeLimitSeconds);
-    notes.push('all-to-all groups may be split: kept together, they do not fit');
-  }
-  if (result instanceof PlanInfeasibleError) throw new UserError('plan_infeasible', result.message);
-  const doc = planDocument(problem, result, seed, notes);
   const json = `${JSON.stringify(doc, null, 1)}\n`;
   if (flags.out !== undefined) await writeFile(flags.out, json);
   process.stdout.write(flags.json ? json : renderPlan(doc));
-}
-
-/** The plan, or the error naming the conflicting constraints when no placement is feasible. */
-async function attempt(
-  p: PlanProblem,
-  solver: SolverName,
-  seed: number,
-  timeLimitSeconds: number,
-): Promise<Awaited<ReturnType<typeof solve>> | PlanInfeasibleError> {
-  try {
-    return await solve(p, solver, { seed, timeLimitSeconds });
-  } catch (err) {
-    if (err instanceof PlanInfeasibleError) return err;
-    throw err;
-  }
-}
-
-/** Clouds spec + separate inventory: clouds from the spec, VMs and hosts from both (inventory wins). */
-function merge(spec: Inventory, inventory: Inventory): Inventory {
-  const vms = new Map(spec.vms.map((vm) => [vm.name, vm]));
-  for (const vm of inventory.vms) vms.set(vm.name, { ...vms.get(vm.name), ...vm });
-  const merged: Inventory = {
-    clouds: spec.clouds.length > 0 ? spec.clouds : inventory.clouds,
-    hosts: [...spec.hosts, ...inventory.hosts],
-    vms: [...vms.values()],
-    images: [...spec.images, ...inventory.images],
-  };
-  const constraints = spec.constraints ?? inventory.constraints;
-  if (constraints !== undefined) merged.constraints = constraints;
-  return merged;
 }
