@@ -11,12 +11,15 @@ function sources(top: string): string[] {
     .map((f) => join(top, f));
 }
 
-/** The repository-relative files a source imports (relative specifiers only: packages are not layers). */
-function imports(file: string): string[] {
+/**
+ * The repository-relative files a source imports (relative specifiers only: packages are not layers);
+ * with `values`, only imports that bring code, not `import type`.
+ */
+function imports(file: string, values = false): string[] {
   const text = readFileSync(join(ROOT, file), 'utf8');
-  return [...text.matchAll(/^\s*(?:import|export)\b[^'"]*?from\s+'(\.[^']+)'/gm)].map((m) =>
-    relative(ROOT, resolve(dirname(join(ROOT, file)), m[1] as string)).replace(/\.js$/, '.ts'),
-  );
+  return [...text.matchAll(/^\s*(import|export)\b(\s+type\b)?[^'"]*?from\s+'(\.[^']+)'/gm)]
+    .filter((m) => !(values && m[2] !== undefined))
+    .map((m) => relative(ROOT, resolve(dirname(join(ROOT, file)), m[3] as string)).replace(/\.js$/, '.ts'));
 }
 
 /** Imports of `files` that land under one of `forbidden`, as "file → target". */
@@ -43,7 +46,23 @@ describe('layers only import downward (README "Design")', () => {
     assert.deepEqual(violations(domain, ['src/cli']), []);
   });
 
+  it("the report's browser client imports only formatting, and its data as types", () => {
+    const allowed = new Set(['src/text-format.ts', 'src/utc-time.ts']);
+    const client = sources('src/report/client');
+    assert.ok(client.length >= 4);
+    assert.deepEqual(
+      client.flatMap((f) =>
+        imports(f, true)
+          .filter((t) => !t.startsWith('src/report/client/') && !allowed.has(t))
+          .map((t) => `${f} → ${t}`),
+      ),
+      [],
+    );
+  });
+
   it('the check sees imports at all', () => {
     assert.ok(imports('src/cli/main.ts').includes('src/errors.ts'));
+    assert.ok(imports('src/report/client/main.ts').includes('src/report/report-data.ts'));
+    assert.ok(!imports('src/report/client/main.ts', true).includes('src/report/report-data.ts'));
   });
 });
