@@ -1,6 +1,6 @@
 import { formatBytes } from '../text-format.js';
-import { shellQuote } from './drivers/virsh-command.js';
 import type { Wave } from './schedule.js';
+import { shellQuote } from './shell-quote.js';
 
 function duration(seconds: number): string {
   return seconds < 120 ? `${seconds.toFixed(0)} s` : `${(seconds / 60).toFixed(1)} min`;

@@ -1,13 +1,13 @@
 import { cloudPalette, NO_CLOUD_COLOUR } from '../graph/cloud-palette.js';
+import type { GraphView } from '../graph/graph-view.js';
 import { nodeCloud } from '../graph/summarize.js';
 import { formatBytes } from '../text-format.js';
-import type { ExportGraph } from './export-graph.js';
 
 /**
  * Graphviz DOT: one cluster per cloud, edge width growing with the logarithm of the bytes, so both
  * heavy and light links stay visible. `dot -Tsvg` or `neato -Tsvg` render it.
  */
-export function dot(graph: ExportGraph): string {
+export function dot(graph: GraphView): string {
   const palette = cloudPalette(graph.nodes.flatMap((n) => (n.cloud === undefined ? [] : [n.cloud])));
   const byCloud = new Map<string, string[]>();
   for (const n of graph.nodes) {

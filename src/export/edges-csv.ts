@@ -1,7 +1,7 @@
-import type { ExportGraph } from './export-graph.js';
+import type { GraphView } from '../graph/graph-view.js';
 
 /** One row per directed edge (RFC 4180 quoting). */
-export function edgesCsv(doc: ExportGraph): string {
+export function edgesCsv(doc: GraphView): string {
   const cloud = new Map(doc.nodes.map((n) => [n.id, n.cloud ?? '']));
   const rows = [
     ['source', 'target', 'source_cloud', 'target_cloud', 'bytes', 'packets', 'flows', 'bytes_per_second'],

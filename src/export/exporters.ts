@@ -1,6 +1,6 @@
+import type { GraphView } from '../graph/graph-view.js';
 import { dot } from './dot.js';
 import { edgesCsv } from './edges-csv.js';
-import type { ExportGraph } from './export-graph.js';
 import { gexf } from './gexf.js';
 import { graphml } from './graphml.js';
 import { matrixCsv } from './matrix-csv.js';
@@ -12,7 +12,7 @@ export const EXPORTERS = {
   dot,
   csv: edgesCsv,
   'matrix-csv': matrixCsv,
-} satisfies Record<string, (graph: ExportGraph) => string>;
+} satisfies Record<string, (graph: GraphView) => string>;
 
 export type ExportFormat = keyof typeof EXPORTERS;
 export const EXPORT_FORMATS = Object.keys(EXPORTERS) as ExportFormat[];

@@ -1,13 +1,13 @@
 import { DirectedGraph } from 'graphology';
 import { write } from 'graphology-gexf';
 import { cloudPalette, NO_CLOUD_COLOUR } from '../graph/cloud-palette.js';
-import type { ExportGraph } from './export-graph.js';
+import type { GraphView } from '../graph/graph-view.js';
 
 /**
  * GEXF 1.3 (https://gexf.net), written by graphology-gexf: Gephi reads the edge weight (bytes), the
  * attributes, and a colour per cloud.
  */
-export function gexf(graph: ExportGraph): string {
+export function gexf(graph: GraphView): string {
   const g = new DirectedGraph();
   const palette = cloudPalette(graph.nodes.flatMap((n) => (n.cloud === undefined ? [] : [n.cloud])));
   for (const n of graph.nodes) {

@@ -1,4 +1,4 @@
-import type { ExportGraph } from './export-graph.js';
+import type { GraphView } from '../graph/graph-view.js';
 
 /** GraphML (http://graphml.graphdrawing.org/specification.html), keys declared for every attribute used. */
 const NODE_KEYS = [
@@ -17,7 +17,7 @@ const EDGE_KEYS = [
   ['bytesPerSecond', 'double'],
 ] as const;
 
-export function graphml(doc: ExportGraph): string {
+export function graphml(doc: GraphView): string {
   const out = [
     '<?xml version="1.0" encoding="UTF-8"?>',
     '<graphml xmlns="http://graphml.graphdrawing.org/xmlns" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:schemaLocation="http://graphml.graphdrawing.org/xmlns http://graphml.graphdrawing.org/xmlns/1.0/graphml.xsd">',

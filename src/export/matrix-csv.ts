@@ -1,7 +1,7 @@
 import { EXIT, UserError } from '../errors.js';
+import type { GraphView } from '../graph/graph-view.js';
 import { nodeCloud } from '../graph/summarize.js';
 import { csvCell } from './edges-csv.js';
-import type { ExportGraph } from './export-graph.js';
 
 /** Past this many nodes the dense matrix is hundreds of MB of zeros: the edge list says the same. */
 export const MATRIX_MAX_NODES = 5000;
@@ -10,7 +10,7 @@ export const MATRIX_MAX_NODES = 5000;
  * The node × node byte matrix (row: sender, column: receiver), nodes ordered by cloud then name, for
  * spreadsheets and numpy (`np.loadtxt(..., delimiter=",", skiprows=1, usecols=range(2, n + 2))`).
  */
-export function matrixCsv(graph: ExportGraph): string {
+export function matrixCsv(graph: GraphView): string {
   if (graph.nodes.length > MATRIX_MAX_NODES) {
     throw new UserError(
       'matrix_too_large',

@@ -1,7 +1,7 @@
 import { UndirectedGraph } from 'graphology';
 import louvainModule from 'graphology-communities-louvain';
 import { seededRng } from '../../planner/rng.js';
-import type { ExportGraph } from '../export/export-graph.js';
+import type { GraphView } from './graph-view.js';
 
 // CommonJS typed as an ES default export: under Node (and esbuild) the default import is module.exports.
 const louvain = louvainModule as unknown as typeof louvainModule.default;
@@ -17,7 +17,7 @@ export interface Communities {
  * Louvain communities of the traffic graph, both directions summed, weighted by bytes. Seeded, so the
  * same graph always gives the same communities.
  */
-export function communities(graph: ExportGraph, seed = 1): Communities {
+export function communities(graph: GraphView, seed = 1): Communities {
   const g = new UndirectedGraph();
   const ids = graph.nodes.map((node) => node.id);
   const index = new Map(ids.map((id, i) => [id, i]));

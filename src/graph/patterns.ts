@@ -1,5 +1,5 @@
-import type { ExportGraph } from '../export/export-graph.js';
 import type { Communities } from './communities.js';
+import type { GraphView } from './graph-view.js';
 
 export const PATTERNS = [
   'all-to-all',
@@ -32,14 +32,14 @@ export interface PatternReport {
 }
 
 type Window = { first: number; seconds: number } | null | undefined;
-type Edge = ExportGraph['edges'][number];
+type Edge = GraphView['edges'][number];
 
 /**
  * Names what each Louvain community does, from its traffic alone: the shape of its graph (degrees,
  * cycles, bipartition, a hub, density), the direction of its bytes, and its traffic to external peers.
  * Every pattern gets a score in [0, 1]; the best one names the community.
  */
-export function classifyPatterns(graph: ExportGraph, found: Communities, window?: Window): PatternReport {
+export function classifyPatterns(graph: GraphView, found: Communities, window?: Window): PatternReport {
   const kind = new Map(graph.nodes.map((n) => [n.id, n.kind]));
   const groups = new Map<number, { members: string[]; own: Edge[]; external: number }>();
   const group = (c: number) => {

@@ -1,7 +1,7 @@
 import { UndirectedGraph } from 'graphology';
 import forceAtlas2Module from 'graphology-layout-forceatlas2';
 import { seededRng } from '../../planner/rng.js';
-import type { ExportGraph } from '../export/export-graph.js';
+import type { GraphView } from '../graph/graph-view.js';
 
 // CommonJS typed as an ES default export: under Node (and esbuild) the default import is module.exports.
 const forceAtlas2 = forceAtlas2Module as unknown as typeof forceAtlas2Module.default;
@@ -12,7 +12,7 @@ const forceAtlas2 = forceAtlas2Module as unknown as typeof forceAtlas2Module.def
  * log-scaled so one heavy pair does not collapse the picture. Seeded: the same graph, the same picture.
  */
 export function layout(
-  graph: ExportGraph,
+  graph: GraphView,
   cloudOf: Map<string, string>,
 ): Map<string, { x: number; y: number }> {
   const rng = seededRng(1);

@@ -1,7 +1,7 @@
-import type { ExportGraph } from '../export/export-graph.js';
 import { cloudPalette, INTERNET_COLOUR, NO_CLOUD_COLOUR } from '../graph/cloud-palette.js';
 import { communities } from '../graph/communities.js';
 import type { GraphDocument } from '../graph/graph-model.js';
+import type { GraphView } from '../graph/graph-view.js';
 import { classifyPatterns } from '../graph/patterns.js';
 import { INTERNET, nodeCloud } from '../graph/summarize.js';
 import type { PlanView } from '../plan/read-plan.js';
@@ -53,7 +53,7 @@ export interface ReportData {
 }
 
 /** What the report reads of a graph@1 document; a hand-written one may have only nodes and edges. */
-export type ReportGraph = ExportGraph & {
+export type ReportGraph = GraphView & {
   window?: GraphDocument['window'] | undefined;
   timeRange?: { first?: number | undefined; seconds: number } | null | undefined;
   summary?:
@@ -118,10 +118,10 @@ export function reportData(graph: ReportGraph, plan: PlanView | null, title: str
 
 /** Nodes merged by `key`: one node per key, edges between keys summed (self-loops kept: inner traffic). */
 function grouped(
-  graph: ExportGraph,
+  graph: GraphView,
   key: (n: { id: string }) => string,
   cloudOf: Map<string, string>,
-): ExportGraph & { members: Map<string, number> } {
+): GraphView & { members: Map<string, number> } {
   const members = new Map<string, number>();
   for (const n of graph.nodes) {
     const k = key(n);
@@ -141,7 +141,7 @@ function grouped(
 }
 
 function reportNodes(
-  view: ExportGraph & { members?: Map<string, number> },
+  view: GraphView & { members?: Map<string, number> },
   isGrouped: boolean,
   community: Map<string, number>,
   cloudOf: Map<string, string>,
@@ -178,7 +178,7 @@ function reportNodes(
 
 /** Rows and columns ordered by cloud, then community, then name; only non-zero cells are listed. */
 function heatmap(
-  graph: ExportGraph,
+  graph: GraphView,
   cloudOf: Map<string, string>,
   community: Map<string, number>,
   byCommunity: (n: { id: string }) => string,

@@ -1,3 +1,4 @@
+// @integration: needs qemu-img, qemu-io
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { statSync } from 'node:fs';

@@ -1,3 +1,4 @@
+// @integration: needs root (network namespaces, veths), tcpdump
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import {

@@ -1,3 +1,4 @@
+// @integration: needs softflowd, pmacct, tcpdump
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';

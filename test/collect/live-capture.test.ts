@@ -1,3 +1,4 @@
+// @integration: needs root (veths), tcpreplay
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';

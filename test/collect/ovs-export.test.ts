@@ -1,3 +1,4 @@
+// @integration: needs root, Open vSwitch, tcpreplay, tcpdump
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';

@@ -1,3 +1,4 @@
+// @integration: needs Graphviz (dot)
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -6,17 +7,17 @@ import { describe, it } from 'node:test';
 import { DOMParser } from '@xmldom/xmldom';
 import { DirectedGraph } from 'graphology';
 import { parse as parseGexf } from 'graphology-gexf';
-import type { ExportGraph } from '../../src/export/export-graph.js';
 import { EXPORTERS } from '../../src/export/exporters.js';
 import { MATRIX_MAX_NODES } from '../../src/export/matrix-csv.js';
 import type { GraphDocument } from '../../src/graph/graph-model.js';
+import type { GraphView } from '../../src/graph/graph-view.js';
 import { fixture, runCli, tempDir } from '../helpers.js';
 
 const cluster = JSON.parse(readFileSync(fixture('golden', 'cluster.json'), 'utf8')) as GraphDocument;
 const totalBytes = cluster.edges.reduce((s, e) => s + e.bytes, 0);
 
 /** Names that need escaping in every format. */
-const awkward: ExportGraph = {
+const awkward: GraphView = {
   nodes: [
     { id: 'a "quoted" \\ vm', cloud: 'x<y>', kind: 'vm' },
     { id: 'b,&comma', kind: 'external' },
@@ -71,7 +72,7 @@ describe('exports', () => {
     assert.equal(sum, totalBytes);
     const clouds = lines.slice(1).map((l) => l.split(',')[1] as string);
     assert.deepEqual(clouds, [...clouds].sort());
-    const big: ExportGraph = {
+    const big: GraphView = {
       nodes: Array.from({ length: MATRIX_MAX_NODES + 1 }, (_, i) => ({ id: `v${i}` })),
       edges: [],
     };

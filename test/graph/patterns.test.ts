@@ -1,15 +1,16 @@
+// @integration: needs Open MPI
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import type { ExportGraph } from '../../src/export/export-graph.js';
 import { communities } from '../../src/graph/communities.js';
 import type { GraphDocument } from '../../src/graph/graph-model.js';
+import type { GraphView } from '../../src/graph/graph-view.js';
 import { classifyPatterns } from '../../src/graph/patterns.js';
 import { fixture } from '../helpers.js';
 
 type Edges = [string, string, number][];
 
-function graph(edges: Edges, external: string[] = []): ExportGraph {
+function graph(edges: Edges, external: string[] = []): GraphView {
   const ids = [...new Set(edges.flatMap(([a, b]) => [a, b]))];
   return {
     nodes: ids.map((id) => ({ id, kind: external.includes(id) ? 'external' : 'vm' })),
@@ -18,7 +19,7 @@ function graph(edges: Edges, external: string[] = []): ExportGraph {
 }
 
 /** The pattern of the only community of this graph (one Louvain community by construction). */
-function onlyPattern(g: ExportGraph) {
+function onlyPattern(g: GraphView) {
   const all = { of: new Map(g.nodes.map((n) => [n.id, 0])), count: 1, modularity: 0 };
   const [c] = classifyPatterns(g, all).communities;
   assert.ok(c !== undefined);
@@ -51,7 +52,7 @@ describe('communication patterns', () => {
       ...both('front', 'app', 1e5),
       ...both('app', 'db', 1e5),
     ];
-    const cases: [string, ExportGraph][] = [
+    const cases: [string, GraphView][] = [
       ['ring', graph(ring)],
       ['stencil-2d', graph(grid)],
       ['master-worker', graph(star)],

@@ -1,3 +1,4 @@
+// @integration: needs root (network namespaces), Open MPI
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { GraphDocument } from '../../src/graph/graph-model.js';

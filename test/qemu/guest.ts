@@ -1,8 +1,17 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { shellQuote } from '../../src/execute/drivers/virsh-command.js';
+import { shellQuote } from '../../src/execute/shell-quote.js';
 
 export interface Guest {
   kernel: string;
@@ -171,4 +180,47 @@ export function writeLaunchScript(
     mode: 0o755,
   });
   return launch;
+}
+
+const LOCK = join(tmpdir(), 'sky-plan-qemu-tests.lock');
+
+/**
+ * One QEMU spec file at a time: node --test runs two files at once, and two files of TCG guests on a
+ * 2-core machine starved a migrated guest for over 10 s (a failure seen once in CI). A lock held by a
+ * process that died is taken over.
+ */
+export async function holdQemuLock(): Promise<void> {
+  for (;;) {
+    try {
+      mkdirSync(LOCK);
+      writeFileSync(join(LOCK, 'pid'), String(process.pid));
+      return;
+    } catch {
+      const holder = Number(readFileSyncOr(join(LOCK, 'pid')));
+      if (holder > 0 && !alive(holder)) rmSync(LOCK, { recursive: true, force: true });
+      else await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
+}
+
+export function releaseQemuLock(): void {
+  if (readFileSyncOr(join(LOCK, 'pid')) === String(process.pid))
+    rmSync(LOCK, { recursive: true, force: true });
+}
+
+function readFileSyncOr(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }

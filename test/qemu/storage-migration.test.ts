@@ -1,3 +1,4 @@
+// @integration: needs QEMU, qemu-img, qemu-io
 import assert from 'node:assert/strict';
 import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -7,7 +8,15 @@ import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { QmpClient } from '../../src/execute/qmp-client.js';
 import { CLI, ROOT, runCli, startTunnelDest, tempDir } from '../helpers.js';
-import { buildGuest, COUNTER_OFFSET, type Guest, qemuCommand, writeLaunchScript } from './guest.js';
+import {
+  buildGuest,
+  COUNTER_OFFSET,
+  type Guest,
+  holdQemuLock,
+  qemuCommand,
+  releaseQemuLock,
+  writeLaunchScript,
+} from './guest.js';
 
 const MIB = 1 << 20;
 const DISK_BYTES = 64 * MIB;
@@ -215,7 +224,7 @@ async function stop(socket: string): Promise<void> {
  * touched cloud a's files, and its disk equals the source's final disk except for the counter written since.
  */
 async function checkMoved(vm: string, sourceDisk: string): Promise<Buffer> {
-  for (let i = 0; i < 100 && ticks('b', vm).length === 0; i++) await sleep(100);
+  for (let i = 0; i < 300 && ticks('b', vm).length === 0; i++) await sleep(100);
   assert.equal(await status('b', vm), 'running', `${vm} runs in b`);
   assert.equal(await status('a', vm), undefined, `${vm} no longer runs in a`);
   assert.ok((ticks('b', vm)[0] as number) >= (ticks('a', vm).at(-1) as number), 'the same guest goes on');
@@ -242,13 +251,15 @@ async function checkMoved(vm: string, sourceDisk: string): Promise<Buffer> {
   return moved;
 }
 
-before(() => {
+before(async () => {
+  await holdQemuLock();
   guest = buildGuest();
   dir = tempDir();
   for (const c of ['a', 'b']) mkdirSync(join(dir, c));
 });
 
 after(() => {
+  releaseQemuLock();
   spawnSync('pkill', ['-9', '-f', dir]);
 });
 

@@ -1,3 +1,4 @@
+// @integration: needs QEMU
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
@@ -11,7 +12,7 @@ import { QmpClient } from '../../src/execute/qmp-client.js';
 import { type ContentSketch, measuredSimilarity } from '../../src/plan/content-sketch.js';
 import { PSK_CIPHERS, PSK_IDENTITY } from '../../src/tunnel/psk.js';
 import { CLI, ROOT, runCli, tempDir } from '../helpers.js';
-import { buildGuest, type Guest, qemuCommand } from './guest.js';
+import { buildGuest, type Guest, holdQemuLock, qemuCommand, releaseQemuLock } from './guest.js';
 
 let guest: Guest;
 let dir: string;
@@ -140,6 +141,7 @@ async function migrate(
 const sha = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
 
 before(async () => {
+  await holdQemuLock();
   guest = buildGuest();
   dir = tempDir();
   for (const d of ['store', 'in', 'out']) mkdirSync(join(dir, d));
@@ -168,6 +170,7 @@ before(async () => {
 });
 
 after(() => {
+  releaseQemuLock();
   for (const p of proxies) p.kill('SIGKILL');
   spawnSync('pkill', ['-9', '-f', dir]);
 });

@@ -1,3 +1,4 @@
+// @integration: needs Chromium
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';

@@ -13,10 +13,10 @@ import {
 } from '../driver.js';
 import { QmpClient } from '../qmp-client.js';
 import type { Migration } from '../schedule.js';
+import { shellQuote } from '../shell-quote.js';
 import { type DedupTunnel, dedupTunnel } from './dedup-tunnel.js';
 import { createTargets, type DiskCopy, diskCopies, removeTargets } from './disk-targets.js';
 import { type DiskProgress, NbdMirror } from './nbd-mirror.js';
-import { shellQuote } from './virsh-command.js';
 
 type QmpSettings = NonNullable<Cloud['qmp']>;
 

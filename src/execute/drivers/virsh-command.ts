@@ -36,8 +36,3 @@ export function libvirt(clouds: Map<string, Cloud>, cloud: string): NonNullable<
     );
   return settings;
 }
-
-/** POSIX shell quoting: the script is reviewed by a human and run as is. */
-export function shellQuote(word: string): string {
-  return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
-}

@@ -1,13 +1,13 @@
-import type { GraphEdge, GraphNode } from '../graph/graph-model.js';
+import type { GraphEdge, GraphNode } from './graph-model.js';
 
 /** Every field optional, and possibly explicitly undefined (as in a validated hand-written graph). */
 type Lenient<T> = { [K in keyof T]?: T[K] | undefined };
 
 /**
- * What the exporters and the report read: the nodes and edges of a graph@1 document, from analyze or
- * from a file (where a hand-written graph may leave out everything but ids and edge bytes).
+ * The nodes and edges of a graph@1 document as its readers see them (patterns, exporters, the report),
+ * from analyze or from a file, where a hand-written graph may leave out everything but ids and edge bytes.
  */
-export interface ExportGraph {
+export interface GraphView {
   nodes: (Lenient<Omit<GraphNode, 'id'>> & { id: string })[];
   edges: (Lenient<Omit<GraphEdge, 'source' | 'target' | 'bytes'>> & {
     source: string;
