@@ -35,6 +35,8 @@ export async function imageChain(path: string): Promise<ImageInfo[] | undefined>
  * readable here. Returns one note per filled or unknown item, so a plan says what it measured.
  */
 export async function fillDiskInfo(inv: Inventory): Promise<string[]> {
+  const filled: string[] = [];
+  const unreadable: string[] = [];
   const notes: string[] = [];
   const baseBytes = new Map<string, number>();
   for (const vm of inv.vms) {
@@ -43,9 +45,7 @@ export async function fillDiskInfo(inv: Inventory): Promise<string[]> {
       const chain = await imageChain(disk.path);
       if (chain === undefined) {
         if (disk.allocatedBytes === undefined)
-          notes.push(
-            `VM ${vm.name}: disk ${disk.device}: ${disk.path} is not readable by qemu-img here and has no allocatedBytes, so its disk is not counted in migration bytes`,
-          );
+          unreadable.push(`VM ${vm.name}: disk ${disk.device}: ${disk.path}`);
         continue;
       }
       const [top, ...below] = chain as [ImageInfo, ...ImageInfo[]];
@@ -58,8 +58,8 @@ export async function fillDiskInfo(inv: Inventory): Promise<string[]> {
           vm.image,
           below.reduce((sum, b) => sum + (b['actual-size'] ?? b['virtual-size']), 0),
         );
-      notes.push(
-        `VM ${vm.name}: disk ${disk.device}: ${disk.format}, ${disk.allocatedBytes} bytes allocated${disk.backing.length > 0 ? ` over ${disk.backing.join(' < ')}` : ''} (from qemu-img info)`,
+      filled.push(
+        `VM ${vm.name}: disk ${disk.device}: ${disk.format}, ${disk.allocatedBytes} bytes allocated${disk.backing.length > 0 ? ` over ${disk.backing.join(' < ')}` : ''}`,
       );
     }
   }
@@ -75,7 +75,18 @@ export async function fillDiskInfo(inv: Inventory): Promise<string[]> {
     img.allocatedBytes = bytes;
     notes.push(`image ${img.name}: base image ${bytes} bytes allocated (from qemu-img info)`);
   }
-  return notes;
+  return [
+    ...few(filled, (n) => `and ${n} more disks`).map((d) => `${d} (from qemu-img info)`),
+    ...few(unreadable, (n) => `and ${n} more disks`).map(
+      (d) => `${d}: not readable by qemu-img here and no allocatedBytes, so not counted in migration bytes`,
+    ),
+    ...notes,
+  ];
+}
+
+/** At most five items, then one that says how many more: a large inventory must not flood the plan. */
+function few(items: string[], more: (n: number) => string): string[] {
+  return items.length <= 5 ? items : [...items.slice(0, 5), more(items.length - 5)];
 }
 
 function complete(disk: Disk): boolean {

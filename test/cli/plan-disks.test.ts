@@ -132,7 +132,7 @@ describe('sky-plan plan counts the disks a move takes along', () => {
   it('a disk that qemu-img cannot read and that has no size is named in the notes', () => {
     const { status, stderr, doc } = plan({}, { v1Disk: { path: join(dir, 'missing.qcow2') } });
     assert.equal(status, 0, stderr);
-    assert.match(doc.notes.join('\n'), /VM v1: disk vda: .*missing\.qcow2 is not readable by qemu-img here/);
+    assert.match(doc.notes.join('\n'), /VM v1: disk vda: .*missing\.qcow2: not readable by qemu-img here/);
     assert.equal(doc.moves.find((m) => m.vm === 'v1')?.diskBytes, 0);
   });
 
