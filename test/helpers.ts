@@ -209,3 +209,26 @@ export async function startTunnelDest(
   child.stdout.resume();
   return { port, process: child };
 }
+
+/**
+ * `sky-plan execute --driver qmp --json ARGS`, handing each JSON event to `onEvent` as it arrives (with
+ * the child, to kill it midway); resolves with its exit code, null when it was killed.
+ */
+export function executeQmp(
+  args: string[],
+  onEvent: (e: Record<string, unknown>, child: ChildProcess) => void = () => undefined,
+): Promise<number | null> {
+  const child = spawn(process.execPath, [CLI, 'execute', '--driver', 'qmp', '--json', ...args], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let buffer = '';
+  child.stdout.on('data', (chunk: Buffer) => {
+    buffer += chunk.toString();
+    for (let nl = buffer.indexOf('\n'); nl >= 0; nl = buffer.indexOf('\n')) {
+      onEvent(JSON.parse(buffer.slice(0, nl)) as Record<string, unknown>, child);
+      buffer = buffer.slice(nl + 1);
+    }
+  });
+  return new Promise((resolve) => child.on('exit', (code) => resolve(code)));
+}

@@ -4,7 +4,7 @@ import { copyFileSync, mkdirSync, openSync, readFileSync, writeFileSync } from '
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { textTable } from '../../src/text-format.js';
-import { CLI, ROOT, runCli, tempDir } from '../helpers.js';
+import { CLI, executeQmp, ROOT, runCli, tempDir } from '../helpers.js';
 import { buildGuest, type Guest, qemuCommand, writeLaunchScript } from '../qemu/guest.js';
 
 /**
@@ -177,49 +177,24 @@ async function runCase(guest: Guest, base: string, atB: boolean, dedup: boolean)
   const runs: Run[] = [];
   let before = 0;
   try {
-    await new Promise<void>((resolve, reject) => {
-      const one = ['--max-per-source', '1', '--max-per-dest', '1', '--max-per-link', '1'];
-      const child = spawn(
-        process.execPath,
-        [
-          CLI,
-          'execute',
-          '--driver',
-          'qmp',
-          '--json',
-          '--plan',
-          plan,
-          '--clouds',
-          inventory,
-          ...one,
-          ...(dedup ? ['--dedup'] : []),
-        ],
-        { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] },
-      );
-      let buffer = '';
-      child.stdout.on('data', (chunk: Buffer) => {
-        buffer += chunk.toString();
-        for (let nl = buffer.indexOf('\n'); nl >= 0; nl = buffer.indexOf('\n')) {
-          const e = JSON.parse(buffer.slice(0, nl)) as Record<string, unknown>;
-          buffer = buffer.slice(nl + 1);
-          if (e.type === 'start') before = linkBytes();
-          if (e.type === 'done') {
-            process.stderr.write(`  ${dir}: ${e.vm} done in ${(e.seconds as number).toFixed(1)} s\n`);
-            const d = e.dedup as
-              | { handshakeBytes?: number; pagesRef?: number; disks?: { handshakeBytes?: number } }
-              | undefined;
-            runs.push({
-              vm: e.vm as string,
-              wanBytes: linkBytes() - before,
-              seconds: e.seconds as number,
-              handshakeBytes: (d?.handshakeBytes ?? 0) + (d?.disks?.handshakeBytes ?? 0),
-              memoryRefs: d?.pagesRef ?? 0,
-            });
-          }
-        }
+    const one = ['--max-per-source', '1', '--max-per-dest', '1', '--max-per-link', '1'];
+    const args = ['--plan', plan, '--clouds', inventory, ...one, ...(dedup ? ['--dedup'] : [])];
+    const code = await executeQmp(args, (e) => {
+      if (e.type === 'start') before = linkBytes();
+      if (e.type !== 'done') return;
+      process.stderr.write(`  ${dir}: ${e.vm} done in ${(e.seconds as number).toFixed(1)} s\n`);
+      const d = e.dedup as
+        | { handshakeBytes?: number; pagesRef?: number; disks?: { handshakeBytes?: number } }
+        | undefined;
+      runs.push({
+        vm: e.vm as string,
+        wanBytes: linkBytes() - before,
+        seconds: e.seconds as number,
+        handshakeBytes: (d?.handshakeBytes ?? 0) + (d?.disks?.handshakeBytes ?? 0),
+        memoryRefs: d?.pagesRef ?? 0,
       });
-      child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`execute exited ${code}`))));
     });
+    if (code !== 0) throw new Error(`execute exited ${code}`);
   } finally {
     tunnel?.kill('SIGKILL');
     spawnSync('pkill', ['-9', '-f', dir]);

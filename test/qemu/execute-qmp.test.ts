@@ -1,6 +1,6 @@
 // @integration: needs QEMU
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -8,13 +8,15 @@ import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { JournalEntry } from '../../src/execute/journal.js';
 import { QmpClient } from '../../src/execute/qmp-client.js';
-import { CLI, ROOT, runCli, startTunnelDest, tempDir } from '../helpers.js';
+import { executeQmp, runCli, startTunnelDest, tempDir } from '../helpers.js';
 import {
   buildGuest,
   type Guest,
   holdQemuLock,
   qemuCommand,
   releaseQemuLock,
+  serialTicks,
+  ticksPast,
   writeLaunchScript,
 } from './guest.js';
 
@@ -31,28 +33,9 @@ const udp = createSocket('udp4');
 /** A running VM's QMP status, or undefined when no QEMU answers there. */
 const status = (cloud: string, vm: string) => QmpClient.status(join(dir, cloud, `${vm}.qmp`));
 
-function ticks(cloud: string, vm: string): number[] {
-  const text = (() => {
-    try {
-      return readFileSync(join(dir, cloud, `${vm}.serial`), 'latin1');
-    } catch {
-      return '';
-    }
-  })();
-  return [...text.matchAll(/tick (\d+)/g)].map((m) => Number(m[1]));
-}
-
-/**
- * The guest's counter goes past `after` within 10 s. It ticks every 0.2 s, but a guest under TCG on a
- * loaded 2-core machine can stall for a second or more; a fixed short wait failed once in CI.
- */
-async function countsPast(cloud: string, vm: string, after: number): Promise<boolean> {
-  for (let i = 0; i < 100; i++) {
-    if ((ticks(cloud, vm).at(-1) ?? -1) > after) return true;
-    await sleep(100);
-  }
-  return false;
-}
+const ticks = (cloud: string, vm: string) => serialTicks(join(dir, cloud, `${vm}.serial`));
+const countsPast = (cloud: string, vm: string, after: number) =>
+  ticksPast(join(dir, cloud, `${vm}.serial`), after);
 
 async function startVm(vm: string, cloud: string): Promise<void> {
   const [cmd, ...args] = qemuCommand(guest, {
@@ -119,26 +102,6 @@ function planFor(
   return { plan, clouds };
 }
 
-/** Runs the executor, handing each JSON event to `onEvent` as it arrives. */
-function execute(
-  args: string[],
-  onEvent: (e: Record<string, unknown>, child: ChildProcess) => void,
-): Promise<number | null> {
-  const child = spawn(process.execPath, [CLI, 'execute', '--driver', 'qmp', '--json', ...args], {
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  let buffer = '';
-  child.stdout.on('data', (chunk: Buffer) => {
-    buffer += chunk.toString();
-    for (let nl = buffer.indexOf('\n'); nl >= 0; nl = buffer.indexOf('\n')) {
-      onEvent(JSON.parse(buffer.slice(0, nl)) as Record<string, unknown>, child);
-      buffer = buffer.slice(nl + 1);
-    }
-  });
-  return new Promise((resolve) => child.on('exit', (code) => resolve(code)));
-}
-
 before(async () => {
   await holdQemuLock();
   guest = buildGuest();
@@ -171,7 +134,7 @@ describe('sky-plan execute --driver qmp on real QEMU', { timeout: 600_000 }, () 
     const limits = ['--max-per-source', '1', '--max-per-dest', '1', '--max-per-link', '1'];
     let killedDuring: string | undefined;
     const started: string[] = [];
-    const killed = await execute(
+    const killed = await executeQmp(
       ['--plan', plan, '--clouds', clouds, '--journal', journal, ...limits],
       (e, child) => {
         if (e.type === 'start') started.push(e.vm as string);
@@ -184,7 +147,7 @@ describe('sky-plan execute --driver qmp on real QEMU', { timeout: 600_000 }, () 
     assert.equal(killed, null, 'the executor was killed');
     assert.ok(killedDuring !== undefined);
     const events: Record<string, unknown>[] = [];
-    const code = await execute(['--plan', plan, '--clouds', clouds, '--resume', journal, ...limits], (e) =>
+    const code = await executeQmp(['--plan', plan, '--clouds', clouds, '--resume', journal, ...limits], (e) =>
       events.push(e),
     );
     assert.equal(code, 0, JSON.stringify(events));
@@ -239,7 +202,7 @@ describe('sky-plan execute --driver qmp on real QEMU', { timeout: 600_000 }, () 
     await limitBandwidth('z1', 2e6);
     const events: Record<string, unknown>[] = [];
     let killedAt = 0;
-    const code = await execute(
+    const code = await executeQmp(
       ['--plan', plan, '--clouds', clouds, '--journal', join(dir, 'fail.journal')],
       (e) => {
         events.push(e);
@@ -270,7 +233,7 @@ describe('sky-plan execute --driver qmp on real QEMU', { timeout: 600_000 }, () 
       const { plan, clouds } = planFor(['d1', 'd2'], 'dedup', { dest: `127.0.0.1:${port}`, pskFile: psk });
       const events: Record<string, unknown>[] = [];
       const limits = ['--max-per-source', '1', '--max-per-dest', '1', '--max-per-link', '1'];
-      const code = await execute(
+      const code = await executeQmp(
         ['--plan', plan, '--clouds', clouds, '--journal', join(dir, 'dedup.journal'), '--dedup', ...limits],
         (e) => events.push(e),
       );

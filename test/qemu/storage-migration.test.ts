@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { QmpClient } from '../../src/execute/qmp-client.js';
-import { CLI, ROOT, runCli, startTunnelDest, tempDir } from '../helpers.js';
+import { executeQmp, runCli, startTunnelDest, tempDir } from '../helpers.js';
 import {
   buildGuest,
   COUNTER_OFFSET,
@@ -15,6 +15,8 @@ import {
   holdQemuLock,
   qemuCommand,
   releaseQemuLock,
+  serialTicks,
+  ticksPast,
   writeLaunchScript,
 } from './guest.js';
 
@@ -33,19 +35,9 @@ const vmMacs = new Map<string, string>();
 const qmp = (cloud: string, vm: string) => join(dir, cloud, `${vm}.qmp`);
 const status = (cloud: string, vm: string) => QmpClient.status(qmp(cloud, vm));
 
-function ticks(cloud: string, vm: string): number[] {
-  const path = join(dir, cloud, `${vm}.serial`);
-  const text = existsSync(path) ? readFileSync(path, 'latin1') : '';
-  return [...text.matchAll(/tick (\d+)/g)].map((m) => Number(m[1]));
-}
-
-async function countsPast(cloud: string, vm: string, after: number): Promise<boolean> {
-  for (let i = 0; i < 100; i++) {
-    if ((ticks(cloud, vm).at(-1) ?? -1) > after) return true;
-    await sleep(100);
-  }
-  return false;
-}
+const ticks = (cloud: string, vm: string) => serialTicks(join(dir, cloud, `${vm}.serial`));
+const countsPast = (cloud: string, vm: string, after: number) =>
+  ticksPast(join(dir, cloud, `${vm}.serial`), after);
 
 /**
  * Writes `length` random bytes at `offset` of a qcow2 image and returns them. Random, not a pattern:
@@ -167,25 +159,6 @@ function planFor(
   return { plan, clouds };
 }
 
-function execute(
-  args: string[],
-  onEvent: (e: Record<string, unknown>, child: ChildProcess) => void = () => undefined,
-): Promise<number | null> {
-  const child = spawn(process.execPath, [CLI, 'execute', '--driver', 'qmp', '--json', ...args], {
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  let buffer = '';
-  child.stdout.on('data', (chunk: Buffer) => {
-    buffer += chunk.toString();
-    for (let nl = buffer.indexOf('\n'); nl >= 0; nl = buffer.indexOf('\n')) {
-      onEvent(JSON.parse(buffer.slice(0, nl)) as Record<string, unknown>, child);
-      buffer = buffer.slice(nl + 1);
-    }
-  });
-  return new Promise((resolve) => child.on('exit', (code) => resolve(code)));
-}
-
 interface ImageNode {
   filename: string;
   'backing-image'?: ImageNode;
@@ -282,7 +255,7 @@ describe('execute --driver qmp moves VMs with their disks (no shared storage)', 
     assert.ok(move.diskBytes >= 4 * MIB && move.diskBytes < 6 * MIB, `disk bytes ${move.diskBytes}`);
     assert.deepEqual(doc.sharedContent, [], 'the base is at the destination: nothing shared crosses');
     const events: Record<string, unknown>[] = [];
-    const code = await execute(
+    const code = await executeQmp(
       ['--plan', plan, '--clouds', clouds, '--journal', join(dir, 'top.journal')],
       (e) => events.push(e),
     );
@@ -317,7 +290,14 @@ describe('execute --driver qmp moves VMs with their disks (no shared storage)', 
     };
     assert.equal(doc.sharedContent.length, 1);
     assert.ok((doc.sharedContent[0]?.diskBytes as number) >= BASE_DATA, 'the base crosses, once');
-    const code = await execute(['--plan', plan, '--clouds', clouds, '--journal', join(dir, 'full.journal')]);
+    const code = await executeQmp([
+      '--plan',
+      plan,
+      '--clouds',
+      clouds,
+      '--journal',
+      join(dir, 'full.journal'),
+    ]);
     assert.equal(code, 0);
     const info = JSON.parse(
       execFileSync('qemu-img', ['info', '-U', '--output=json', join(dir, 'b', 's2-vda.qcow2')], {
@@ -344,7 +324,7 @@ describe('execute --driver qmp moves VMs with their disks (no shared storage)', 
       });
       const events: Record<string, unknown>[] = [];
       const one = ['--max-per-source', '1', '--max-per-dest', '1', '--max-per-link', '1'];
-      const code = await execute(
+      const code = await executeQmp(
         ['--plan', plan, '--clouds', clouds, '--journal', join(dir, 'dedup.journal'), '--dedup', ...one],
         (e) => events.push(e),
       );
@@ -390,13 +370,13 @@ describe('execute --driver qmp moves VMs with their disks (no shared storage)', 
         }
       };
     };
-    const duringMirror = await execute(
+    const duringMirror = await executeQmp(
       ['--plan', plan, '--clouds', clouds, '--journal', journal],
       killWhen((e) => e.total === 0),
     );
     assert.equal(duringMirror, null, 'killed while the disk was mirrored');
     const events: Record<string, unknown>[] = [];
-    const duringMemory = await execute(
+    const duringMemory = await executeQmp(
       ['--plan', plan, '--clouds', clouds, '--resume', journal],
       (e, child) => {
         events.push(e);
@@ -410,7 +390,7 @@ describe('execute --driver qmp moves VMs with their disks (no shared storage)', 
       'the interrupted mirror was rolled back',
     );
     const last: Record<string, unknown>[] = [];
-    const code = await execute(['--plan', plan, '--clouds', clouds, '--resume', journal], (e) =>
+    const code = await executeQmp(['--plan', plan, '--clouds', clouds, '--resume', journal], (e) =>
       last.push(e),
     );
     assert.equal(code, 0, JSON.stringify(last));
@@ -435,7 +415,7 @@ describe('execute --driver qmp moves VMs with their disks (no shared storage)', 
     const before = content(disk);
     let killed = false;
     const events: Record<string, unknown>[] = [];
-    const code = await execute(
+    const code = await executeQmp(
       ['--plan', plan, '--clouds', clouds, '--journal', join(dir, 'fault.journal')],
       (e) => {
         events.push(e);
