@@ -20,12 +20,6 @@ export interface DestOptions {
 
 const ACK_EVERY = 1024;
 
-/**
- * The destination proxy: authenticates the source (TLS-PSK), tells it which pages the site's store
- * holds, rebuilds the byte-identical QEMU stream from RAW, NEW and REF frames, and forwards it to the
- * destination QEMU's -incoming address. A page it cannot produce is asked for again (NACK) before
- * anything after it is written.
- */
 /** A running session, as far as the pictures of the store go. */
 interface Live {
   picture: string;
@@ -35,6 +29,12 @@ interface Live {
   stored: number[];
 }
 
+/**
+ * The destination proxy: authenticates the source (TLS-PSK), tells it which pages the site's store
+ * holds, rebuilds the byte-identical QEMU stream from RAW, NEW and REF frames, and forwards it to the
+ * destination QEMU's -incoming address. A page it cannot produce is asked for again (NACK) before
+ * anything after it is written.
+ */
 export function tunnelDest(o: DestOptions): Server {
   const live = new Set<Live>();
   return tlsServer(
