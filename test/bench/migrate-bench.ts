@@ -1,6 +1,6 @@
 import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { copyFileSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { textTable } from '../../src/text-format.js';
@@ -198,6 +198,7 @@ async function runCase(guest: Guest, base: string, atB: boolean, dedup: boolean)
   } finally {
     tunnel?.kill('SIGKILL');
     spawnSync('pkill', ['-9', '-f', dir]);
+    rmSync(dir, { recursive: true, force: true }); // eight 1 GiB-disk images a case
   }
   return runs;
 }

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -234,6 +234,8 @@ before(async () => {
 after(() => {
   releaseQemuLock();
   spawnSync('pkill', ['-9', '-f', dir]);
+  // Images and their raw copies: a few hundred MB per run, which filled a disk once.
+  rmSync(dir, { recursive: true, force: true });
 });
 
 describe('execute --driver qmp moves VMs with their disks (no shared storage)', { timeout: 600_000 }, () => {
