@@ -169,7 +169,7 @@ async function runCase(guest: Guest, base: string, atB: boolean, dedup: boolean)
         '--allow-forward',
         B_IP,
       ],
-      // Its log goes to a file (kept with the case's directory): a pipe nobody reads would block it.
+      // Its log goes to a file in the case's directory: a pipe nobody reads would block it.
       { cwd: ROOT, stdio: ['ignore', openSync(tunnelLog, 'w'), 'inherit'] },
     );
     for (let i = 0; i < 100 && readFileSync(tunnelLog, 'utf8') === ''; i++) await sleep(100);
