@@ -4,7 +4,7 @@ import type { ExecutablePlan } from '../plan/read-plan.js';
 /** One live migration to carry out; a staged move goes through a third cloud in two hops. */
 export type Migration = Pick<
   PlanMove,
-  'vm' | 'from' | 'to' | 'vcpus' | 'memoryGiB' | 'image' | 'wanBytes' | 'seconds'
+  'vm' | 'from' | 'to' | 'fromHost' | 'toHost' | 'vcpus' | 'memoryGiB' | 'image' | 'wanBytes' | 'seconds'
 > & {
   /** Set on the first hop of a staged move: the VM's final cloud. */
   stagingFor?: string;
@@ -70,6 +70,8 @@ export function scheduleInput(plan: ExecutablePlan, limits: ConcurrencyLimits): 
       vm: m.vm,
       from: m.from,
       to: m.to,
+      fromHost: m.fromHost,
+      toHost: m.toHost,
       vcpus: m.vcpus,
       memoryGiB: m.memoryGiB,
       image: m.image,
@@ -167,8 +169,9 @@ function stageOne(
       const rate1 = input.wan.get(m.from)?.[via];
       const rate2 = input.wan.get(via)?.[m.to];
       if (rate1 === undefined || rate2 === undefined) continue;
-      const first: Migration = { ...m, to: via, seconds: m.wanBytes / rate1, stagingFor: m.to };
-      const second: Migration = { ...m, from: via, seconds: m.wanBytes / rate2 };
+      // No host was chosen in the staging cloud: the drivers use its cloud-wide settings there.
+      const first: Migration = { ...m, to: via, toHost: null, seconds: m.wanBytes / rate1, stagingFor: m.to };
+      const second: Migration = { ...m, from: via, fromHost: null, seconds: m.wanBytes / rate2 };
       staged.add(m.vm);
       return [first, ...pending.filter((p) => p !== m), second];
     }

@@ -52,9 +52,34 @@ export function planProblems(plan: ExecutablePlan, inventory?: Inventory): strin
       }
     }
   }
+  if (inventory !== undefined && inventory.hosts.length > 0) problems.push(...hostProblems(plan, inventory));
   if (inventory !== undefined && inventory.vms.length > 0)
     problems.push(...inventoryProblems(plan, inventory));
   return [...new Set(problems)];
+}
+
+/** Hosts the moves name must be the spec's, in the move's clouds; a cloud with hosts needs one chosen. */
+function hostProblems(plan: ExecutablePlan, inventory: Inventory): string[] {
+  const problems: string[] = [];
+  const hostCloud = new Map(inventory.hosts.map((h) => [h.name, h.cloud]));
+  const withHosts = new Set(inventory.hosts.map((h) => h.cloud));
+  for (const m of plan.moves) {
+    const what = `move of ${m.vm} (${m.from} → ${m.to})`;
+    for (const [host, cloud] of [
+      [m.fromHost, m.from],
+      [m.toHost, m.to],
+    ] as const) {
+      if (host === null) continue;
+      if (!hostCloud.has(host)) problems.push(`${what}: the clouds spec has no host ${host}`);
+      else if (hostCloud.get(host) !== cloud)
+        problems.push(`${what}: host ${host} is in ${hostCloud.get(host) ?? 'no cloud'}, not ${cloud}`);
+    }
+    if (m.toHost === null && withHosts.has(m.to))
+      problems.push(
+        `${what}: no destination host, though ${m.to} lists hosts (no host had room when it was planned)`,
+      );
+  }
+  return problems;
 }
 
 function inventoryProblems(plan: ExecutablePlan, inventory: Inventory): string[] {
@@ -70,6 +95,8 @@ function inventoryProblems(plan: ExecutablePlan, inventory: Inventory): string[]
     }
     if (vm.cloud !== undefined && vm.cloud !== m.from)
       problems.push(`${what}: the inventory has ${m.vm} in ${vm.cloud}, not ${m.from}`);
+    if (vm.host !== undefined && m.fromHost !== null && vm.host !== m.fromHost)
+      problems.push(`${what}: the inventory has ${m.vm} on host ${vm.host}, not ${m.fromHost}`);
     if (vm.pinned === true) problems.push(`${what}: ${m.vm} is pinned`);
     if (vm.allowedClouds !== undefined && !vm.allowedClouds.includes(m.to))
       problems.push(`${what}: ${m.vm} may only run in ${vm.allowedClouds.join(', ')}`);

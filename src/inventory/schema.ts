@@ -160,9 +160,23 @@ export const constraintsSchema = v.strictObject({
   ),
 });
 
+/** A hypervisor (README "Hosts"): where its VMs run, how the drivers reach it, what it can hold. */
 export const hostSchema = v.strictObject({
   name: nameSchema,
   cloud: v.optional(nameSchema),
+  /** The planner fits moving VMs onto a destination host within this; a field left out is no limit. */
+  capacity: v.optional(v.strictObject({ vcpus: v.optional(count), memoryGiB: v.optional(price) })),
+  /** How the libvirt and script drivers reach this host; the cloud's `libvirt` when left out. */
+  libvirt: v.optional(
+    v.strictObject({
+      uri: v.pipe(v.string(), v.minLength(1)),
+      /**
+       * The address migrations into this host are sent to (its migration network). libvirt picks a
+       * port per migration from the host's own migration_port range, so concurrent ones never collide.
+       */
+      migrationAddress: v.optional(v.pipe(v.string(), v.minLength(1))),
+    }),
+  ),
 });
 
 export const inventorySchema = v.strictObject({
@@ -179,3 +193,4 @@ export type InventoryInput = v.InferInput<typeof inventorySchema>;
 export type Cloud = v.InferOutput<typeof cloudSchema>;
 export type Disk = v.InferOutput<typeof diskSchema>;
 export type InventoryVm = v.InferOutput<typeof vmSchema>;
+export type Host = v.InferOutput<typeof hostSchema>;

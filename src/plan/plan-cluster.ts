@@ -5,6 +5,7 @@ import type { GraphDocument } from '../graph/graph-model.js';
 import type { Inventory } from '../inventory/schema.js';
 import { buildProblem, type PlanOptions } from './build-problem.js';
 import { allToAllGroups } from './pattern-affinity.js';
+import { placeOnHosts } from './place-on-hosts.js';
 import { type PlanDocument, planDocument } from './plan-document.js';
 import type { PlannerGraph } from './read-graph.js';
 
@@ -41,7 +42,9 @@ export async function planCluster(
     notes.push('all-to-all groups may be split: kept together, they do not fit');
   }
   if (result instanceof PlanInfeasibleError) throw new UserError('plan_infeasible', result.message);
-  return planDocument(problem, result, o.seed, notes);
+  const hosts = placeOnHosts(problem, result.placement, spec);
+  notes.push(...hosts.notes);
+  return planDocument(problem, result, o.seed, notes, hosts);
 }
 
 /** The plan, or the error naming the conflicting constraints when no placement is feasible. */

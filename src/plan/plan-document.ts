@@ -2,6 +2,7 @@ import { type CostBreakdown, evaluate } from '../../planner/objective.js';
 import type { PlanProblem } from '../../planner/problem.js';
 import type { PlanResult } from '../../planner/solve.js';
 import { VERSION } from '../version.js';
+import type { HostPlacement } from './place-on-hosts.js';
 
 export const PLAN_SCHEMA = 'sky-plan/plan@1';
 
@@ -30,6 +31,9 @@ export interface PlanMove {
   vm: string;
   from: string;
   to: string;
+  /** Its host now, and the destination host chosen for it (null where the spec lists no hosts). */
+  fromHost: string | null;
+  toHost: string | null;
   /** What the VM occupies while it runs, at both ends during its migration. */
   vcpus: number;
   memoryGiB: number;
@@ -88,6 +92,7 @@ export function planDocument(
   result: PlanResult,
   seed: number,
   notes: string[],
+  hosts: HostPlacement,
 ): PlanDocument {
   const before = p.vms.map((vm) => vm.current);
   const after = result.placement;
@@ -113,6 +118,8 @@ export function planDocument(
       vm: vm.name,
       from: cloud(a),
       to: cloud(b),
+      fromHost: hosts.from[v] ?? null,
+      toHost: hosts.to[v] ?? null,
       vcpus: vm.vcpus,
       memoryGiB: vm.memoryGiB,
       image: p.images[vm.image]?.name ?? null,

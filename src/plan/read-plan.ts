@@ -23,6 +23,9 @@ const move = {
   vm: nameSchema,
   from: nameSchema,
   to: nameSchema,
+  /** Plans written before hosts were placed have neither. */
+  fromHost: v.optional(v.nullable(nameSchema), null),
+  toHost: v.optional(v.nullable(nameSchema), null),
   wanBytes: v.number(),
   seconds: v.number(),
   cost: v.number(),

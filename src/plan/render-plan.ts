@@ -78,8 +78,8 @@ export function renderPlan(doc: PlanDocument): string {
         .slice(0, TOP_MOVES)
         .map((m) => [
           m.vm,
-          m.from,
-          m.to,
+          m.fromHost === null ? m.from : `${m.from} (${m.fromHost})`,
+          m.toHost === null ? m.to : `${m.to} (${m.toHost})`,
           formatBytes(m.memoryBytes),
           formatBytes(m.diskBytes),
           formatMoney(m.cost),

@@ -68,6 +68,8 @@ function fourMoves(): ExecutablePlan {
       vm,
       from: 'a',
       to: 'b',
+      fromHost: null,
+      toHost: null,
       vcpus: 1,
       memoryGiB: 1,
       image: null,

@@ -14,7 +14,19 @@ import {
 const GB = 1e9;
 
 function migration(vm: string, from: string, to: string, extra: Partial<Migration> = {}): Migration {
-  return { vm, from, to, vcpus: 2, memoryGiB: 4, image: null, wanBytes: 4 * GB, seconds: 40, ...extra };
+  const hosts = { fromHost: null, toHost: null };
+  return {
+    vm,
+    from,
+    to,
+    ...hosts,
+    vcpus: 2,
+    memoryGiB: 4,
+    image: null,
+    wanBytes: 4 * GB,
+    seconds: 40,
+    ...extra,
+  };
 }
 
 function input(
