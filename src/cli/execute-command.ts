@@ -6,7 +6,7 @@ import { EXIT, UserError } from '../errors.js';
 import type { MigrationDriver } from '../execute/driver.js';
 import { LibvirtDriver } from '../execute/drivers/libvirt-driver.js';
 import { QmpDriver } from '../execute/drivers/qmp-driver.js';
-import { virshMigrate } from '../execute/drivers/virsh-command.js';
+import { libvirtEndpoint, virshMigrate } from '../execute/drivers/virsh-command.js';
 import { executePlan } from '../execute/execute-plan.js';
 import { Journal, readJournal } from '../execute/journal.js';
 import { jsonEvents, terminalProgress } from '../execute/progress.js';
@@ -139,7 +139,15 @@ async function executeAction(flags: ExecuteFlags): Promise<number> {
     }
     if (flags.clouds === undefined)
       throw new UserError('missing_clouds', '--driver script needs --clouds (libvirt uris)', EXIT.usage);
-    const script = migrationScript(waves, (m) => virshMigrate(clouds, m));
+    const hosts = new Map((spec?.hosts ?? []).map((h) => [h.name, h]));
+    const script = migrationScript(waves, (m) =>
+      virshMigrate(
+        m.vm,
+        libvirtEndpoint(clouds, hosts, m.from, m.fromHost),
+        libvirtEndpoint(clouds, hosts, m.to, m.toHost),
+        {},
+      ),
+    );
     if (flags.script === undefined) process.stdout.write(script);
     else await writeFile(flags.script, script, { mode: 0o755 });
     return EXIT.ok;
@@ -161,7 +169,7 @@ async function executeAction(flags: ExecuteFlags): Promise<number> {
   const driver: MigrationDriver =
     flags.driver === 'qmp' && spec !== undefined
       ? new QmpDriver(clouds, flags.dedup === true, spec)
-      : new LibvirtDriver(clouds);
+      : new LibvirtDriver(clouds, spec);
   const journalPath = flags.resume ?? flags.journal ?? `${flags.plan}.journal`;
   if (flags.resume === undefined && existsSync(journalPath))
     throw new UserError(

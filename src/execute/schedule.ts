@@ -40,6 +40,8 @@ export interface ScheduleInput {
   /** Bytes/s between VMs (both directions summed), to keep coupled VMs together in time. */
   coupling: Map<string, Map<string, number>>;
   limits: ConcurrencyLimits;
+  /** Image→cloud pairs ("image\u0000cloud") whose content is there already: nothing to seed first. */
+  present?: Set<string>;
 }
 
 /** No order of the remaining moves keeps every cloud within capacity, even through a third cloud. */
@@ -85,6 +87,20 @@ export function scheduleInput(plan: ExecutablePlan, limits: ConcurrencyLimits): 
     wan: new Map(plan.clouds.map((c) => [c.name, c.wanBytesPerSecond])),
     coupling,
     limits,
+    // The plan lists the content that must cross; an image moving anywhere else is there already. A plan
+    // written before sharedContent was kept says nothing, and every image is seeded first.
+    ...(plan.sharedContent === undefined
+      ? {}
+      : {
+          present: new Set(
+            plan.moves
+              .filter(
+                (m) =>
+                  m.image !== null && !plan.sharedContent?.some((s) => s.image === m.image && s.to === m.to),
+              )
+              .map((m) => `${m.image}\u0000${m.to}`),
+          ),
+        }),
   };
 }
 
@@ -101,7 +117,7 @@ export function scheduleInput(plan: ExecutablePlan, limits: ConcurrencyLimits): 
 export function schedule(input: ScheduleInput): Wave[] {
   const load = new Map([...input.load].map(([c, l]) => [c, { ...l }]));
   let pending = priorityOrder(input.migrations, input.coupling);
-  const seeded = new Set<string>(); // image→cloud pairs whose seed has completed
+  const seeded = new Set<string>(input.present); // image→cloud pairs whose content is there
   // A VM goes through a third cloud at most once: with that, every round either completes a wave or
   // stages a VM not staged before, so the loop ends on any input (with a DeadlockError at worst).
   const staged = new Set<string>();

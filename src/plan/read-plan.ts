@@ -75,6 +75,7 @@ const executableSchema = v.looseObject({
       v.transform(bytesSplit),
     ),
   ),
+  sharedContent: v.optional(v.array(v.looseObject({ image: v.string(), to: v.string() }))),
   clouds: v.array(
     v.looseObject({
       name: nameSchema,
@@ -96,6 +97,8 @@ export type PlanView = Pick<PlanDocument, 'horizonSeconds' | 'placement'> & {
 export type ExecutablePlan = Omit<PlanView, 'moves' | 'before'> &
   Pick<PlanDocument, 'moves' | 'clouds'> & {
     before: Pick<PlanDocument['before'], 'cost' | 'crossCloud' | 'load'>;
+    /** Absent from plans written before it was kept. */
+    sharedContent?: Pick<PlanDocument['sharedContent'][number], 'image' | 'to'>[] | undefined;
   };
 
 export async function readPlan(path: string): Promise<PlanView> {

@@ -193,6 +193,23 @@ describe('migration schedule', () => {
     );
   });
 
+  it('does not hold siblings back where their image is present already', () => {
+    const moves = [
+      migration('small', 'a', 'b', { image: 'debian', memoryGiB: 2 }),
+      migration('big', 'a', 'b', { image: 'debian', memoryGiB: 16 }),
+      migration('elsewhere', 'a', 'c', { image: 'debian', memoryGiB: 4 }),
+      migration('late', 'a', 'c', { image: 'debian', memoryGiB: 1 }),
+    ];
+    const clouds = { a: { vms: 4, cap: null }, b: { vms: 0, cap: null }, c: { vms: 0, cap: null } };
+    const limits = { perSource: 4, perDestination: 4, perLink: 4 };
+    const waves = schedule(input(moves, clouds, { limits, present: new Set(['debian\u0000b']) }));
+    assert.deepEqual(
+      waves.map((w) => w.migrations.map((m) => m.vm).sort()),
+      [['big', 'elsewhere', 'small'], ['late']],
+      'into b all at once; into c, where debian must cross, its largest VM first',
+    );
+  });
+
   it('random plans: every schedule replays within capacity and limits, or the deadlock is real', () => {
     let deadlocks = 0;
     for (let seed = 1; seed <= 300; seed++) {

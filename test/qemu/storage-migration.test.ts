@@ -1,13 +1,13 @@
 // @integration: needs QEMU, qemu-img, qemu-io
 import assert from 'node:assert/strict';
 import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { QmpClient } from '../../src/execute/qmp-client.js';
 import { executeQmp, runCli, startTunnelDest, tempDir } from '../helpers.js';
+import { diskContent, diskCounter, writeRandom } from './disk-content.js';
 import {
   buildGuest,
   COUNTER_OFFSET,
@@ -39,37 +39,8 @@ const ticks = (cloud: string, vm: string) => serialTicks(join(dir, cloud, `${vm}
 const countsPast = (cloud: string, vm: string, after: number) =>
   ticksPast(join(dir, cloud, `${vm}.serial`), after);
 
-/**
- * Writes `length` random bytes at `offset` of a qcow2 image and returns them. Random, not a pattern:
- * identical blocks would deduplicate among themselves and hide what crosses between VMs.
- */
-function writeRandom(image: string, offset: number, length: number): Buffer {
-  const data = randomBytes(length);
-  const file = `${image}.data`;
-  writeFileSync(file, data);
-  execFileSync('qemu-io', ['-f', 'qcow2', '-c', `write -s ${file} ${offset} ${length}`, image], {
-    stdio: 'pipe',
-  });
-  return data;
-}
-
 /** What each image was given: the base images' data and each VM's own. */
 const written = new Map<string, Buffer>();
-
-/** A disk's guest-visible content, read from its image file (the QEMU using it stopped or paused). */
-function content(image: string): Buffer {
-  const raw = `${image}.raw`;
-  execFileSync('qemu-img', ['convert', '-U', '-O', 'raw', image, raw]);
-  return readFileSync(raw);
-}
-
-/** The number the guest last wrote to its disk's counter sector. */
-function diskCounter(disk: Buffer): number {
-  const text = disk.subarray(COUNTER_OFFSET, COUNTER_OFFSET + 64).toString('latin1');
-  const m = /count (\d+)/.exec(text);
-  assert.ok(m !== null, `a counter on disk: ${JSON.stringify(text.slice(0, 20))}`);
-  return Number(m[1]);
-}
 
 /** A base image in cloud a (and optionally a copy in b), 64 MiB with 16 MiB of data. */
 function makeBase(name: string, copyToB: boolean): string {
@@ -207,10 +178,10 @@ async function checkMoved(vm: string, sourceDisk: string): Promise<Buffer> {
   for (const f of files) assert.ok(f.startsWith(join(dir, 'b')), `the destination opens ${f}, in b`);
   for (const word of commandLine(qmp('b', vm)))
     assert.ok(!word.includes(join(dir, 'a')), `the destination's command line names ${word}`);
-  const source = content(sourceDisk);
+  const source = diskContent(sourceDisk);
   await sleep(1000); // a few more counter writes at the destination
   await stop(qmp('b', vm));
-  const moved = content(join(dir, 'b', `${vm}-vda.qcow2`));
+  const moved = diskContent(join(dir, 'b', `${vm}-vda.qcow2`));
   assert.ok(diskCounter(moved) > diskCounter(source), 'the counter on disk continues');
   const mask = (d: Buffer) => {
     const copy = Buffer.from(d);
@@ -419,7 +390,7 @@ describe('execute --driver qmp moves VMs with their disks (no shared storage)', 
     const { plan, clouds } = planFor([{ vm: 'f1', disk }], { name: 'img-fault' }, 'fault', {
       mirrorBytesPerSecond: 2e6,
     });
-    const before = content(disk);
+    const before = diskContent(disk);
     let killed = false;
     const events: Record<string, unknown>[] = [];
     const code = await executeQmp(
@@ -447,7 +418,7 @@ describe('execute --driver qmp moves VMs with their disks (no shared storage)', 
     } finally {
       client.close();
     }
-    const afterFault = content(disk);
+    const afterFault = diskContent(disk);
     afterFault.fill(0, COUNTER_OFFSET, COUNTER_OFFSET + 512);
     before.fill(0, COUNTER_OFFSET, COUNTER_OFFSET + 512);
     assert.ok(afterFault.equals(before), "the source's disk is untouched");

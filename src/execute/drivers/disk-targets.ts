@@ -89,7 +89,7 @@ function hasBacking(disk: Disk): boolean {
 }
 
 /** The base image of `image` in `cloud`: listed in images[].at, or under a disk of a VM of it there. */
-function baseAt(inv: Inventory, image: string | undefined, cloud: string): string | undefined {
+export function baseAt(inv: Inventory, image: string | undefined, cloud: string): string | undefined {
   if (image === undefined) return undefined;
   const listed = inv.images.find((img) => img.name === image)?.at?.[cloud];
   if (listed !== undefined) return listed;

@@ -1,15 +1,65 @@
 import { EXIT, UserError } from '../../errors.js';
-import type { Cloud } from '../../inventory/schema.js';
-import type { Migration } from '../schedule.js';
+import type { Cloud, Host } from '../../inventory/schema.js';
+
+/** Where one end of a migration is reached: a host's own libvirt, or its cloud's. */
+export interface LibvirtEndpoint {
+  uri: string;
+  /** The destination's migration address: libvirt picks a port there per migration. */
+  migrationAddress?: string;
+  /** A fixed destination for the stream (the dedup tunnel's source end), from the cloud's settings. */
+  migrateUri?: string;
+  listenAddress?: string;
+}
+
+/** A host's libvirt settings, else its cloud's (and a cloud's migrateUri, the tunnel, applies to its hosts). */
+export function libvirtEndpoint(
+  clouds: Map<string, Cloud>,
+  hosts: Map<string, Host>,
+  cloud: string,
+  host: string | null,
+): LibvirtEndpoint {
+  const own = host === null ? undefined : hosts.get(host)?.libvirt;
+  const shared = clouds.get(cloud)?.libvirt;
+  const uri = own?.uri ?? shared?.uri;
+  if (uri === undefined)
+    throw new UserError(
+      'no_libvirt',
+      `${host === null ? '' : `host ${host} has no libvirt settings and `}cloud ${cloud} has no libvirt uri in the clouds spec`,
+      EXIT.usage,
+    );
+  return {
+    uri,
+    ...(own?.migrationAddress === undefined ? {} : { migrationAddress: own.migrationAddress }),
+    ...(shared?.migrateUri === undefined ? {} : { migrateUri: shared.migrateUri }),
+    ...(shared?.listenAddress === undefined ? {} : { listenAddress: shared.listenAddress }),
+  };
+}
+
+/** How the disks go: inc copies overlays onto the destination's base image, all copies whole disks. */
+export interface StorageCopy {
+  mode: 'inc' | 'all';
+  /** The disks' target names (vda, ...). */
+  disks: string[];
+}
 
 /**
  * The `virsh migrate` command line for one migration: live, persistent at the destination, undefined at
- * the source (so the domain exists in exactly one place), routed through migrateUri/listenAddress (the
- * dedup tunnel) when the destination cloud sets them.
+ * the source (so the domain exists in exactly one place), its disks copied (libvirt's NBD sequence), at
+ * most `bandwidthMiB`, auto-converge so a guest that dirties memory faster than the link still gets
+ * there. Without a fixed migrateUri it gives only the destination's address, so libvirt there picks a
+ * free port for each migration and concurrent ones into one host never collide.
  */
-export function virshMigrate(clouds: Map<string, Cloud>, m: Migration): string[] {
-  const source = libvirt(clouds, m.from);
-  const destination = libvirt(clouds, m.to);
+export function virshMigrate(
+  vm: string,
+  source: LibvirtEndpoint,
+  destination: LibvirtEndpoint,
+  o: { storage?: StorageCopy; bandwidthMiB?: number },
+): string[] {
+  const migrateUri =
+    destination.migrateUri ??
+    (destination.migrationAddress === undefined ? undefined : `tcp://${destination.migrationAddress}`);
+  const listen = destination.listenAddress ?? destination.migrationAddress;
+  const storage = o.storage;
   return [
     'virsh',
     '-c',
@@ -18,21 +68,21 @@ export function virshMigrate(clouds: Map<string, Cloud>, m: Migration): string[]
     '--live',
     '--persistent',
     '--undefinesource',
+    '--auto-converge',
     '--verbose',
-    ...(destination.migrateUri === undefined ? [] : ['--migrateuri', destination.migrateUri]),
-    ...(destination.listenAddress === undefined ? [] : ['--listen-address', destination.listenAddress]),
-    m.vm,
+    ...(storage === undefined || storage.disks.length === 0
+      ? []
+      : [`--copy-storage-${storage.mode}`, '--migrate-disks', storage.disks.join(',')]),
+    ...(o.bandwidthMiB === undefined ? [] : ['--bandwidth', String(o.bandwidthMiB)]),
+    ...(migrateUri === undefined ? [] : ['--migrateuri', migrateUri]),
+    ...(listen === undefined ? [] : ['--listen-address', listen]),
+    vm,
     destination.uri,
   ];
 }
 
-export function libvirt(clouds: Map<string, Cloud>, cloud: string): NonNullable<Cloud['libvirt']> {
-  const settings = clouds.get(cloud)?.libvirt;
-  if (settings === undefined)
-    throw new UserError(
-      'no_libvirt',
-      `cloud ${cloud} has no libvirt settings (uri) in the clouds spec`,
-      EXIT.usage,
-    );
-  return settings;
+/** MiB/s for virsh --bandwidth: the planned rate of the migration's link, rounded up. */
+export function bandwidthMiB(wanBytes: number, seconds: number): number | undefined {
+  if (!(seconds > 0) || !(wanBytes > 0)) return undefined;
+  return Math.max(1, Math.ceil(wanBytes / seconds / 2 ** 20));
 }

@@ -1,0 +1,224 @@
+// @integration: needs root, libvirtd, QEMU, qemu-img, qemu-io
+import assert from 'node:assert/strict';
+import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { CLI, runCli, tempDir } from '../helpers.js';
+import { diskContent, diskCounter, writeRandom } from '../qemu/disk-content.js';
+import {
+  buildGuest,
+  type Guest,
+  holdQemuLock,
+  releaseQemuLock,
+  serialTicks,
+  ticksPast,
+} from '../qemu/guest.js';
+import { definePool, domainXml, type LibvirtHost, startLibvirtHost } from './libvirt-hosts.js';
+
+const MIB = 1 << 20;
+/** Where each host keeps its images, inside its own mount namespace. */
+const IMAGES = '/var/lib/libvirt/images';
+const OWN_AT = 32 * MIB;
+
+let dir: string;
+let guest: Guest;
+let h1: LibvirtHost;
+let h2: LibvirtHost;
+let baseData: Buffer;
+const own = new Map<string, Buffer>();
+
+/**
+ * Two libvirt daemons as the hosts of two clouds: h1 in a, h2 in b. h1 stores the base image as
+ * debian.qcow2, h2 its own copy as debian-copy.qcow2 (images[].at says so), so an overlay that moves
+ * must be re-based there. Each VM's disk is an overlay with 2 MiB of its own.
+ */
+before(async () => {
+  await holdQemuLock();
+  guest = buildGuest();
+  dir = tempDir();
+  h1 = await startLibvirtHost(dir, 'h1', 0);
+  h2 = await startLibvirtHost(dir, 'h2', 1);
+  for (const h of [h1, h2]) definePool(h);
+  const base = join(h1.images, 'debian.qcow2');
+  execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', base, String(64 * MIB)]);
+  baseData = writeRandom(base, 0, 16 * MIB);
+  copyFileSync(base, join(h2.images, 'debian-copy.qcow2'));
+  for (const h of [h1, h2]) h.virsh('pool-refresh', 'images');
+});
+
+after(() => {
+  h1?.stop();
+  h2?.stop();
+  releaseQemuLock();
+  if (dir !== undefined && process.env.KEEP === undefined) rmSync(dir, { recursive: true, force: true });
+});
+
+const serial = (vm: string) => join(dir, `${vm}.serial`);
+
+/** A domain on h1 whose disk is an overlay on h1's base, running and ticking. */
+async function startOnH1(vm: string): Promise<void> {
+  const overlay = join(h1.images, `${vm}.qcow2`);
+  // Written through the base's path as seen from here, then pointed at the path h1 itself sees.
+  const base = join(h1.images, 'debian.qcow2');
+  execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', '-b', base, '-F', 'qcow2', overlay]);
+  own.set(vm, writeRandom(overlay, OWN_AT, 2 * MIB));
+  execFileSync('qemu-img', ['rebase', '-u', '-b', `${IMAGES}/debian.qcow2`, '-F', 'qcow2', overlay]);
+  h1.virsh('pool-refresh', 'images');
+  const xml = join(dir, `${vm}.xml`);
+  writeFileSync(xml, domainXml({ name: vm, ...guest, disk: `${IMAGES}/${vm}.qcow2`, serial: serial(vm) }));
+  h1.virsh('define', xml);
+  h1.virsh('start', vm);
+  // Booting under TCG takes a few seconds, more on a loaded machine.
+  let booted = false;
+  for (let i = 0; i < 6 && !booted; i++) booted = await ticksPast(serial(vm), 2);
+  assert.ok(booted, `${vm} boots and ticks`);
+}
+
+/** The plan of moving `vms` from h1 to b, written by sky-plan plan from a graph and the clouds spec. */
+function planMoves(vms: string[], wanMbps: number): { plan: string; clouds: string } {
+  const clouds = join(dir, `clouds-${vms.join('-')}.json`);
+  writeFileSync(
+    clouds,
+    JSON.stringify({
+      clouds: [
+        { name: 'a', compute: { vmHour: 1 }, egress: { default: 0.09 }, wan: { defaultMbps: wanMbps } },
+        { name: 'b', compute: { vmHour: 0.1 }, egress: { default: 0.09 }, wan: { defaultMbps: wanMbps } },
+      ],
+      hosts: [
+        { name: 'h1', cloud: 'a', libvirt: { uri: h1.uri, migrationAddress: '127.0.0.1' } },
+        {
+          name: 'h2',
+          cloud: 'b',
+          capacity: { vcpus: 8, memoryGiB: 4 },
+          libvirt: { uri: h2.uri, migrationAddress: '127.0.0.1' },
+        },
+      ],
+      vms: [
+        ...vms.map((name) => ({ name, host: 'h1', vcpus: 1, memoryGiB: 0.125, image: 'debian' })),
+        { name: 'y', host: 'h2', vcpus: 1, memoryGiB: 0.125, pinned: true },
+      ],
+      images: [{ name: 'debian', at: { b: `${IMAGES}/debian-copy.qcow2` } }],
+    }),
+  );
+  const graph = join(dir, `graph-${vms.join('-')}.json`);
+  writeFileSync(
+    graph,
+    JSON.stringify({
+      schema: 'sky-plan/graph@1',
+      timeRange: { seconds: 60 },
+      nodes: [...vms, 'y'].map((id) => ({ id })),
+      edges: vms.map((source) => ({ source, target: 'y', bytes: 6e9, packets: 5e6 })),
+    }),
+  );
+  const r = runCli(['plan', '-g', graph, '-c', clouds, '--json', '--horizon', '30d']);
+  assert.equal(r.status, 0, r.stderr);
+  const plan = join(dir, `plan-${vms.join('-')}.json`);
+  writeFileSync(plan, r.stdout);
+  const moves = (JSON.parse(r.stdout) as { moves: { vm: string; toHost: string }[] }).moves;
+  assert.deepEqual(
+    moves.map((m) => [m.vm, m.toHost]).sort(),
+    vms.map((vm) => [vm, 'h2']),
+  );
+  return { plan, clouds };
+}
+
+function execute(args: string[]): ChildProcess & { done: Promise<{ status: number | null; out: string }> } {
+  const child = spawn('node', [CLI, 'execute', '--driver', 'libvirt', '--json', ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
+  let out = '';
+  child.stdout.on('data', (c: Buffer) => {
+    out += c.toString();
+  });
+  child.stderr.on('data', (c: Buffer) => {
+    out += c.toString();
+  });
+  const done = new Promise<{ status: number | null; out: string }>((resolve) =>
+    child.on('close', (status) => resolve({ status, out })),
+  );
+  return Object.assign(child, { done });
+}
+
+const state = (host: LibvirtHost, vm: string) =>
+  spawnSync('virsh', ['-c', host.uri, 'domstate', vm], { encoding: 'utf8' }).stdout.trim() || 'absent';
+
+/** The VM's disk at h2, read after stopping it there: base, own data and counter, as the guest left them. */
+function checkDiskAtH2(vm: string, counterAtLeast: number): void {
+  const info = JSON.parse(
+    execFileSync('qemu-img', ['info', '-U', '--output=json', join(h2.images, `${vm}.qcow2`)], {
+      encoding: 'utf8',
+    }),
+  ) as { 'backing-filename'?: string };
+  assert.equal(info['backing-filename'], `${IMAGES}/debian-copy.qcow2`, `${vm} is re-based on h2's copy`);
+  h2.virsh('destroy', vm);
+  // qemu-img resolves the backing path as the host sees it: read through a copy whose backing is h2's file.
+  const view = join(dir, `${vm}-view.qcow2`);
+  copyFileSync(join(h2.images, `${vm}.qcow2`), view);
+  execFileSync('qemu-img', ['rebase', '-u', '-b', join(h2.images, 'debian-copy.qcow2'), '-F', 'qcow2', view]);
+  const disk = diskContent(view);
+  assert.ok(disk.subarray(0, 16 * MIB).equals(baseData), `${vm}: the base's blocks, from h2's copy`);
+  assert.ok(disk.subarray(OWN_AT, OWN_AT + 2 * MIB).equals(own.get(vm) as Buffer), `${vm}: its own blocks`);
+  assert.ok(diskCounter(disk) >= counterAtLeast, `${vm}: the counter it wrote after the move`);
+}
+
+describe('execute --driver libvirt between two real libvirt hosts', () => {
+  it('moves two VMs at once, live, disks included, onto the destination host chosen by the plan', async () => {
+    await startOnH1('vm1');
+    await startOnH1('vm2');
+    const { plan, clouds } = planMoves(['vm1', 'vm2'], 1000);
+    const before = Math.max(...['vm1', 'vm2'].map((vm) => serialTicks(serial(vm)).at(-1) ?? 0));
+    const run = await execute(['--plan', plan, '--clouds', clouds]).done;
+    assert.equal(run.status, 0, run.out);
+    const events = run.out
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l));
+    const waves = events.filter((e) => e.type === 'wave');
+    assert.equal(waves.length, 1, 'both in one wave: concurrent migrations into one host');
+    assert.ok(
+      events.some((e) => e.type === 'progress' && e.total > 0),
+      'progress from domjobinfo',
+    );
+    for (const vm of ['vm1', 'vm2']) {
+      assert.equal(state(h2, vm), 'running', `${vm} runs on h2`);
+      assert.equal(state(h1, vm), 'absent', `${vm} is undefined on h1`);
+      assert.ok(await ticksPast(serial(vm), before), `${vm} goes on counting after the move`);
+    }
+    const last = serialTicks(serial('vm1')).at(-1) ?? 0;
+    for (const vm of ['vm1', 'vm2']) checkDiskAtH2(vm, vm === 'vm1' ? last : before);
+  });
+
+  it('a run killed mid-migration leaves the VM running at its source; resumed, it moves it', async () => {
+    await startOnH1('vm3');
+    // 16 Mbit/s: --bandwidth 2 MiB/s, so the memory takes seconds to cross and the kill lands midway.
+    const { plan, clouds } = planMoves(['vm3'], 16);
+    const journal = join(dir, 'vm3.journal');
+    const run = execute(['--plan', plan, '--clouds', clouds, '--journal', journal]);
+    for (let i = 0; i < 300; i++) {
+      const job = spawnSync('virsh', ['-c', h1.uri, 'domjobinfo', 'vm3', '--rawstats'], { encoding: 'utf8' });
+      if (/^memory_processed: [1-9]/m.test(job.stdout)) break;
+      await sleep(100);
+    }
+    process.kill(-(run.pid as number), 'SIGKILL');
+    await run.done;
+    let source = '';
+    for (let i = 0; i < 100 && source !== 'running'; i++) {
+      source = state(h1, 'vm3');
+      await sleep(200);
+    }
+    assert.equal(source, 'running', 'the source runs again');
+    assert.notEqual(state(h2, 'vm3'), 'running', 'and the destination does not run it');
+    const at = serialTicks(serial('vm3')).at(-1) ?? 0;
+    assert.ok(await ticksPast(serial('vm3'), at), 'the guest at the source goes on');
+    const resumed = await execute(['--plan', plan, '--clouds', clouds, '--resume', journal]).done;
+    assert.equal(resumed.status, 0, resumed.out);
+    assert.match(resumed.out, /"type":"reconciled","vm":"vm3","at":"a"/);
+    assert.equal(state(h2, 'vm3'), 'running');
+    assert.equal(state(h1, 'vm3'), 'absent');
+    assert.ok(existsSync(join(h2.images, 'vm3.qcow2')));
+    checkDiskAtH2('vm3', at);
+  });
+});
