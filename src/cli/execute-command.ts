@@ -5,12 +5,13 @@ import type { Command } from 'commander';
 import { EXIT, UserError } from '../errors.js';
 import type { MigrationDriver } from '../execute/driver.js';
 import { LibvirtDriver } from '../execute/drivers/libvirt-driver.js';
+import { libvirtScript } from '../execute/drivers/libvirt-script.js';
 import { QmpDriver } from '../execute/drivers/qmp-driver.js';
-import { libvirtEndpoint, virshMigrate } from '../execute/drivers/virsh-command.js';
 import { executePlan } from '../execute/execute-plan.js';
 import { Journal, readJournal } from '../execute/journal.js';
 import { jsonEvents, terminalProgress } from '../execute/progress.js';
-import { migrationScript, renderSchedule } from '../execute/render-schedule.js';
+import { renderSchedule } from '../execute/render-schedule.js';
+import { migrationScript } from '../execute/render-script.js';
 import {
   CONCURRENCY_DEFAULTS,
   type ConcurrencyLimits,
@@ -137,17 +138,9 @@ async function executeAction(flags: ExecuteFlags): Promise<number> {
       process.stdout.write(flags.json ? `${JSON.stringify({ waves }, null, 1)}\n` : renderSchedule(waves));
       return EXIT.ok;
     }
-    if (flags.clouds === undefined)
+    if (spec === undefined)
       throw new UserError('missing_clouds', '--driver script needs --clouds (libvirt uris)', EXIT.usage);
-    const hosts = new Map((spec?.hosts ?? []).map((h) => [h.name, h]));
-    const script = migrationScript(waves, (m) =>
-      virshMigrate(
-        m.vm,
-        libvirtEndpoint(clouds, hosts, m.from, m.fromHost),
-        libvirtEndpoint(clouds, hosts, m.to, m.toHost),
-        {},
-      ),
-    );
+    const script = migrationScript(waves, libvirtScript(clouds, spec));
     if (flags.script === undefined) process.stdout.write(script);
     else await writeFile(flags.script, script, { mode: 0o755 });
     return EXIT.ok;

@@ -1,6 +1,5 @@
 import { formatBytes } from '../text-format.js';
 import type { Wave } from './schedule.js';
-import { shellQuote } from './shell-quote.js';
 
 function duration(seconds: number): string {
   return seconds < 120 ? `${seconds.toFixed(0)} s` : `${(seconds / 60).toFixed(1)} min`;
@@ -21,27 +20,6 @@ export function renderSchedule(waves: Wave[]): string {
       const image = m.image === null ? '' : `, image ${m.image}`;
       lines.push(`  ${m.vm}: ${m.from} → ${m.to}, ${formatBytes(m.wanBytes)}${image}${staging}`);
     }
-  });
-  return `${lines.join('\n')}\n`;
-}
-
-/**
- * A shell script of the schedule for a human to review and run: each wave's migrations in parallel,
- * the next wave only when all of them succeeded.
- */
-export function migrationScript(waves: Wave[], command: (m: Wave['migrations'][number]) => string[]): string {
-  const lines = [
-    '#!/bin/sh',
-    `# Written by sky-plan execute --driver script: ${waves.reduce((s, w) => s + w.migrations.length, 0)} live migrations in ${waves.length} waves.`,
-    '# Review before running. A failed migration leaves its VM running at the source and stops the script.',
-    'set -eu',
-    '',
-  ];
-  waves.forEach((wave, i) => {
-    lines.push(`echo 'wave ${i + 1} of ${waves.length}'`, 'pids=""');
-    for (const m of wave.migrations)
-      lines.push(`${command(m).map(shellQuote).join(' ')} &`, 'pids="$pids $!"');
-    lines.push('for pid in $pids; do wait "$pid"; done', '');
   });
   return `${lines.join('\n')}\n`;
 }

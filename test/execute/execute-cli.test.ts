@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import type { PlanDocument } from '../../src/plan/plan-document.js';
@@ -21,22 +21,23 @@ function cloudsSpec(dir: string): string {
   return path;
 }
 
+const move = (vm: string, from: string, to: string) => ({
+  vm,
+  from,
+  to,
+  vcpus: 2,
+  memoryGiB: 4,
+  image: null,
+  wanBytes: 4e9,
+  seconds: 32,
+  cost: 0.36,
+  bringsTogether: [],
+  separates: [],
+});
+const cost = { egress: 0, internet: 0, compute: 0, migration: 0, total: 0 };
+
 /** Two VMs swapping between two full clouds, and no third cloud. */
 function swapPlan(dir: string): string {
-  const move = (vm: string, from: string, to: string) => ({
-    vm,
-    from,
-    to,
-    vcpus: 2,
-    memoryGiB: 4,
-    image: null,
-    wanBytes: 4e9,
-    seconds: 32,
-    cost: 0.36,
-    bringsTogether: [],
-    separates: [],
-  });
-  const cost = { egress: 0, internet: 0, compute: 0, migration: 0, total: 0 };
   const swap = {
     ...plan,
     placement: { x: 'b', y: 'a' },
@@ -88,16 +89,86 @@ describe('sky-plan execute', () => {
     const script = readFileSync(out, 'utf8');
     assert.equal(spawnSync('sh', ['-n', out]).status, 0, 'sh -n accepts it');
     for (const m of plan.moves) {
+      const mib = Math.ceil(m.wanBytes / m.seconds / 2 ** 20);
       assert.ok(
         script.includes(
-          `virsh -c qemu+ssh://${m.from}-hv1/system migrate --live --persistent --undefinesource --verbose --migrateuri tcp:tunnel.${m.to}:49152 ${m.vm} qemu+ssh://${m.to}-hv1/system &`,
+          `virsh -c qemu+ssh://${m.from}-hv1/system migrate --live --persistent --undefinesource --auto-converge --verbose --copy-storage-all --bandwidth ${mib} --migrateuri tcp:tunnel.${m.to}:49152 ${m.vm} qemu+ssh://${m.to}-hv1/system`,
         ),
         m.vm,
       );
     }
     const waves = runCli(['execute', '--plan', planPath, '--json']);
     const count = (JSON.parse(waves.stdout) as { waves: unknown[] }).waves.length;
-    assert.equal(script.match(/for pid in \$pids; do wait "\$pid"; done/g)?.length, count);
+    assert.equal(script.match(/^wait$/gm)?.length, count);
+  });
+
+  it('script: a failed migration skips the moves that need its room, the others go on, and it exits 1', () => {
+    // a holds one VM at most: y (c → a) waits for x (a → b) to leave; z (c → b) needs nothing.
+    const dir = tempDir();
+    const chain = {
+      ...plan,
+      placement: { x: 'b', y: 'a', z: 'b' },
+      clouds: ['a', 'b', 'c'].map((name) => ({
+        name,
+        capacity: { vcpus: null, memoryGiB: null, vms: name === 'a' ? 1 : null },
+        wanBytesPerSecond: Object.fromEntries(
+          ['a', 'b', 'c'].filter((o) => o !== name).map((o) => [o, 125e6]),
+        ),
+      })),
+      moves: [move('x', 'a', 'b'), move('y', 'c', 'a'), move('z', 'c', 'b')],
+      before: {
+        ...plan.before,
+        cost,
+        load: [
+          { cloud: 'a', vcpus: 2, memoryGiB: 4, vms: 1 },
+          { cloud: 'b', vcpus: 0, memoryGiB: 0, vms: 0 },
+          { cloud: 'c', vcpus: 4, memoryGiB: 8, vms: 2 },
+        ],
+      },
+    };
+    const planFile = join(dir, 'chain.json');
+    writeFileSync(planFile, JSON.stringify(chain));
+    const clouds = join(dir, 'clouds.json');
+    writeFileSync(
+      clouds,
+      JSON.stringify({
+        clouds: ['a', 'b', 'c'].map((name) => ({ name, libvirt: { uri: `test:///${name}` } })),
+      }),
+    );
+    const out = join(dir, 'migrate.sh');
+    const r = runCli([
+      'execute',
+      '--plan',
+      planFile,
+      '--clouds',
+      clouds,
+      '--driver',
+      'script',
+      '--script',
+      out,
+    ]);
+    assert.equal(r.status, 0, r.stderr);
+    // Only the script's own control flow is under test here (the real virsh runs in test/libvirt): a
+    // virsh that logs its call and refuses x's migration.
+    const bin = join(dir, 'bin');
+    mkdirSync(bin);
+    writeFileSync(
+      join(bin, 'virsh'),
+      `#!/bin/sh\necho "$*" >> ${dir}/calls\ncase "$*" in *" x test:///b") exit 1;; esac\n`,
+      { mode: 0o755 },
+    );
+    const run = spawnSync('sh', [out], {
+      encoding: 'utf8',
+      env: { ...process.env, PATH: `${bin}:${process.env.PATH}` },
+    });
+    assert.equal(run.status, 1, run.stdout + run.stderr);
+    assert.match(run.stderr, /x: a → b: FAILED/);
+    assert.match(run.stdout, /summary:\n {2}x: a → b: FAILED, still at its source\n/);
+    assert.match(run.stdout, / {2}y: c → a: skipped: a move it depends on failed\n/);
+    assert.match(run.stdout, / {2}z: c → b: done\n/);
+    const calls = readFileSync(join(dir, 'calls'), 'utf8');
+    assert.match(calls, / z test:\/\/\/b/);
+    assert.doesNotMatch(calls, / y test:\/\/\/a/, 'y never started');
   });
 
   it('refuses to start, naming the reason, when a VM is not where the plan says', () => {

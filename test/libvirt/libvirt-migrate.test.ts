@@ -96,7 +96,24 @@ function planMoves(vms: string[], wanMbps: number): { plan: string; clouds: stri
         },
       ],
       vms: [
-        ...vms.map((name) => ({ name, host: 'h1', vcpus: 1, memoryGiB: 0.125, image: 'debian' })),
+        ...vms.map((name) => ({
+          name,
+          host: 'h1',
+          vcpus: 1,
+          memoryGiB: 0.125,
+          image: 'debian',
+          // The script driver writes its commands from these; the libvirt driver asks libvirt.
+          disks: [
+            {
+              device: 'vda',
+              path: `${IMAGES}/${name}.qcow2`,
+              format: 'qcow2',
+              virtualBytes: 64 * MIB,
+              allocatedBytes: 3 * MIB,
+              backing: [`${IMAGES}/debian.qcow2`],
+            },
+          ],
+        })),
         { name: 'y', host: 'h2', vcpus: 1, memoryGiB: 0.125, pinned: true },
       ],
       images: [{ name: 'debian', at: { b: `${IMAGES}/debian-copy.qcow2` } }],
@@ -189,6 +206,32 @@ describe('execute --driver libvirt between two real libvirt hosts', () => {
     }
     const last = serialTicks(serial('vm1')).at(-1) ?? 0;
     for (const vm of ['vm1', 'vm2']) checkDiskAtH2(vm, vm === 'vm1' ? last : before);
+  });
+
+  it('the script driver writes the same moves: run, it moves the VM live and sums up', async () => {
+    await startOnH1('vm4');
+    const { plan, clouds } = planMoves(['vm4'], 1000);
+    const script = join(dir, 'migrate.sh');
+    const r = runCli([
+      'execute',
+      '--plan',
+      plan,
+      '--clouds',
+      clouds,
+      '--driver',
+      'script',
+      '--script',
+      script,
+    ]);
+    assert.equal(r.status, 0, r.stderr);
+    const before = serialTicks(serial('vm4')).at(-1) ?? 0;
+    const run = spawnSync('sh', [script], { encoding: 'utf8', timeout: 300_000 });
+    assert.equal(run.status, 0, run.stdout + run.stderr);
+    assert.match(run.stdout, /summary:\n {2}vm4: a \(h1\) → b \(h2\): done/);
+    assert.equal(state(h2, 'vm4'), 'running');
+    assert.equal(state(h1, 'vm4'), 'absent');
+    assert.ok(await ticksPast(serial('vm4'), before));
+    checkDiskAtH2('vm4', before);
   });
 
   it('a run killed mid-migration leaves the VM running at its source; resumed, it moves it', async () => {

@@ -38,8 +38,8 @@ export function libvirtEndpoint(
 /** How the disks go: inc copies overlays onto the destination's base image, all copies whole disks. */
 export interface StorageCopy {
   mode: 'inc' | 'all';
-  /** The disks' target names (vda, ...). */
-  disks: string[];
+  /** The disks' target names (vda, ...); undefined: every disk libvirt finds writable and not shared. */
+  disks?: string[];
 }
 
 /**
@@ -70,9 +70,10 @@ export function virshMigrate(
     '--undefinesource',
     '--auto-converge',
     '--verbose',
-    ...(storage === undefined || storage.disks.length === 0
+    ...(storage === undefined || storage.disks?.length === 0 ? [] : [`--copy-storage-${storage.mode}`]),
+    ...(storage?.disks === undefined || storage.disks.length === 0
       ? []
-      : [`--copy-storage-${storage.mode}`, '--migrate-disks', storage.disks.join(',')]),
+      : ['--migrate-disks', storage.disks.join(',')]),
     ...(o.bandwidthMiB === undefined ? [] : ['--bandwidth', String(o.bandwidthMiB)]),
     ...(migrateUri === undefined ? [] : ['--migrateuri', migrateUri]),
     ...(listen === undefined ? [] : ['--listen-address', listen]),
