@@ -142,7 +142,7 @@ export class LibvirtDriver implements MigrationDriver {
     const [source, destination] = this.endpoints(m);
     if ((await domstate(destination.uri, m.vm)) === 'running') return 'destination';
     await resumeIfPaused(source.uri, m.vm);
-    if ((await domstate(destination.uri, m.vm)).startsWith('virsh -c')) {
+    if (!(await defined(destination.uri, m.vm))) {
       const disks = parseDomainDisks(await virsh(source.uri, 'dumpxml', m.vm));
       for (const d of disks) {
         const pool = await poolHolding(destination.uri, d.path);
@@ -289,6 +289,13 @@ async function domstate(uri: string, vm: string): Promise<string> {
   } catch (err) {
     return (err as Error).message;
   }
+}
+
+async function defined(uri: string, vm: string): Promise<boolean> {
+  return virsh(uri, 'dominfo', vm).then(
+    () => true,
+    () => false,
+  );
 }
 
 async function resumeIfPaused(uri: string, vm: string): Promise<void> {
