@@ -8,6 +8,7 @@ import { registerCollect } from './collect-command.js';
 import { registerExecute } from './execute-command.js';
 import { registerExport } from './export-command.js';
 import { registerFingerprint } from './fingerprint-command.js';
+import { registerInventory } from './inventory-command.js';
 import { registerPlan } from './plan-command.js';
 import { registerReport } from './report-command.js';
 import { registerTunnel } from './tunnel-command.js';
@@ -31,6 +32,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   registerVerify(program);
   registerTunnel(program);
   registerFingerprint(program);
+  registerInventory(program);
   try {
     await program.parseAsync(argv, { from: 'user' });
     // A command that finished with a result other than success (execute: some moves failed) says so.

@@ -93,6 +93,8 @@ const nic = v.strictObject({
   ips: v.optional(v.array(ip)),
   vlan: v.optional(overlayId),
   vni: v.optional(overlayId),
+  /** The bridge its tap is on (from libvirt); informative. */
+  bridge: v.optional(v.string()),
 });
 
 /**

@@ -1,4 +1,4 @@
-// @integration: needs Graphviz (dot)
+// @integration: needs Graphviz (dot), virsh
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -48,6 +48,10 @@ const CASES: [string[], number][] = [
   [['collect', missing], 3],
   [['collect', garbage], 3],
   [['fingerprint', '--file', missing], 3],
+  [['inventory', '--libvirt', 'qemu+tcp://127.0.0.1:1/system'], 3],
+  [['inventory'], 2],
+  [['inventory', '--libvirt', 'test:///default', '--cloud', 'h1'], 2],
+  [['inventory', '--libvirt', 'test:///default', '-o', noDir], 2],
   [['fingerprint', '--file', dir], 3],
   [['execute', '--plan', plan, '--driver', 'qmp', '--clouds', clouds, '--resume', missing], 3],
   // Outputs that cannot be written.

@@ -222,9 +222,18 @@ describe('sky-plan capture --libvirt on taps and their bridge (root)', () => {
     const live = JSON.parse(merged.stdout) as GraphDocument;
     const file = runCli(['analyze', truthPcap, '--inventory', inventory, '--json']);
     const expected = JSON.parse(file.stdout) as GraphDocument;
-    assert.equal(counted, expected.captures[0]?.stats.frames, 'frames counted once = frames on the bridge');
     const pairs = (g: GraphDocument) =>
       g.edges.map((e) => `${e.source}>${e.target} ${e.bytes} ${e.packets}`).sort();
+    // Which frame a mismatch is about: the bridge's frames, with their times, against the windows'.
+    const why = () =>
+      `live ${JSON.stringify(pairs(live))}, bridge ${JSON.stringify(pairs(expected))}; windows ${JSON.stringify(
+        docs.map((d) => [d.window.index, d.decode.frames]),
+      )}; bridge frames:\n${spawnSync('tcpdump', ['-r', truthPcap, '-nn', '-e', '-tt'], { encoding: 'utf8' }).stdout}`;
+    assert.equal(
+      counted,
+      expected.captures[0]?.stats.frames,
+      `frames counted once = frames on the bridge: ${why()}`,
+    );
     assert.deepEqual(pairs(live), pairs(expected));
     const ab = live.edges.find((e) => e.source === 'vm-a' && e.target === 'vm-b');
     assert.ok(ab !== undefined && ab.bytes > 200000, `vm-a → vm-b bytes: ${ab?.bytes}`);

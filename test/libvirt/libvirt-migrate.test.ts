@@ -1,10 +1,11 @@
 // @integration: needs root, libvirtd, QEMU, qemu-img, qemu-io
 import assert from 'node:assert/strict';
 import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { loadInventory } from '../../src/inventory/load-inventory.js';
 import { CLI, runCli, tempDir } from '../helpers.js';
 import { diskContent, diskCounter, writeRandom } from '../qemu/disk-content.js';
 import {
@@ -181,10 +182,51 @@ function checkDiskAtH2(vm: string, counterAtLeast: number): void {
   assert.ok(diskCounter(disk) >= counterAtLeast, `${vm}: the counter it wrote after the move`);
 }
 
-describe('execute --driver libvirt between two real libvirt hosts', () => {
-  it('moves two VMs at once, live, disks included, onto the destination host chosen by the plan', async () => {
+describe('sky-plan inventory and execute --driver libvirt on two real libvirt hosts', () => {
+  const inventory = () => join(dir, 'inventory.yaml');
+  const readInventory = (...extra: string[]) =>
+    runCli(['inventory', '--libvirt', h1.uri, h2.uri, '--cloud', 'h1=a', '--cloud', 'h2=b', ...extra]);
+
+  it('inventory --libvirt reads the domains back as they were defined, the same each time', async () => {
     await startOnH1('vm1');
     await startOnH1('vm2');
+    const r = readInventory('-o', inventory());
+    assert.equal(r.status, 0, r.stderr);
+    const inv = await loadInventory(inventory());
+    assert.deepEqual(
+      inv.hosts.map((h) => [h.name, h.cloud, h.libvirt?.uri]),
+      [
+        ['h1', 'a', h1.uri],
+        ['h2', 'b', h2.uri],
+      ],
+    );
+    assert.ok((inv.hosts[0]?.capacity?.vcpus ?? 0) >= 1, 'capacity from nodeinfo');
+    assert.deepEqual(
+      inv.vms.map((vm) => [vm.name, vm.host, vm.vcpus, vm.memoryGiB]),
+      [
+        ['vm1', 'h1', 1, 0.125],
+        ['vm2', 'h1', 1, 0.125],
+      ],
+    );
+    for (const vm of inv.vms) {
+      const [disk] = vm.disks;
+      assert.equal(vm.disks.length, 1);
+      assert.equal(disk?.device, 'vda');
+      assert.equal(disk?.path, `${IMAGES}/${vm.name}.qcow2`);
+      assert.equal(disk?.format, 'qcow2');
+      assert.equal(disk?.virtualBytes, 64 * MIB);
+      assert.ok((disk?.allocatedBytes ?? 0) >= 2 * MIB, 'its own 2 MiB at least');
+      assert.deepEqual(disk?.backing, [`${IMAGES}/debian.qcow2`]);
+    }
+    const first = readFileSync(inventory(), 'utf8');
+    const again = readInventory('-o', inventory());
+    assert.equal(again.status, 0, again.stderr);
+    assert.match(again.stdout, /inventory\.yaml: unchanged/);
+    assert.equal(readFileSync(inventory(), 'utf8'), first);
+    assert.equal(readInventory().stdout, first, 'the same on stdout');
+  });
+
+  it('moves two VMs at once, live, disks included, onto the destination host chosen by the plan', async () => {
     const { plan, clouds } = planMoves(['vm1', 'vm2'], 1000);
     const before = Math.max(...['vm1', 'vm2'].map((vm) => serialTicks(serial(vm)).at(-1) ?? 0));
     const run = await execute(['--plan', plan, '--clouds', clouds]).done;
@@ -263,5 +305,13 @@ describe('execute --driver libvirt between two real libvirt hosts', () => {
     assert.equal(state(h1, 'vm3'), 'absent');
     assert.ok(existsSync(join(h2.images, 'vm3.qcow2')));
     checkDiskAtH2('vm3', at);
+  });
+  it('inventory --libvirt onto the last one says what changed: where each VM runs now', () => {
+    const r = readInventory('-o', inventory());
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /~ vm1: .*host h1 → h2/);
+    assert.match(r.stdout, /~ vm2: .*host h1 → h2/);
+    assert.match(r.stdout, /\+ vm3\n/);
+    assert.match(r.stdout, /\+ vm4\n/);
   });
 });

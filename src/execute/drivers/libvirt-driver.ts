@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { UserError } from '../../errors.js';
+import { parseDomainDisks } from '../../inventory/libvirt-domain.js';
 import type { Cloud, Host, Inventory } from '../../inventory/schema.js';
 import {
   type MigrationDriver,
@@ -13,7 +14,6 @@ import {
   createVolume,
   deleteVolume,
   diskCapacity,
-  parseDomainDisks,
   poolHolding,
   virsh,
   volumeExists,

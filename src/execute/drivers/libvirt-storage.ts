@@ -1,65 +1,13 @@
-import { execFile } from 'node:child_process';
 import { posix } from 'node:path';
-import { promisify } from 'node:util';
+import { xmlText } from '../../inventory/libvirt-domain.js';
+import { virsh as runVirsh } from '../../inventory/virsh.js';
 import { MigrationFailed } from '../driver.js';
 
-const run = promisify(execFile);
-
-/** `virsh -c URI ARGS...`'s output; a failure names the command and what virsh said. */
-export async function virsh(uri: string, ...args: string[]): Promise<string> {
-  try {
-    const { stdout } = await run('virsh', ['-c', uri, ...args], { timeout: 60_000, maxBuffer: 16 << 20 });
-    return stdout;
-  } catch (err) {
-    const e = err as { stderr?: string; message: string };
-    throw new MigrationFailed(`virsh -c ${uri} ${args.join(' ')}: ${(e.stderr || e.message).trim()}`);
-  }
-}
-
-/** A file-backed disk of a running domain, as libvirt has it. */
-export interface DomainDisk {
-  target: string;
-  path: string;
-  format: string;
-  /** Its backing files, nearest first (from the live XML's backingStore chain), and the nearest's format. */
-  backing: string[];
-  backingFormat?: string;
-}
-
-const xmlText = (s: string) =>
-  s.replace(/&(lt|gt|quot|apos|amp);/g, (_, e: string) =>
-    e === 'lt' ? '<' : e === 'gt' ? '>' : e === 'quot' ? '"' : e === 'apos' ? "'" : '&',
-  );
-const attribute = (xml: string, element: string, name: string) =>
-  new RegExp(`<${element}\\b[^>]*\\b${name}=(['"])(.*?)\\1`).exec(xml)?.[2];
-
-/**
- * The domain's file disks from `virsh dumpxml` (libvirt writes its XML in one fixed style, so its
- * <disk> elements are found by pattern; a disk never nests another). CD-ROMs and network disks are left
- * out: they are not copied.
- */
-export function parseDomainDisks(xml: string): DomainDisk[] {
-  const disks: DomainDisk[] = [];
-  for (const match of xml.matchAll(/<disk\b([^>]*)>([\s\S]*?)<\/disk>/g)) {
-    const [, head = '', body = ''] = match;
-    if (!/type=['"]file['"]/.test(head) || !/device=['"]disk['"]/.test(head)) continue;
-    const target = attribute(body, 'target', 'dev');
-    const path = attribute(body, 'source', 'file');
-    if (target === undefined || path === undefined) continue;
-    const chain = body.slice(body.indexOf('<backingStore'));
-    const backing = body.includes('<backingStore')
-      ? [...chain.matchAll(/<source\b[^>]*\bfile=(['"])(.*?)\1/g)].map((m) => xmlText(m[2] ?? ''))
-      : [];
-    const backingFormat = backing.length > 0 ? attribute(chain, 'format', 'type') : undefined;
-    disks.push({
-      target: xmlText(target),
-      path: xmlText(path),
-      format: attribute(body, 'driver', 'type') ?? 'raw',
-      backing,
-      ...(backingFormat === undefined ? {} : { backingFormat }),
-    });
-  }
-  return disks;
+/** virsh, its failures as MigrationFailed (the migration did not happen). */
+export function virsh(uri: string, ...args: string[]): Promise<string> {
+  return runVirsh(uri, ...args).catch((err: Error) => {
+    throw new MigrationFailed(err.message);
+  });
 }
 
 /** The storage pool of a host whose directory holds `path`: libvirt creates volumes only in pools. */
