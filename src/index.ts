@@ -22,8 +22,8 @@ export { CONCURRENCY_DEFAULTS, DeadlockError, schedule, scheduleInput } from './
 export { graphDocument } from './graph/graph-document.js';
 export type { GraphDocument, GraphEdge, GraphNode } from './graph/graph-model.js';
 export { fillDiskInfo } from './inventory/disk-info.js';
-export { loadInventory, parseInventory } from './inventory/load-inventory.js';
 export { inventoryDiff } from './inventory/inventory-diff.js';
+export { loadInventory, parseInventory } from './inventory/load-inventory.js';
 export { mergeInventories } from './inventory/merge-inventories.js';
 export { readLibvirt } from './inventory/read-libvirt.js';
 export type { Cloud, Disk, Inventory } from './inventory/schema.js';

@@ -121,6 +121,8 @@ export function domainXml(o: {
   initrd: string;
   disk: string;
   serial: string;
+  /** A NIC on this bridge (libvirt creates its tap there). */
+  nic?: { bridge: string; mac: string };
 }): string {
   return `<domain type='qemu'>
   <name>${o.name}</name>
@@ -139,7 +141,7 @@ export function domainXml(o: {
       <source file='${o.disk}'/>
       <target dev='vda' bus='virtio'/>
     </disk>
-    <serial type='file'><source path='${o.serial}' append='on'/></serial>
+${o.nic === undefined ? '' : `    <interface type='bridge'><source bridge='${o.nic.bridge}'/><mac address='${o.nic.mac}'/><model type='e1000'/></interface>\n`}    <serial type='file'><source path='${o.serial}' append='on'/></serial>
     <controller type='usb' model='none'/>
     <memballoon model='none'/>
   </devices>

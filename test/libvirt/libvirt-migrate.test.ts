@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { loadInventory } from '../../src/inventory/load-inventory.js';
+import { Background, readWindowFiles } from '../collect/background.js';
 import { CLI, runCli, tempDir } from '../helpers.js';
 import { diskContent, diskCounter, writeRandom } from '../qemu/disk-content.js';
 import {
@@ -50,6 +51,7 @@ before(async () => {
 });
 
 after(() => {
+  Background.killAll();
   h1?.stop();
   h2?.stop();
   releaseQemuLock();
@@ -59,7 +61,7 @@ after(() => {
 const serial = (vm: string) => join(dir, `${vm}.serial`);
 
 /** A domain on h1 whose disk is an overlay on h1's base, running and ticking. */
-async function startOnH1(vm: string): Promise<void> {
+async function startOnH1(vm: string, nic?: { bridge: string; mac: string }): Promise<void> {
   const overlay = join(h1.images, `${vm}.qcow2`);
   // Written through the base's path as seen from here, then pointed at the path h1 itself sees.
   const base = join(h1.images, 'debian.qcow2');
@@ -68,7 +70,16 @@ async function startOnH1(vm: string): Promise<void> {
   execFileSync('qemu-img', ['rebase', '-u', '-b', `${IMAGES}/debian.qcow2`, '-F', 'qcow2', overlay]);
   h1.virsh('pool-refresh', 'images');
   const xml = join(dir, `${vm}.xml`);
-  writeFileSync(xml, domainXml({ name: vm, ...guest, disk: `${IMAGES}/${vm}.qcow2`, serial: serial(vm) }));
+  writeFileSync(
+    xml,
+    domainXml({
+      name: vm,
+      ...guest,
+      disk: `${IMAGES}/${vm}.qcow2`,
+      serial: serial(vm),
+      ...(nic === undefined ? {} : { nic }),
+    }),
+  );
   h1.virsh('define', xml);
   h1.virsh('start', vm);
   // Booting under TCG takes a few seconds, more on a loaded machine.
@@ -306,6 +317,72 @@ describe('sky-plan inventory and execute --driver libvirt on two real libvirt ho
     assert.ok(existsSync(join(h2.images, 'vm3.qcow2')));
     checkDiskAtH2('vm3', at);
   });
+  it('capture --libvirt finds the taps libvirt made and counts each frame once, on its sender’s tap', async () => {
+    // A hub (as in the capture tests): every frame crosses both taps and the bridge device.
+    const bridge = 'sklvbr0';
+    spawnSync('ip', ['link', 'del', bridge]);
+    execFileSync('ip', ['link', 'add', bridge, 'type', 'bridge', 'ageing_time', '0', 'mcast_snooping', '0']);
+    writeFileSync(`/proc/sys/net/ipv6/conf/${bridge}/disable_ipv6`, '1');
+    execFileSync('ip', ['link', 'set', bridge, 'up']);
+    try {
+      const macs = { vm5: '52:54:00:5e:00:05', vm6: '52:54:00:5e:00:06' };
+      for (const [vm, mac] of Object.entries(macs)) await startOnH1(vm, { bridge, mac });
+      const out = join(dir, 'windows');
+      const truthPcap = join(dir, 'bridge.pcap');
+      const truth = spawn('tcpdump', ['-i', bridge, '--immediate-mode', '-U', '-w', truthPcap], {
+        stdio: 'ignore',
+      });
+      await sleep(500);
+      const capture = new Background([
+        'capture',
+        '--libvirt',
+        h1.uri,
+        '--libvirt-every',
+        '1s',
+        '-i',
+        bridge,
+        '--window',
+        '1s',
+        '--host',
+        'h1',
+        '--out',
+        out,
+      ]);
+      await capture.waitFor(/capturing on/);
+      await sleep(1000);
+      // QEMU announces each NIC with RARP frames (five rounds): frames the VM's NIC sends, at no cost to the guest.
+      for (const vm of Object.keys(macs)) h1.virsh('qemu-monitor-command', vm, '--hmp', 'announce_self');
+      await sleep(3000);
+      assert.equal(await capture.stop(), 0, capture.stderr);
+      truth.kill('SIGINT');
+      await new Promise((r) => truth.on('exit', r));
+      const { docs } = readWindowFiles(out);
+      const taps = h1.virsh('domiflist', 'vm5') + h1.virsh('domiflist', 'vm6');
+      const vnets = [...taps.matchAll(/^\s*(vnet\d+)\s/gm)].map((m) => m[1]);
+      assert.equal(vnets.length, 2, taps);
+      assert.deepEqual(
+        docs
+          .at(-1)
+          ?.interfaces.map((i) => i.name)
+          .sort(),
+        [bridge, ...vnets].sort(),
+        'the bridge and both taps, as libvirt named them',
+      );
+      const file = JSON.parse(runCli(['analyze', truthPcap, '--json']).stdout) as {
+        captures: { stats: { frames: number } }[];
+      };
+      const onBridge = file.captures[0]?.stats.frames ?? 0;
+      assert.ok(onBridge >= 10, `${onBridge} frames on the bridge`);
+      assert.equal(docs.at(-1)?.decode.frames, onBridge, 'each frame counted once');
+      const announced = docs.flatMap((d) => d.announcements).map(([, mac]) => mac);
+      for (const mac of Object.values(macs))
+        assert.equal(announced.filter((m) => m === mac).length, 5, `${mac}'s five announcements, once each`);
+    } finally {
+      for (const vm of ['vm5', 'vm6']) spawnSync('virsh', ['-c', h1.uri, 'destroy', vm]);
+      spawnSync('ip', ['link', 'del', bridge]);
+    }
+  });
+
   it('inventory --libvirt onto the last one says what changed: where each VM runs now', () => {
     const r = readInventory('-o', inventory());
     assert.equal(r.status, 0, r.stderr);
