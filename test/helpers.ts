@@ -30,6 +30,11 @@ export function runCli(args: string[], input?: Buffer): CliResult {
   return { status: r.status ?? -1, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
 }
 
+/** `sky-plan execute --driver script` of a plan into `out`. */
+export function writeScript(plan: string, clouds: string, out: string): CliResult {
+  return runCli(['execute', '--plan', plan, '--clouds', clouds, '--driver', 'script', '--script', out]);
+}
+
 /** Bytes from a hex dump; whitespace and `|` separators are ignored. */
 export function hex(text: string): Buffer {
   return Buffer.from(text.replace(/[\s|]/g, ''), 'hex');

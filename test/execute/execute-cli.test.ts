@@ -4,7 +4,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import type { PlanDocument } from '../../src/plan/plan-document.js';
-import { fixture, runCli, tempDir } from '../helpers.js';
+import { fixture, runCli, tempDir, writeScript } from '../helpers.js';
 
 const planPath = fixture('golden', 'cluster-plan.json');
 const plan = JSON.parse(readFileSync(planPath, 'utf8')) as PlanDocument;
@@ -74,17 +74,7 @@ describe('sky-plan execute', () => {
   it('script: a valid shell script of the exact virsh commands, one wave after another', () => {
     const dir = tempDir();
     const out = join(dir, 'migrate.sh');
-    const r = runCli([
-      'execute',
-      '--plan',
-      planPath,
-      '--clouds',
-      cloudsSpec(dir),
-      '--driver',
-      'script',
-      '--script',
-      out,
-    ]);
+    const r = writeScript(planPath, cloudsSpec(dir), out);
     assert.equal(r.status, 0, r.stderr);
     const script = readFileSync(out, 'utf8');
     assert.equal(spawnSync('sh', ['-n', out]).status, 0, 'sh -n accepts it');
@@ -136,17 +126,7 @@ describe('sky-plan execute', () => {
       }),
     );
     const out = join(dir, 'migrate.sh');
-    const r = runCli([
-      'execute',
-      '--plan',
-      planFile,
-      '--clouds',
-      clouds,
-      '--driver',
-      'script',
-      '--script',
-      out,
-    ]);
+    const r = writeScript(planFile, clouds, out);
     assert.equal(r.status, 0, r.stderr);
     // Only the script's own control flow is under test here (the real virsh runs in test/libvirt): a
     // virsh that logs its call and refuses x's migration.

@@ -7,7 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { loadInventory } from '../../src/inventory/load-inventory.js';
 import { Background, readWindowFiles } from '../collect/background.js';
-import { CLI, runCli, tempDir } from '../helpers.js';
+import { CLI, runCli, tempDir, writeScript } from '../helpers.js';
 import { diskContent, diskCounter, writeRandom } from '../qemu/disk-content.js';
 import {
   buildGuest,
@@ -265,17 +265,7 @@ describe('sky-plan inventory and execute --driver libvirt on two real libvirt ho
     await startOnH1('vm4');
     const { plan, clouds } = planMoves(['vm4'], 1000);
     const script = join(dir, 'migrate.sh');
-    const r = runCli([
-      'execute',
-      '--plan',
-      plan,
-      '--clouds',
-      clouds,
-      '--driver',
-      'script',
-      '--script',
-      script,
-    ]);
+    const r = writeScript(plan, clouds, script);
     assert.equal(r.status, 0, r.stderr);
     const before = serialTicks(serial('vm4')).at(-1) ?? 0;
     const run = spawnSync('sh', [script], { encoding: 'utf8', timeout: 300_000 });

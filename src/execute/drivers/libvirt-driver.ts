@@ -59,7 +59,6 @@ export class LibvirtDriver implements MigrationDriver {
   constructor(
     private readonly clouds: Map<string, Cloud>,
     private readonly inventory: Inventory = { clouds: [], hosts: [], vms: [], images: [] },
-    private readonly stallMs = STALL_MS,
   ) {
     this.hosts = new Map(inventory.hosts.map((h) => [h.name, h]));
   }
@@ -81,8 +80,6 @@ export class LibvirtDriver implements MigrationDriver {
         problems.push(`${m.vm} is not running at ${source.uri} (virsh domstate: ${state})`);
         continue;
       }
-      // A staged move's second hop starts from a cloud the VM is not in yet: its disks are checked then.
-      if (m.stagingFor !== undefined) continue;
       try {
         for (const volume of (await this.storagePlan(m, source, destination)).volumes)
           if (await volumeExists(destination.uri, volume.pool, volume.path))
@@ -222,11 +219,12 @@ export class LibvirtDriver implements MigrationDriver {
         try {
           const stats = jobStats(await virsh(sourceUri, 'domjobinfo', m.vm, '--rawstats').catch(() => ''));
           if (stats === undefined) return;
-          const copied = stats.data_processed + stats.disk_processed;
+          // data_* is memory and disks together; disk_* the disks' share.
+          const copied = stats.data_processed;
           progress({
             transferred: copied,
-            remaining: stats.data_remaining + stats.disk_remaining,
-            total: stats.data_total + stats.disk_total,
+            remaining: stats.data_remaining,
+            total: stats.data_total,
             bytesPerSecond: stats.memory_bps,
             dirtyPagesPerSecond: stats.memory_dirty_rate,
             disk: {
@@ -236,7 +234,7 @@ export class LibvirtDriver implements MigrationDriver {
             },
           });
           if (copied !== moved.bytes) moved = { bytes: copied, at: Date.now() };
-          else if (Date.now() - moved.at > this.stallMs && !stalled) {
+          else if (Date.now() - moved.at > STALL_MS && !stalled) {
             stalled = true;
             await virsh(sourceUri, 'domjobabort', m.vm).catch(() => undefined);
           }
@@ -252,9 +250,7 @@ export class LibvirtDriver implements MigrationDriver {
         clearInterval(timer);
         if (code === 0) resolve();
         else if (stalled)
-          reject(
-            new MigrationFailed(`${m.vm}: no progress for ${this.stallMs / 1000} s: aborted (domjobabort)`),
-          );
+          reject(new MigrationFailed(`${m.vm}: no progress for ${STALL_MS / 1000} s: aborted (domjobabort)`));
         else reject(new MigrationFailed(`${m.vm}: virsh migrate exited with ${code}: ${output.trim()}`));
       });
     });
