@@ -9,6 +9,7 @@ import { libvirtScript } from '../execute/drivers/libvirt-script.js';
 import { QmpDriver } from '../execute/drivers/qmp-driver.js';
 import { executePlan } from '../execute/execute-plan.js';
 import { Journal, readJournal } from '../execute/journal.js';
+import { overlayHooks } from '../execute/overlay-hooks.js';
 import { jsonEvents, terminalProgress } from '../execute/progress.js';
 import { renderSchedule } from '../execute/render-schedule.js';
 import { migrationScript } from '../execute/render-script.js';
@@ -163,6 +164,7 @@ async function executeAction(flags: ExecuteFlags): Promise<number> {
     flags.driver === 'qmp' && spec !== undefined
       ? new QmpDriver(clouds, flags.dedup === true, spec)
       : new LibvirtDriver(clouds, spec);
+  const afterMove = spec === undefined ? undefined : overlayHooks(clouds, spec);
   const journalPath = flags.resume ?? flags.journal ?? `${flags.plan}.journal`;
   if (flags.resume === undefined && existsSync(journalPath))
     throw new UserError(
@@ -182,6 +184,7 @@ async function executeAction(flags: ExecuteFlags): Promise<number> {
       onFailure: flags.onFailure,
       ...(resumed === undefined ? {} : { resumed }),
       events: flags.json || !process.stdout.isTTY ? jsonEvents(write) : terminalProgress(write),
+      ...(afterMove === undefined ? {} : { afterMove }),
     });
     return ok ? EXIT.ok : EXIT.incomplete;
   } finally {

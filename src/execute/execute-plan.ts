@@ -27,6 +27,7 @@ export type ExecuteEvent =
   | { type: 'done'; vm: string; from: string; to: string; seconds: number; dedup?: DedupReport }
   | { type: 'failed'; vm: string; from: string; to: string; error: string }
   | { type: 'reconciled'; vm: string; at: string }
+  | { type: 'warning'; vm: string; message: string }
   | { type: 'end'; ok: boolean; done: number; failed: string[] };
 
 export interface ExecuteOptions {
@@ -39,6 +40,8 @@ export interface ExecuteOptions {
   /** The journal of an interrupted run, to resume it. */
   resumed?: JournalEntry[];
   events: (e: ExecuteEvent) => void;
+  /** Runs after each switchover (the overlay's forwarding); resolves to what went wrong, if anything. */
+  afterMove?: (m: Migration) => Promise<string | undefined>;
 }
 
 /**
@@ -116,6 +119,9 @@ async function runOne(m: Migration, o: ExecuteOptions): Promise<boolean> {
     o.events({ type: 'failed', vm: m.vm, from: m.from, to: m.to, error });
     return false;
   }
+  // The VM runs at its destination now, whatever the hook says: a failure is a warning, not a rollback.
+  const warning = await o.afterMove?.(m);
+  if (warning !== undefined) o.events({ type: 'warning', vm: m.vm, message: warning });
   const seconds = (performance.now() - started) / 1000;
   const done = { vm: m.vm, from: m.from, to: m.to, seconds, ...(dedup === undefined ? {} : { dedup }) };
   o.journal.write({ type: 'done', ...done });

@@ -74,6 +74,8 @@ export function terminalProgress(write: (s: string) => void): (e: ExecuteEvent) 
         return redraw([]);
       case 'reconciled':
         return redraw([`  ${e.vm}: interrupted migration settled, runs in ${e.at}`]);
+      case 'warning':
+        return redraw([`  warning: ${e.message}`]);
       case 'end':
         return redraw([
           e.ok

@@ -48,6 +48,12 @@ export const cloudSchema = v.strictObject({
       pskFile: v.string(),
     }),
   ),
+  /**
+   * Commands `sky-plan execute` runs after each switchover, for overlays whose forwarding is not learned
+   * (static VXLAN FDBs, EVPN): `arrive` of the destination cloud, then `leave` of the source. {vm},
+   * {macs}, {ips}, {from}, {to}, {fromHost} and {toHost} become quoted words.
+   */
+  overlay: v.optional(v.strictObject({ arrive: v.optional(v.string()), leave: v.optional(v.string()) })),
   /** How `sky-plan execute --driver qmp` drives QEMU here; {vm} and {cloud} are substituted. */
   qmp: v.optional(
     v.strictObject({

@@ -28,6 +28,12 @@ const MODULES = [
   'drivers/block/virtio_blk.ko',
 ];
 
+/** The NIC driver, loaded only by a guest given an address (`net=` on its command line). */
+const NET_MODULE = 'drivers/net/ethernet/intel/e1000/e1000.ko';
+
+/** The TCP port where a guest with an address echoes back what it receives (busybox nc, one per connection). */
+export const ECHO_PORT = 5001;
+
 /** Where a guest with a disk writes its counter: a sector 48 MiB into /dev/vda, past the tests' data. */
 export const COUNTER_OFFSET = 48 << 20;
 
@@ -45,6 +51,13 @@ const INIT = `#!/bin/busybox sh
 /bin/busybox mount -t proc proc /proc
 /bin/busybox mount -t devtmpfs dev /dev
 for m in ${MODULES.map((m) => `/lib/${m.split('/').pop()}`).join(' ')}; do /bin/busybox insmod $m 2>/dev/null; done
+net=$(/bin/busybox sed -n 's/.* net=\\([^ ]*\\).*/\\1/p' /proc/cmdline)
+if [ -n "$net" ]; then
+  /bin/busybox insmod /lib/e1000.ko
+  /bin/busybox ip addr add "$net" dev eth0
+  /bin/busybox ip link set eth0 up
+  /bin/busybox nc -ll -p ${ECHO_PORT} -e /bin/busybox cat &
+fi
 if /bin/busybox grep -q readdisk /proc/cmdline; then
   /bin/busybox dd if=/dev/vda of=/dev/null bs=1M count=64 2>/dev/null
 fi
@@ -72,9 +85,9 @@ export function buildGuest(): Guest {
   const depends = execFileSync('apt-cache', ['depends', 'linux-image-amd64'], { encoding: 'utf8' });
   const pkg = /Depends: (linux-image-[\w.-]+)/.exec(depends)?.[1];
   if (pkg === undefined) throw new Error(`no kernel package behind linux-image-amd64: ${depends}`);
-  // v5: the initrd carries virtio_blk, writes the counter at COUNTER_OFFSET, may read its disk, and
-  // prints its ticks through the kernel console.
-  const dir = join(tmpdir(), `sky-plan-guest-v5-${pkg}`);
+  // v6: the initrd carries virtio_blk and e1000, writes the counter at COUNTER_OFFSET, may read its
+  // disk, prints its ticks through the kernel console, and given an address echoes TCP.
+  const dir = join(tmpdir(), `sky-plan-guest-v6-${pkg}`);
   const initrd = join(dir, 'initrd.gz');
   const kernelDir = join(dir, 'unpacked', 'boot');
   const kernelName = () => readdirSync(kernelDir).find((f) => f.startsWith('vmlinuz-'));
@@ -89,7 +102,7 @@ export function buildGuest(): Guest {
   mkdirSync(join(root, 'lib'), { recursive: true });
   const modules = join(dir, 'unpacked', 'lib', 'modules');
   const release = readdirSync(modules)[0] as string;
-  for (const m of MODULES)
+  for (const m of [...MODULES, NET_MODULE])
     copyFileSync(join(modules, release, 'kernel', m), join(root, 'lib', m.split('/').pop() as string));
   copyFileSync('/bin/busybox', join(root, 'bin', 'busybox'));
   chmodSync(join(root, 'bin', 'busybox'), 0o755);
@@ -105,7 +118,11 @@ export function qemuCommand(
     qmp: string;
     serial: string;
     mac: string;
-    announcePort: number;
+    /** The NIC: a UDP socket on this port (the tests receive QEMU's announcements there), or a tap. */
+    announcePort?: number;
+    tap?: string;
+    /** The guest's address on its NIC (e.g. 10.98.0.10/24): it then echoes TCP on ECHO_PORT. */
+    net?: string;
     incoming?: string;
     /** A qcow2 image, attached as virtio disk whose node-name is vda. */
     disk?: string;
@@ -132,12 +149,14 @@ export function qemuCommand(
     guest.initrd,
     '-append',
     // printk.devkmsg=on: the ticks go through /dev/kmsg, which otherwise rate-limits them.
-    `console=ttyS0 nokaslr quiet panic=-1 printk.devkmsg=on${o.readDisk ? ' readdisk' : ''}`,
+    `console=ttyS0 nokaslr quiet panic=-1 printk.devkmsg=on${o.readDisk ? ' readdisk' : ''}${o.net === undefined ? '' : ` net=${o.net}`}`,
     '-qmp',
     `unix:${o.qmp},server=on,wait=off`,
     // QEMU announces a migrated NIC with RARP frames; the test receives them on this UDP port.
     '-netdev',
-    `socket,id=n0,udp=127.0.0.1:${o.announcePort},localaddr=127.0.0.1:0`,
+    o.tap === undefined
+      ? `socket,id=n0,udp=127.0.0.1:${o.announcePort},localaddr=127.0.0.1:0`
+      : `tap,id=n0,ifname=${o.tap},script=no,downscript=no`,
     '-device',
     `e1000,netdev=n0,mac=${o.mac}`,
     ...(o.disk === undefined
@@ -162,14 +181,16 @@ export function qemuCommand(
 export function writeLaunchScript(
   guest: Guest,
   dir: string,
-  o: { announcePort: number; disk?: boolean; prefix?: string },
+  o: { announcePort?: number; tap?: string; net?: string; disk?: boolean; prefix?: string },
 ): string {
   const launch = join(dir, 'launch.sh');
   const line = qemuCommand(guest, {
     qmp: 'QMPSOCK',
     serial: 'SERIALPATH',
     mac: 'MACADDR',
-    announcePort: o.announcePort,
+    ...(o.announcePort === undefined ? {} : { announcePort: o.announcePort }),
+    ...(o.tap === undefined ? {} : { tap: o.tap }),
+    ...(o.net === undefined ? {} : { net: o.net }),
     incoming: 'defer',
     ...(o.disk ? { disk: 'DISKPATH' } : {}),
   })

@@ -13,7 +13,7 @@ import {
 } from '../driver.js';
 import { QmpClient } from '../qmp-client.js';
 import type { Migration } from '../schedule.js';
-import { shellQuote } from '../shell-quote.js';
+import { fillCommand } from '../shell-quote.js';
 import { type DedupTunnel, dedupTunnel } from './dedup-tunnel.js';
 import { createTargets, type DiskCopy, diskCopies, removeTargets } from './disk-targets.js';
 import { type DiskProgress, NbdMirror } from './nbd-mirror.js';
@@ -247,7 +247,10 @@ export class QmpDriver implements MigrationDriver {
   }
 
   private socket(cloud: string, vm: string): string {
-    return fill(this.settings(cloud).socket, { vm, cloud });
+    // A path, not a shell command: the names go in as they are (the name rule keeps them to safe characters).
+    return this.settings(cloud).socket.replace(/\{(vm|cloud)\}/g, (_, key: string) =>
+      key === 'vm' ? vm : cloud,
+    );
   }
 
   private async diskCopies(m: Migration): Promise<DiskCopy[]> {
@@ -263,11 +266,11 @@ export class QmpDriver implements MigrationDriver {
   private async launch(m: Migration, copies: DiskCopy[]): Promise<QmpClient> {
     const socket = this.socket(m.to, m.vm);
     // The launch line is the operator's shell command; what sky-plan puts in it is one quoted word each.
-    const command = fill(this.settings(m.to).launch, {
-      vm: shellQuote(m.vm),
-      cloud: shellQuote(m.to),
-      socket: shellQuote(socket),
-      disks: copies.map((c) => shellQuote(`${c.device}=${c.target}`)).join(' '),
+    const command = fillCommand(this.settings(m.to).launch, {
+      vm: m.vm,
+      cloud: m.to,
+      socket,
+      disks: copies.map((c) => `${c.device}=${c.target}`),
     });
     // exec: the shell becomes the QEMU process instead of waiting beside it for as long as the VM runs.
     const child = spawn('sh', ['-c', `exec ${command}`], { detached: true, stdio: 'ignore' });
@@ -374,10 +377,6 @@ async function quit(path: string): Promise<void> {
   const client = await QmpClient.connect(path, 2000).catch(() => undefined);
   await client?.execute('quit').catch(() => undefined);
   client?.close();
-}
-
-function fill(template: string, values: Record<string, string>): string {
-  return template.replace(/\{(\w+)\}/g, (whole, key: string) => values[key] ?? whole);
 }
 
 /** A TCP port free at this moment on `host` (the destination QEMU binds it right after). */
