@@ -1,13 +1,30 @@
+/** The codes of CaptureError (README "Error codes"). */
+export type CaptureCode =
+  | 'bad_filter'
+  | 'capture_bad_pcapng'
+  | 'capture_empty'
+  | 'capture_is_directory'
+  | 'capture_not_found'
+  | 'capture_open_failed'
+  | 'capture_permission'
+  | 'capture_truncated_header'
+  | 'capture_unknown_format'
+  | 'capture_unreadable'
+  | 'libvirt_failed'
+  | 'no_live_capture'
+  | 'no_such_interface'
+  | 'no_virsh'
+  | 'unsupported_link_type';
+
 /**
  * A capture the user named cannot be read or opened: a missing file, an unknown format, an interface
- * that does not exist, no permission to capture. Each has a stable code. The CLI prints the message
- * without a stack trace; `usage` marks a mistake in how the command was called rather than in its input.
+ * that does not exist, no permission to capture. Each has a stable code; the CLI prints the message
+ * without a stack trace, with the exit code its table gives the code.
  */
 export class CaptureError extends Error {
   constructor(
-    readonly code: string,
+    readonly code: CaptureCode,
     message: string,
-    readonly usage = false,
   ) {
     super(message);
     this.name = 'CaptureError';

@@ -32,7 +32,7 @@ export async function libvirtTaps(uri: string | undefined): Promise<LocalVm[]> {
     } catch (err) {
       const e = err as NodeJS.ErrnoException & { stderr?: string };
       if (e.code === 'ENOENT') {
-        throw new CaptureError('no_virsh', '--libvirt needs virsh (apt-get install libvirt-clients)', true);
+        throw new CaptureError('no_virsh', '--libvirt needs virsh (apt-get install libvirt-clients)');
       }
       throw new CaptureError(
         'libvirt_failed',

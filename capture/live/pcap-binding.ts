@@ -106,15 +106,10 @@ function openError(name: string, message: string, filter: string): CaptureError 
     return new CaptureError(
       'no_such_interface',
       `there is no interface "${name}" (ip -br link lists them; --libvirt finds the VMs' taps)`,
-      true,
     );
   }
   if (filter !== '' && /syntax|unknown|illegal|parse|expression|filter/i.test(message)) {
-    return new CaptureError(
-      'bad_filter',
-      `--filter "${filter}" is not a valid BPF expression: ${message}`,
-      true,
-    );
+    return new CaptureError('bad_filter', `--filter "${filter}" is not a valid BPF expression: ${message}`);
   }
   return new CaptureError('capture_open_failed', `cannot capture on ${name}: ${message}`);
 }

@@ -4,7 +4,7 @@ import { extname } from 'node:path';
 import type { Command } from 'commander';
 import { FLOW_TABLE_DEFAULTS } from '../../capture/flow-table.js';
 import { analyzeCaptures } from '../analyze.js';
-import { EXIT, UserError } from '../errors.js';
+import { UserError } from '../errors.js';
 import { EXPORT_FORMATS, EXPORTERS, formatOfExtension } from '../export/exporters.js';
 import { graphDocument } from '../graph/graph-document.js';
 import type { GraphDocument } from '../graph/graph-model.js';
@@ -72,7 +72,6 @@ async function analyzeAction(captureArgs: string[], flags: AnalyzeFlags): Promis
     throw new UserError(
       'bad_max_flows',
       `--max-flows: "${flags.maxFlows}" must be an integer of at least 16`,
-      EXIT.usage,
     );
   }
   const inventory = flags.inventory === undefined ? undefined : await loadInventory(flags.inventory);
@@ -105,23 +104,19 @@ async function analyzeAction(captureArgs: string[], flags: AnalyzeFlags): Promis
 
 function byteCount(text: string): 'wire' | 'payload' {
   if (text === 'wire' || text === 'payload') return text;
-  throw new UserError('bad_bytes', `--bytes: "${text}" is not wire or payload`, EXIT.usage);
+  throw new UserError('bad_bytes', `--bytes: "${text}" is not wire or payload`);
 }
 
 function chooseFormat(flags: AnalyzeFlags): Format {
   if (flags.json) {
     if (flags.format !== undefined && flags.format !== 'json') {
-      throw new UserError('conflicting_format', `--json conflicts with --format ${flags.format}`, EXIT.usage);
+      throw new UserError('conflicting_format', `--json conflicts with --format ${flags.format}`);
     }
     return 'json';
   }
   if (flags.format !== undefined) {
     if (!(FORMATS as readonly string[]).includes(flags.format)) {
-      throw new UserError(
-        'bad_format',
-        `--format: "${flags.format}" is not one of ${FORMATS.join(', ')}`,
-        EXIT.usage,
-      );
+      throw new UserError('bad_format', `--format: "${flags.format}" is not one of ${FORMATS.join(', ')}`);
     }
     return flags.format as Format;
   }

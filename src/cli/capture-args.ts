@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import type { CaptureInput } from '../analyze.js';
-import { EXIT, UserError } from '../errors.js';
+import { UserError } from '../errors.js';
 
 /**
  * Capture arguments: `file`, or `host=file` to say which hypervisor took it; `--host` flags instead pair
@@ -11,7 +11,6 @@ export function parseCaptureArgs(args: readonly string[], hosts: readonly string
     throw new UserError(
       'host_count_mismatch',
       `${hosts.length} --host given for ${args.length} captures: give one --host per capture, or write host=file`,
-      EXIT.usage,
     );
   }
   return args.map((arg, i) => {

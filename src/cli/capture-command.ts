@@ -85,7 +85,7 @@ async function captureAction(flags: CaptureFlags): Promise<void> {
   const snaplen = integer(flags.snaplen, '--snaplen', 64, 262144);
   const maxFlows = integer(flags.maxFlows, '--max-flows', 16, 1 << 26);
   if (flags.bytes !== 'wire' && flags.bytes !== 'payload') {
-    throw new UserError('bad_bytes', `--bytes: "${flags.bytes}" is not wire or payload`, EXIT.usage);
+    throw new UserError('bad_bytes', `--bytes: "${flags.bytes}" is not wire or payload`);
   }
   const open = {
     filter: flags.filter,
@@ -107,7 +107,7 @@ async function captureAction(flags: CaptureFlags): Promise<void> {
   const token = flags.tokenFile === undefined ? undefined : readToken(flags.tokenFile);
   const interfaces = flags.interface;
   if (interfaces.length === 0 && flags.libvirt === undefined) {
-    throw new UserError('no_interfaces', 'say what to capture: -i vnet0,vnet1 or --libvirt', EXIT.usage);
+    throw new UserError('no_interfaces', 'say what to capture: -i vnet0,vnet1 or --libvirt');
   }
   const uri = typeof flags.libvirt === 'string' ? flags.libvirt : undefined;
   const readVms = flags.libvirt === undefined ? undefined : () => libvirtTaps(uri);
@@ -178,11 +178,7 @@ async function captureAction(flags: CaptureFlags): Promise<void> {
 function integer(text: string, option: string, min: number, max: number): number {
   const n = Number(text);
   if (!Number.isInteger(n) || n < min || n > max) {
-    throw new UserError(
-      'bad_number',
-      `${option}: "${text}" must be an integer from ${min} to ${max}`,
-      EXIT.usage,
-    );
+    throw new UserError('bad_number', `${option}: "${text}" must be an integer from ${min} to ${max}`);
   }
   return n;
 }

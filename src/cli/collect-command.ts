@@ -6,7 +6,7 @@ import { Aggregator } from '../collect/aggregator.js';
 import { CollectServer, type ListenAddress } from '../collect/collect-server.js';
 import { readWindow } from '../collect/read-window.js';
 import { WindowJournal } from '../collect/window-journal.js';
-import { EXIT, UserError } from '../errors.js';
+import { UserError } from '../errors.js';
 import { graphDocument } from '../graph/graph-document.js';
 import { renderSummary } from '../graph/render-summary.js';
 import { loadInventory } from '../inventory/load-inventory.js';
@@ -65,7 +65,7 @@ export function registerCollect(program: Command): void {
 
 async function collectAction(files: string[], flags: CollectFlags): Promise<void> {
   if (files.length === 0 && flags.listen === undefined && flags.flows === undefined) {
-    throw new UserError('nothing_to_collect', 'give window files, --listen or --flows', EXIT.usage);
+    throw new UserError('nothing_to_collect', 'give window files, --listen or --flows');
   }
   // Every flag is checked before anything listens.
   checkOutputPath('--out', flags.out);
@@ -74,15 +74,14 @@ async function collectAction(files: string[], flags: CollectFlags): Promise<void
   const duration = flags.duration === undefined ? undefined : parseDuration(flags.duration, '--duration');
   const token = flags.tokenFile === undefined ? undefined : readToken(flags.tokenFile);
   if (flags.bytes !== 'wire' && flags.bytes !== 'payload') {
-    throw new UserError('bad_bytes', `--bytes: "${flags.bytes}" is not wire or payload`, EXIT.usage);
+    throw new UserError('bad_bytes', `--bytes: "${flags.bytes}" is not wire or payload`);
   }
   const http = flags.listen === undefined ? undefined : address(flags.listen, '--listen');
   const udp = flags.flows === undefined ? undefined : address(flags.flows, '--flows');
   const exporterHosts = new Map(
     flags.exporterHost.map((pair) => {
       const eq = pair.indexOf('=');
-      if (eq <= 0)
-        throw new UserError('bad_exporter_host', `--exporter-host "${pair}" is not ip=host`, EXIT.usage);
+      if (eq <= 0) throw new UserError('bad_exporter_host', `--exporter-host "${pair}" is not ip=host`);
       return [pair.slice(0, eq), pair.slice(eq + 1)] as const;
     }),
   );
@@ -173,7 +172,7 @@ function address(text: string, option: string): ListenAddress {
   const m = /^(?:\[?([^\]]*?)\]?:)?(\d{1,5})$/.exec(text);
   const port = Number(m?.[2]);
   if (m === null || port > 65535) {
-    throw new UserError('bad_listen', `${option}: "${text}" is not [host:]port`, EXIT.usage);
+    throw new UserError('bad_listen', `${option}: "${text}" is not [host:]port`);
   }
   return { host: m[1] === undefined || m[1] === '' ? '0.0.0.0' : m[1], port };
 }

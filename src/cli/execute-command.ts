@@ -92,17 +92,9 @@ export function registerExecute(program: Command): void {
 async function executeAction(flags: ExecuteFlags): Promise<number> {
   checkOutputPath('--script', flags.script);
   if (!(DRIVERS as readonly string[]).includes(flags.driver))
-    throw new UserError(
-      'bad_driver',
-      `--driver: "${flags.driver}" is not one of ${DRIVERS.join(', ')}`,
-      EXIT.usage,
-    );
+    throw new UserError('bad_driver', `--driver: "${flags.driver}" is not one of ${DRIVERS.join(', ')}`);
   if (flags.onFailure !== 'stop' && flags.onFailure !== 'skip')
-    throw new UserError(
-      'bad_on_failure',
-      `--on-failure: "${flags.onFailure}" is not stop or skip`,
-      EXIT.usage,
-    );
+    throw new UserError('bad_on_failure', `--on-failure: "${flags.onFailure}" is not stop or skip`);
   if (
     (flags.resume !== undefined || flags.journal !== undefined) &&
     (flags.driver === 'dry-run' || flags.driver === 'script')
@@ -110,7 +102,6 @@ async function executeAction(flags: ExecuteFlags): Promise<number> {
     throw new UserError(
       'journal_driver',
       `--${flags.resume !== undefined ? 'resume' : 'journal'} is for runs that migrate (--driver qmp or libvirt); --driver ${flags.driver} moves nothing`,
-      EXIT.usage,
     );
   const limits: ConcurrencyLimits = {
     perSource: positiveInt(flags.maxPerSource, '--max-per-source'),
@@ -125,14 +116,13 @@ async function executeAction(flags: ExecuteFlags): Promise<number> {
     throw new UserError(
       'plan_not_executable',
       `${flags.plan} cannot be carried out, nothing was started:\n  ${problems.join('\n  ')}`,
-      EXIT.input,
     );
   if (flags.driver === 'dry-run' || flags.driver === 'script') {
     let waves: ReturnType<typeof schedule>;
     try {
       waves = schedule(scheduleInput(plan, limits));
     } catch (err) {
-      if (err instanceof DeadlockError) throw new UserError('deadlock', err.message, EXIT.input);
+      if (err instanceof DeadlockError) throw new UserError('deadlock', err.message);
       throw err;
     }
     if (flags.driver === 'dry-run') {
@@ -140,7 +130,7 @@ async function executeAction(flags: ExecuteFlags): Promise<number> {
       return EXIT.ok;
     }
     if (spec === undefined)
-      throw new UserError('missing_clouds', '--driver script needs --clouds (libvirt uris)', EXIT.usage);
+      throw new UserError('missing_clouds', '--driver script needs --clouds (libvirt uris)');
     const script = migrationScript(waves, libvirtScript(clouds, spec));
     if (flags.script === undefined) process.stdout.write(script);
     else await writeFile(flags.script, script, { mode: 0o755 });
@@ -150,13 +140,11 @@ async function executeAction(flags: ExecuteFlags): Promise<number> {
     throw new UserError(
       'missing_clouds',
       `--driver ${flags.driver} needs --clouds (each cloud's ${flags.driver} settings)`,
-      EXIT.usage,
     );
   if (flags.dedup && flags.driver !== 'qmp')
     throw new UserError(
       'dedup_driver',
       '--dedup works with --driver qmp; with libvirt, set migrateUri to a tunnel source',
-      EXIT.usage,
     );
   // The QMP driver takes disks along: what the inventory leaves out of them is read from the files.
   if (flags.driver === 'qmp' && spec !== undefined) await fillDiskInfo(spec);
@@ -170,7 +158,6 @@ async function executeAction(flags: ExecuteFlags): Promise<number> {
     throw new UserError(
       'journal_exists',
       `${journalPath} exists: resume that run with --resume ${journalPath}, or choose another --journal`,
-      EXIT.usage,
     );
   const resumed = flags.resume === undefined ? undefined : readJournal(flags.resume);
   const journal = new Journal(journalPath);
@@ -195,6 +182,6 @@ async function executeAction(flags: ExecuteFlags): Promise<number> {
 function positiveInt(text: string, flag: string): number {
   const n = Number(text);
   if (!Number.isInteger(n) || n < 1)
-    throw new UserError('bad_limit', `${flag}: "${text}" is not a positive integer`, EXIT.usage);
+    throw new UserError('bad_limit', `${flag}: "${text}" is not a positive integer`);
   return n;
 }

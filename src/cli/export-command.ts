@@ -1,7 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import type { Command } from 'commander';
-import { EXIT, UserError } from '../errors.js';
+import { UserError } from '../errors.js';
 import { EXPORT_FORMATS, EXPORTERS, type ExportFormat, formatOfExtension } from '../export/exporters.js';
 import { readGraph } from '../plan/read-graph.js';
 import { checkOutputPath } from './output-path.js';
@@ -39,7 +39,6 @@ function exportFormat(flags: ExportFlags): ExportFormat {
       throw new UserError(
         'bad_format',
         `--format: "${flags.format}" is not one of ${EXPORT_FORMATS.join(', ')}`,
-        EXIT.usage,
       );
     return flags.format as ExportFormat;
   }
@@ -48,7 +47,6 @@ function exportFormat(flags: ExportFlags): ExportFormat {
     throw new UserError(
       'missing_format',
       `--format is needed (${EXPORT_FORMATS.join(', ')})${flags.out === undefined ? '' : `: ${flags.out}'s extension names none`}`,
-      EXIT.usage,
     );
   return implied;
 }

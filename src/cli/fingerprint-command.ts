@@ -3,7 +3,7 @@ import { rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import type { Command } from 'commander';
-import { EXIT, UserError } from '../errors.js';
+import { UserError } from '../errors.js';
 import { QmpClient } from '../execute/qmp-client.js';
 import { fingerprintFile } from '../plan/fingerprint.js';
 import { checkOutputPath } from './output-path.js';
@@ -30,7 +30,7 @@ export function registerFingerprint(program: Command): void {
     .option('-o, --out <file>', 'write the sketch there instead of stdout')
     .action(async (flags: FingerprintFlags) => {
       if ((flags.qmp === undefined) === (flags.file === undefined))
-        throw new UserError('fingerprint_source', 'give exactly one of --qmp or --file', EXIT.usage);
+        throw new UserError('fingerprint_source', 'give exactly one of --qmp or --file');
       checkOutputPath('--out', flags.out);
       if (flags.file !== undefined && statSync(flags.file, { throwIfNoEntry: false })?.isDirectory())
         throw new UserError('fingerprint_directory', `--file: ${flags.file} is a directory, not an image`);
@@ -48,7 +48,7 @@ export function registerFingerprint(program: Command): void {
 /** Guest RAM from address 0 (below the PCI hole: guests up to 3 GiB are read whole), saved and sketched. */
 async function memory(socket: string, name: string) {
   const qmp = await QmpClient.connect(socket).catch((err: Error) => {
-    throw new UserError('qmp_unreachable', err.message, EXIT.input);
+    throw new UserError('qmp_unreachable', err.message);
   });
   const dump = join(tmpdir(), `sky-plan-pmemsave-${process.pid}-${Date.now()}`);
   try {

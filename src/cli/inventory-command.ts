@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { EXIT, UserError } from '../errors.js';
+import { UserError } from '../errors.js';
 import { inventoryDiff } from '../inventory/inventory-diff.js';
 import { readLibvirt } from '../inventory/read-libvirt.js';
 import type { InventoryInput } from '../inventory/schema.js';
@@ -33,14 +33,14 @@ export function registerInventory(program: Command): void {
       for (const pair of flags.cloud) {
         const [host, cloud] = pair.split('=');
         if (host === undefined || cloud === undefined || host === '' || cloud === '')
-          throw new UserError('bad_cloud_mapping', `--cloud: "${pair}" is not HOST=CLOUD`, EXIT.usage);
+          throw new UserError('bad_cloud_mapping', `--cloud: "${pair}" is not HOST=CLOUD`);
         cloudOf.set(host, cloud);
       }
       let inventory: InventoryInput;
       try {
         inventory = await readLibvirt(flags.libvirt, cloudOf);
       } catch (err) {
-        if (err instanceof VirshError) throw new UserError('libvirt_unreachable', err.message, EXIT.input);
+        if (err instanceof VirshError) throw new UserError('libvirt_unreachable', err.message);
         throw err;
       }
       const unmapped = (inventory.hosts ?? []).filter((h) => h.cloud === undefined).map((h) => h.name);
@@ -59,11 +59,7 @@ export function registerInventory(program: Command): void {
         try {
           before = (parse(readFileSync(flags.out, 'utf8')) ?? {}) as InventoryInput;
         } catch (err) {
-          throw new UserError(
-            'inventory_invalid',
-            `${flags.out}: not YAML (${(err as Error).message})`,
-            EXIT.input,
-          );
+          throw new UserError('inventory_invalid', `${flags.out}: not YAML (${(err as Error).message})`);
         }
         const changes = inventoryDiff(before.vms ?? [], inventory.vms ?? []);
         process.stdout.write(

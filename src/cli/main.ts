@@ -5,6 +5,7 @@ import { VERSION } from '../version.js';
 import { registerAnalyze } from './analyze-command.js';
 import { registerCapture } from './capture-command.js';
 import { registerCollect } from './collect-command.js';
+import { ERROR_TABLE } from './error-table.js';
 import { registerExecute } from './execute-command.js';
 import { registerExport } from './export-command.js';
 import { registerFingerprint } from './fingerprint-command.js';
@@ -44,7 +45,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     const user = asUserError(err);
     if (user !== undefined) {
       process.stderr.write(`sky-plan: error: ${user.message}\n`);
-      return user.exitCode;
+      return EXIT[ERROR_TABLE[user.code].exit];
     }
     process.stderr.write(
       `sky-plan: internal error (please report it with the command line): ${(err as Error).stack ?? String(err)}\n`,

@@ -2,7 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { SOLVERS, type SolverName } from '../../planner/solve.js';
 import { SOLVE_DEFAULTS } from '../../planner/solver.js';
-import { EXIT, UserError } from '../errors.js';
+import { UserError } from '../errors.js';
 import { fillDiskInfo } from '../inventory/disk-info.js';
 import { loadInventory } from '../inventory/load-inventory.js';
 import { mergeInventories } from '../inventory/merge-inventories.js';
@@ -64,26 +64,17 @@ export function registerPlan(program: Command): void {
 async function planAction(flags: PlanFlags): Promise<void> {
   checkOutputPath('--out', flags.out);
   if (!SOLVER_NAMES.includes(flags.solver)) {
-    throw new UserError(
-      'bad_solver',
-      `--solver: "${flags.solver}" is not one of ${SOLVER_NAMES.join(', ')}`,
-      EXIT.usage,
-    );
+    throw new UserError('bad_solver', `--solver: "${flags.solver}" is not one of ${SOLVER_NAMES.join(', ')}`);
   }
   const seed = Number(flags.seed);
   // HiGHS takes its random_seed in [0, 2^31 - 1].
   if (!Number.isInteger(seed) || seed < 0 || seed > 2 ** 31 - 1)
-    throw new UserError(
-      'bad_seed',
-      `--seed: "${flags.seed}" is not an integer from 0 to 2147483647`,
-      EXIT.usage,
-    );
+    throw new UserError('bad_seed', `--seed: "${flags.seed}" is not an integer from 0 to 2147483647`);
   const downtime = Number(flags.downtimeCost ?? 0);
   if (!(downtime >= 0))
     throw new UserError(
       'bad_downtime_cost',
       `--downtime-cost: "${flags.downtimeCost}" is not an amount of dollars`,
-      EXIT.usage,
     );
   const horizonSeconds =
     flags.horizon === undefined ? PLAN_DEFAULTS.horizonSeconds : parseDuration(flags.horizon, '--horizon');

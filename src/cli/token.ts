@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { EXIT, UserError } from '../errors.js';
+import { UserError } from '../errors.js';
 
 /** A shared secret from a file (first line, trimmed), so it never shows in `ps`. */
 export function readToken(path: string): string {
@@ -7,18 +7,13 @@ export function readToken(path: string): string {
   try {
     text = readFileSync(path, 'utf8');
   } catch (err) {
-    throw new UserError(
-      'cannot_read',
-      `--token-file: cannot read ${path}: ${(err as Error).message}`,
-      EXIT.usage,
-    );
+    throw new UserError('token_unreadable', `--token-file: cannot read ${path}: ${(err as Error).message}`);
   }
   const token = (text.split('\n')[0] ?? '').trim();
   if (token.length < 16) {
     throw new UserError(
       'weak_token',
       `--token-file: ${path} holds ${token.length} characters on its first line; use at least 16`,
-      EXIT.usage,
     );
   }
   return token;

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { EXIT, UserError } from '../errors.js';
+import { UserError } from '../errors.js';
 import { ContentStore } from '../tunnel/content-store.js';
 import { readPsk } from '../tunnel/psk.js';
 import { tunnelDest } from '../tunnel/tunnel-dest.js';
@@ -50,11 +50,7 @@ export function registerTunnel(program: Command): void {
     )
     .action(async (flags: SourceFlags) => {
       if (flags.protocol !== 'precopy' && flags.protocol !== 'nbd')
-        throw new UserError(
-          'bad_protocol',
-          `--protocol: "${flags.protocol}" is not precopy or nbd`,
-          EXIT.usage,
-        );
+        throw new UserError('bad_protocol', `--protocol: "${flags.protocol}" is not precopy or nbd`);
       const server = tunnelSource({
         protocol: flags.protocol,
         psk: readPsk(flags.pskFile),
@@ -84,7 +80,6 @@ export function registerTunnel(program: Command): void {
         throw new UserError(
           'bad_store_max',
           `--store-max-gib: "${flags.storeMaxGib}" is not a positive number`,
-          EXIT.usage,
         );
       const server = tunnelDest({
         psk: readPsk(flags.pskFile),
@@ -109,7 +104,6 @@ function hostPort(text: string, flag: string, defaultHost?: string): { host: str
     throw new UserError(
       'bad_address',
       `${flag}: "${text}" is not ${defaultHost === undefined ? 'host:port' : '[host:]port'}`,
-      EXIT.usage,
     );
   return { host, port };
 }
@@ -119,11 +113,7 @@ async function listen(server: import('node:net').Server, at: { host: string; por
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) =>
       reject(
-        new UserError(
-          'listen_failed',
-          `cannot listen on ${at.host}:${at.port}: ${err.code ?? err.message}`,
-          EXIT.input,
-        ),
+        new UserError('listen_failed', `cannot listen on ${at.host}:${at.port}: ${err.code ?? err.message}`),
       ),
     );
     server.listen(at.port, at.host, () => resolve());

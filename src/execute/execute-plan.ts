@@ -1,4 +1,4 @@
-import { EXIT, UserError } from '../errors.js';
+import { UserError } from '../errors.js';
 import type { ExecutablePlan } from '../plan/read-plan.js';
 import {
   type DedupReport,
@@ -68,7 +68,6 @@ export async function executePlan(plan: ExecutablePlan, o: ExecuteOptions): Prom
     throw new UserError(
       'preflight',
       `pre-flight checks failed, nothing was moved:\n  ${problems.join('\n  ')}`,
-      EXIT.input,
     );
   for (let index = 0; ; index++) {
     const [wave] = pendingSchedule(base, position, target, skipped);
@@ -141,11 +140,7 @@ async function replay(
 ): Promise<void> {
   const begin = entries[0];
   if (begin?.type !== 'begin' || begin.plan !== o.planId)
-    throw new UserError(
-      'journal_mismatch',
-      `the journal ${o.journal.path} belongs to another plan`,
-      EXIT.usage,
-    );
+    throw new UserError('journal_mismatch', `the journal ${o.journal.path} belongs to another plan`);
   const open = new Map<string, { from: string; to: string }>();
   for (const e of entries) {
     if (e.type === 'start') open.set(e.vm, { from: e.from, to: e.to });
@@ -196,7 +191,7 @@ function pendingSchedule(
   try {
     return schedule({ ...base, migrations, load });
   } catch (err) {
-    if (err instanceof DeadlockError) throw new UserError('deadlock', err.message, EXIT.input);
+    if (err instanceof DeadlockError) throw new UserError('deadlock', err.message);
     throw err;
   }
 }

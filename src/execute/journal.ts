@@ -1,5 +1,5 @@
 import { closeSync, fsyncSync, openSync, readFileSync, writeSync } from 'node:fs';
-import { EXIT, UserError } from '../errors.js';
+import { UserError } from '../errors.js';
 import type { DedupReport, MigrationStep } from './driver.js';
 
 export type JournalEntry =
@@ -22,11 +22,7 @@ export class Journal {
     try {
       this.fd = openSync(path, 'a');
     } catch (err) {
-      throw new UserError(
-        'journal_unwritable',
-        `cannot open the journal ${path}: ${(err as Error).message}`,
-        EXIT.input,
-      );
+      throw new UserError('journal_unwritable', `cannot open the journal ${path}: ${(err as Error).message}`);
     }
   }
 
@@ -46,11 +42,7 @@ export function readJournal(path: string): JournalEntry[] {
   try {
     text = readFileSync(path, 'utf8');
   } catch (err) {
-    throw new UserError(
-      'journal_unreadable',
-      `cannot read the journal ${path}: ${(err as Error).message}`,
-      EXIT.input,
-    );
+    throw new UserError('journal_unreadable', `cannot read the journal ${path}: ${(err as Error).message}`);
   }
   const lines = text.split('\n');
   const entries: JournalEntry[] = [];
@@ -60,18 +52,10 @@ export function readJournal(path: string): JournalEntry[] {
       entries.push(JSON.parse(line) as JournalEntry);
     } catch {
       if (i < lines.length - 2)
-        throw new UserError(
-          'journal_invalid',
-          `${path}:${i + 1}: not a journal entry: ${line.slice(0, 80)}`,
-          EXIT.input,
-        );
+        throw new UserError('journal_invalid', `${path}:${i + 1}: not a journal entry: ${line.slice(0, 80)}`);
     }
   });
   if (entries[0]?.type !== 'begin')
-    throw new UserError(
-      'journal_invalid',
-      `${path} does not start with a sky-plan execute entry`,
-      EXIT.input,
-    );
+    throw new UserError('journal_invalid', `${path} does not start with a sky-plan execute entry`);
   return entries;
 }

@@ -1,4 +1,4 @@
-import { EXIT, UserError } from '../errors.js';
+import { UserError } from '../errors.js';
 import type { GraphView } from '../graph/graph-view.js';
 import { nodeCloud } from '../graph/summarize.js';
 import { csvCell } from './edges-csv.js';
@@ -15,7 +15,6 @@ export function matrixCsv(graph: GraphView): string {
     throw new UserError(
       'matrix_too_large',
       `matrix-csv: ${graph.nodes.length} nodes make a ${graph.nodes.length}² matrix; above ${MATRIX_MAX_NODES} nodes use --format csv (the edge list)`,
-      EXIT.usage,
     );
   }
   const nodes = [...graph.nodes].sort(

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import * as v from 'valibot';
-import { EXIT, UserError } from '../errors.js';
+import { UserError } from '../errors.js';
 import type { Inventory } from '../inventory/schema.js';
 import { type ContentSketch, SKETCH_SCHEMA } from './content-sketch.js';
 
@@ -28,7 +28,6 @@ export async function readSketches(inventory: Inventory, file: string): Promise<
       throw new UserError(
         'sketch_unreadable',
         `VM ${vm.name}: cannot read its sketch ${path}: ${(err as Error).message}`,
-        EXIT.input,
       );
     }
     const parsed = v.safeParse(sketchSchema, data);
@@ -36,7 +35,6 @@ export async function readSketches(inventory: Inventory, file: string): Promise<
       throw new UserError(
         'sketch_invalid',
         `VM ${vm.name}: ${path} is not a sketch from sky-plan fingerprint (${parsed.issues[0].message})`,
-        EXIT.input,
       );
     sketches.set(vm.name, parsed.output as ContentSketch);
   }

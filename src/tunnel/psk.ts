@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { EXIT, UserError } from '../errors.js';
+import { UserError } from '../errors.js';
 
 /** TLS 1.2 with a pre-shared key (Node has no TLS 1.3 PSK); ECDHE first, for forward secrecy. */
 export const PSK_CIPHERS = 'ECDHE-PSK-CHACHA20-POLY1305:ECDHE-PSK-AES256-CBC-SHA384:PSK-AES256-GCM-SHA384';
@@ -11,17 +11,12 @@ export function readPsk(path: string): Buffer {
   try {
     text = readFileSync(path, 'utf8').trim();
   } catch (err) {
-    throw new UserError(
-      'psk_unreadable',
-      `cannot read the key file ${path}: ${(err as Error).message}`,
-      EXIT.input,
-    );
+    throw new UserError('psk_unreadable', `cannot read the key file ${path}: ${(err as Error).message}`);
   }
   if (!/^[0-9a-fA-F]{32,}$/.test(text) || text.length % 2 !== 0)
     throw new UserError(
       'psk_invalid',
       `${path}: expected at least 32 hex digits (make one with: openssl rand -hex 32 > ${path})`,
-      EXIT.input,
     );
   return Buffer.from(text, 'hex');
 }

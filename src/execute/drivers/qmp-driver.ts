@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { EXIT, UserError } from '../../errors.js';
+import { UserError } from '../../errors.js';
 import type { Cloud, Inventory, InventoryVm } from '../../inventory/schema.js';
 import { StorePicture } from '../../tunnel/store-picture.js';
 import {
@@ -210,7 +210,7 @@ export class QmpDriver implements MigrationDriver {
       if (destinationStatus !== undefined) await quit(destinationPath);
       await removeTargets(copies);
       if (source === undefined)
-        throw new UserError('vm_lost', `${m.vm} runs neither in ${m.from} nor in ${m.to}`, EXIT.input);
+        throw new UserError('vm_lost', `${m.vm} runs neither in ${m.from} nor in ${m.to}`);
       if (copies.length > 0) {
         await NbdMirror.adopt(source, undefined, copies).abort();
         await setPauseBeforeSwitchover(source, false);
@@ -225,7 +225,7 @@ export class QmpDriver implements MigrationDriver {
   private settings(cloud: string): QmpSettings {
     const qmp = this.clouds.get(cloud)?.qmp;
     if (qmp === undefined)
-      throw new UserError('no_qmp', `cloud ${cloud} has no qmp settings in the clouds spec`, EXIT.usage);
+      throw new UserError('no_qmp', `cloud ${cloud} has no qmp settings in the clouds spec`);
     return qmp;
   }
 

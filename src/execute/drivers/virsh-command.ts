@@ -1,4 +1,4 @@
-import { EXIT, UserError } from '../../errors.js';
+import { UserError } from '../../errors.js';
 import type { Cloud, Host } from '../../inventory/schema.js';
 
 /** Where one end of a migration is reached: a host's own libvirt, or its cloud's. */
@@ -25,7 +25,6 @@ export function libvirtEndpoint(
     throw new UserError(
       'no_libvirt',
       `${host === null ? '' : `host ${host} has no libvirt settings and `}cloud ${cloud} has no libvirt uri in the clouds spec`,
-      EXIT.usage,
     );
   return {
     uri,
