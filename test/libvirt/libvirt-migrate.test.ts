@@ -279,8 +279,9 @@ describe('sky-plan inventory and execute --driver libvirt on two real libvirt ho
 
   it('a run killed mid-migration leaves the VM running at its source; resumed, it moves it', async () => {
     await startOnH1('vm3');
-    // 16 Mbit/s: --bandwidth 2 MiB/s, so the memory takes seconds to cross and the kill lands midway.
-    const { plan, clouds } = planMoves(['vm3'], 16);
+    // 64 Mbit/s: --bandwidth 8 MiB/s, so the memory takes seconds to cross and the kill lands midway (at
+    // 2 MiB/s the resumed migration took up to 220 s to converge).
+    const { plan, clouds } = planMoves(['vm3'], 64);
     const journal = join(dir, 'vm3.journal');
     const run = execute(['--plan', plan, '--clouds', clouds, '--journal', journal]);
     for (let i = 0; i < 300; i++) {
@@ -307,6 +308,39 @@ describe('sky-plan inventory and execute --driver libvirt on two real libvirt ho
     assert.ok(existsSync(join(h2.images, 'vm3.qcow2')));
     checkDiskAtH2('vm3', at);
   });
+  it('a migration that stops moving is aborted (domjobabort) after 30 s: the source runs on, nothing is left at the destination', async () => {
+    await startOnH1('vm7');
+    const { plan, clouds } = planMoves(['vm7'], 16);
+    const run = execute(['--plan', plan, '--clouds', clouds]);
+    for (let i = 0; i < 300; i++) {
+      const job = spawnSync('virsh', ['-c', h1.uri, 'domjobinfo', 'vm7', '--rawstats'], { encoding: 'utf8' });
+      if (/^data_processed: [1-9]/m.test(job.stdout)) break;
+      await sleep(100);
+    }
+    // The destination QEMU freezes: the stream backs up and the job's counters stop.
+    const destination = spawnSync('pgrep', ['-f', 'guest=vm7.*-incoming'], {
+      encoding: 'utf8',
+    }).stdout.trim();
+    assert.match(destination, /^\d+$/, 'one destination QEMU');
+    process.kill(Number(destination), 'SIGSTOP');
+    // libvirt finishes an aborted job only once the destination QEMU answers again: thawed well after the
+    // 30 s without progress that make the driver abort.
+    const thaw = setTimeout(() => spawnSync('kill', ['-CONT', destination]), 45_000);
+    try {
+      const { status, out } = await run.done;
+      assert.equal(status, 4, out);
+      assert.match(out, /vm7: no progress for 30 s: aborted \(domjobabort\)/);
+    } finally {
+      clearTimeout(thaw);
+      spawnSync('kill', ['-CONT', destination]);
+    }
+    assert.equal(state(h1, 'vm7'), 'running', 'the source runs on');
+    assert.notEqual(state(h2, 'vm7'), 'running');
+    assert.equal(existsSync(join(h2.images, 'vm7.qcow2')), false, 'its destination volume is gone');
+    const at = serialTicks(serial('vm7')).at(-1) ?? 0;
+    assert.ok(await ticksPast(serial('vm7'), at), 'the guest goes on at the source');
+  });
+
   it('capture --libvirt finds the taps libvirt made and counts each frame once, on its sender’s tap', async () => {
     // A hub (as in the capture tests): every frame crosses both taps and the bridge device.
     const bridge = 'sklvbr0';
