@@ -45,9 +45,7 @@ export function migrationScript(waves: Wave[], o: ScriptSteps): string {
       const deps = done.filter((d) => d.vm === m.vm || d.from === m.to).map((d) => id.get(d));
       const fail = `touch "$state/${n}.failed"; echo ${shellQuote(`${label(m)}: FAILED`)} >&2`;
       const run = `{ if migration_${n}; then touch "$state/${n}.ok"; else ${fail}; fi; } &`;
-      lines.push(
-        deps.length === 0 ? run : `if ok ${deps.join(' ')}; then ${run} else touch "$state/${n}.skipped"; fi`,
-      );
+      lines.push(deps.length === 0 ? run : `if ok ${deps.join(' ')}; then ${run} fi`);
     }
     lines.push('wait');
     done.push(...wave.migrations);
