@@ -6,7 +6,7 @@
 export { CaptureError } from '../capture/capture-error.js';
 export type { Analysis, AnalyzeOptions, CaptureInput, CaptureReport } from './analyze.js';
 export { analyzeCaptures } from './analyze.js';
-export { asUserError, EXIT, type ErrorCode, UserError } from './errors.js';
+export { asUserError, type ErrorCode, EXIT, UserError } from './errors.js';
 export type {
   DedupReport,
   MigrationDriver,
