@@ -30,6 +30,20 @@ export function runCli(args: string[], input?: Buffer): CliResult {
   return { status: r.status ?? -1, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
 }
 
+/** A graph@1 file where each of `vms` sends `peer` 6 GB in a minute: reason enough for plan to move them to it. */
+export function talkGraph(path: string, vms: string[], peer: string): string {
+  writeFileSync(
+    path,
+    JSON.stringify({
+      schema: 'sky-plan/graph@1',
+      timeRange: { seconds: 60 },
+      nodes: [...vms, peer].map((id) => ({ id })),
+      edges: vms.map((source) => ({ source, target: peer, bytes: 6e9, packets: 5e6 })),
+    }),
+  );
+  return path;
+}
+
 /** `sky-plan execute --driver script` of a plan into `out`. */
 export function writeScript(plan: string, clouds: string, out: string): CliResult {
   return runCli(['execute', '--plan', plan, '--clouds', clouds, '--driver', 'script', '--script', out]);

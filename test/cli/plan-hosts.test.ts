@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { runCli, writeTemp } from '../helpers.js';
+import { runCli, talkGraph, writeTemp } from '../helpers.js';
 
 interface Move {
   vm: string;
@@ -43,15 +43,7 @@ function plan(vms?: string[]): {
   graph: string;
 } {
   const names = vms ?? ['v1', 'v2', 'v3', 'v4'];
-  const graph = writeTemp(
-    'g.json',
-    JSON.stringify({
-      schema: 'sky-plan/graph@1',
-      timeRange: { seconds: 60 },
-      nodes: [...names, 'y'].map((id) => ({ id })),
-      edges: names.map((source) => ({ source, target: 'y', bytes: 6e9, packets: 5e6 })),
-    }),
-  );
+  const graph = talkGraph(writeTemp('g.json', ''), names, 'y');
   const clouds = spec(names);
   const r = runCli(['plan', '-g', graph, '-c', clouds, '--json', '--horizon', '30d']);
   assert.equal(r.status, 0, r.stderr);

@@ -7,7 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { loadInventory } from '../../src/inventory/load-inventory.js';
 import { Background, readWindowFiles } from '../collect/background.js';
-import { CLI, runCli, tempDir, writeScript } from '../helpers.js';
+import { CLI, runCli, talkGraph, tempDir, writeScript } from '../helpers.js';
 import { diskContent, diskCounter, writeRandom } from '../qemu/disk-content.js';
 import {
   buildGuest,
@@ -131,16 +131,7 @@ function planMoves(vms: string[], wanMbps: number): { plan: string; clouds: stri
       images: [{ name: 'debian', at: { b: `${IMAGES}/debian-copy.qcow2` } }],
     }),
   );
-  const graph = join(dir, `graph-${vms.join('-')}.json`);
-  writeFileSync(
-    graph,
-    JSON.stringify({
-      schema: 'sky-plan/graph@1',
-      timeRange: { seconds: 60 },
-      nodes: [...vms, 'y'].map((id) => ({ id })),
-      edges: vms.map((source) => ({ source, target: 'y', bytes: 6e9, packets: 5e6 })),
-    }),
-  );
+  const graph = talkGraph(join(dir, `graph-${vms.join('-')}.json`), vms, 'y');
   const r = runCli(['plan', '-g', graph, '-c', clouds, '--json', '--horizon', '30d']);
   assert.equal(r.status, 0, r.stderr);
   const plan = join(dir, `plan-${vms.join('-')}.json`);

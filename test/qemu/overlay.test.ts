@@ -5,7 +5,7 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { executeQmp, runCli, tempDir } from '../helpers.js';
+import { executeQmp, runCli, talkGraph, tempDir } from '../helpers.js';
 import {
   buildGuest,
   ECHO_PORT,
@@ -237,16 +237,7 @@ async function setUp(name: string, overlay?: object): Promise<{ plan: string; cl
       ],
     }),
   );
-  const graph = join(dir, `${name}-graph.json`);
-  writeFileSync(
-    graph,
-    JSON.stringify({
-      schema: 'sky-plan/graph@1',
-      timeRange: { seconds: 60 },
-      nodes: [{ id: 'vm' }, { id: 'y1' }],
-      edges: [{ source: 'vm', target: 'y1', bytes: 6e9, packets: 5e6 }],
-    }),
-  );
+  const graph = talkGraph(join(dir, `${name}-graph.json`), ['vm'], 'y1');
   const plan = join(dir, `${name}-plan.json`);
   const r = runCli(['plan', '--graph', graph, '--clouds', clouds, '--out', plan]);
   assert.equal(r.status, 0, r.stderr);

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { QmpClient } from '../../src/execute/qmp-client.js';
-import { executeQmp, runCli, startTunnelDest, tempDir } from '../helpers.js';
+import { executeQmp, runCli, startTunnelDest, talkGraph, tempDir } from '../helpers.js';
 import { diskContent, diskCounter, writeRandom } from './disk-content.js';
 import {
   buildGuest,
@@ -78,15 +78,10 @@ function planFor(
   name: string,
   o: { mirrorBytesPerSecond?: number; tunnel?: { dest: string; pskFile: string } } = {},
 ): { plan: string; clouds: string } {
-  const graph = join(dir, `${name}-graph.json`);
-  writeFileSync(
-    graph,
-    JSON.stringify({
-      schema: 'sky-plan/graph@1',
-      timeRange: { seconds: 60 },
-      nodes: [...movers.map(({ vm }) => ({ id: vm, kind: 'vm' })), { id: 'y1', kind: 'vm' }],
-      edges: movers.map(({ vm }) => ({ source: vm, target: 'y1', bytes: 6e9, packets: 5e6 })),
-    }),
+  const graph = talkGraph(
+    join(dir, `${name}-graph.json`),
+    movers.map(({ vm }) => vm),
+    'y1',
   );
   const settings = {
     socket: `${dir}/{cloud}/{vm}.qmp`,
