@@ -20,6 +20,7 @@ import {
 } from './libvirt-storage.js';
 import {
   bandwidthMiB,
+  copiesIncrementally,
   type LibvirtEndpoint,
   libvirtEndpoint,
   type StorageCopy,
@@ -157,11 +158,7 @@ export class LibvirtDriver implements MigrationDriver {
     ];
   }
 
-  /**
-   * Which disks go and how. Incremental only when every overlay sits directly on one base image that the
-   * destination has: an overlay over a longer chain, or over another base, would be left without the
-   * blocks beneath it.
-   */
+  /** Which disks go and how (see copiesIncrementally), and the destination volumes they need. */
   private async storagePlan(
     m: Migration,
     source: LibvirtEndpoint,
@@ -170,11 +167,10 @@ export class LibvirtDriver implements MigrationDriver {
     const disks = parseDomainDisks(await virsh(source.uri, 'dumpxml', m.vm));
     const image = this.inventory.vms.find((vm) => vm.name === m.vm)?.image ?? m.image ?? undefined;
     const base = baseAt(this.inventory, image, m.to);
-    const backed = disks.filter((d) => d.backing.length > 0);
-    const incremental =
-      base !== undefined &&
-      backed.length > 0 &&
-      backed.every((d) => d.backing.length === 1 && d.backing[0] === backed[0]?.backing[0]);
+    const incremental = copiesIncrementally(
+      disks.map((d) => d.backing),
+      base,
+    );
     const volumes: Volume[] = [];
     for (const d of disks) {
       const pool = await poolHolding(destination.uri, d.path);

@@ -3,7 +3,7 @@ import type { ScriptSteps } from '../render-script.js';
 import type { Migration } from '../schedule.js';
 import { shellQuote } from '../shell-quote.js';
 import { baseAt } from './disk-targets.js';
-import { bandwidthMiB, libvirtEndpoint, virshMigrate } from './virsh-command.js';
+import { bandwidthMiB, copiesIncrementally, libvirtEndpoint, virshMigrate } from './virsh-command.js';
 
 /**
  * sky_volume DEST PATH SOURCE VM TARGET FORMAT [BASE BASE_FORMAT]: the destination volume an
@@ -42,11 +42,10 @@ export function libvirtScript(clouds: Map<string, Cloud>, inventory: Inventory):
       const destination = libvirtEndpoint(clouds, hosts, m.to, m.toHost);
       const disks = vms.get(m.vm)?.disks ?? [];
       const base = baseAt(inventory, vms.get(m.vm)?.image ?? m.image ?? undefined, m.to);
-      const backed = disks.filter((d) => (d.backing?.length ?? 0) > 0);
-      const incremental =
-        base !== undefined &&
-        backed.length > 0 &&
-        backed.every((d) => d.backing?.length === 1 && d.backing[0] === backed[0]?.backing?.[0]);
+      const incremental = copiesIncrementally(
+        disks.map((d) => d.backing ?? []),
+        base,
+      );
       const volumes = incremental
         ? disks.map((d) =>
             [

@@ -81,6 +81,20 @@ export function virshMigrate(
   ];
 }
 
+/**
+ * Whether a VM's disks can go by --copy-storage-inc: every overlay (`backings`: each disk's chain,
+ * nearest first) sits directly on one base image, which the destination has (`base`). An overlay over a
+ * longer chain, or over another base, would be left without the blocks beneath it.
+ */
+export function copiesIncrementally(backings: string[][], base: string | undefined): boolean {
+  const backed = backings.filter((chain) => chain.length > 0);
+  return (
+    base !== undefined &&
+    backed.length > 0 &&
+    backed.every((chain) => chain.length === 1 && chain[0] === backed[0]?.[0])
+  );
+}
+
 /** MiB/s for virsh --bandwidth: the planned rate of the migration's link, rounded up. */
 export function bandwidthMiB(wanBytes: number, seconds: number): number | undefined {
   if (!(seconds > 0) || !(wanBytes > 0)) return undefined;
