@@ -1,4 +1,5 @@
 import { u16, u32, u48 } from './bytes.js';
+import { LAYER, type Layer } from './layer.js';
 import { ACCOUNT, type Packet } from './packet.js';
 
 /**
@@ -8,16 +9,16 @@ import { ACCOUNT, type Packet } from './packet.js';
  */
 const LENGTH = 28;
 
-export function decodeArp(pk: Packet, b: Buffer, p: number, end: number): boolean {
+export function decodeArp(pk: Packet, b: Buffer, p: number, end: number): Layer {
   pk.account = ACCOUNT.l2;
   if (end - p < 8) return pk.short('arp');
   if (u16(b, p) !== 1 || u16(b, p + 2) !== 0x0800 || b[p + 4] !== 6 || b[p + 5] !== 4) {
-    return true; // another hardware/protocol pair: nothing to learn, still a valid frame
+    return LAYER.done; // another hardware/protocol pair: nothing to learn, still a valid frame
   }
   if (end - p < LENGTH) return pk.short('arp');
   pk.arpOp = u16(b, p + 6);
   pk.arpSenderMac = u48(b, p + 8);
   pk.arpSenderIp = u32(b, p + 14);
   pk.arpTargetIp = u32(b, p + 24);
-  return true;
+  return LAYER.done;
 }

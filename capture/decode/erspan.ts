@@ -1,6 +1,7 @@
-import { decodeEthernet } from './ethernet.js';
+import { LAYER, type Layer } from './layer.js';
 import { NONE, type Packet } from './packet.js';
-import { enterTunnel, TUNNEL } from './tunnel.js';
+import { enterTunnel } from './tunnel.js';
+import { TUNNEL } from './tunnel-kinds.js';
 
 /**
  * ERSPAN, the port mirror carried in GRE (draft-foschiano-erspan-03):
@@ -10,14 +11,7 @@ import { enterTunnel, TUNNEL } from './tunnel.js';
  *            plus an 8-byte platform sub-header when O is set.
  * The mirrored frame keeps its own VLAN tag; the session id is not an overlay, so it is not a VNI.
  */
-export function decodeErspan(
-  pk: Packet,
-  b: Buffer,
-  p: number,
-  end: number,
-  type: 1 | 2 | 3,
-  firstFragment: boolean,
-): boolean {
+export function decodeErspan(pk: Packet, b: Buffer, p: number, end: number, type: 1 | 2 | 3): Layer {
   let inner = p;
   if (type === 2) inner += 8;
   else if (type === 3) {
@@ -26,6 +20,6 @@ export function decodeErspan(
   }
   if (inner > end) return pk.short('erspan');
   if (type !== 1 && (b[p] as number) >> 4 !== type - 1) return pk.unsupported('erspan_version');
-  if (!enterTunnel(pk, TUNNEL.erspan, inner, NONE, firstFragment)) return true;
-  return decodeEthernet(pk, b, inner, end);
+  if (!enterTunnel(pk, TUNNEL.erspan, inner, NONE)) return LAYER.done;
+  return pk.next(LAYER.ethernet, inner, end);
 }

@@ -1,5 +1,6 @@
 import { u16, u48 } from './bytes.js';
-import { decodeEtherType } from './ethertype.js';
+import { etherTypeLayer } from './ethertype.js';
+import type { Layer } from './layer.js';
 import { BROADCAST_MAC, GROUP, type Packet } from './packet.js';
 
 /**
@@ -11,7 +12,7 @@ const HEADER = 14;
 const TAG = 4;
 const MAX_TAGS = 3;
 
-export function decodeEthernet(pk: Packet, b: Buffer, p: number, end: number): boolean {
+export function decodeEthernet(pk: Packet, b: Buffer, p: number, end: number): Layer {
   if (end - p < HEADER) return pk.short('ethernet');
   pk.dstMacAt = p;
   pk.srcMacAt = p + 6;
@@ -27,5 +28,5 @@ export function decodeEthernet(pk: Packet, b: Buffer, p: number, end: number): b
     type = u16(b, p + 2);
     p += TAG;
   }
-  return decodeEtherType(pk, b, p, end, type);
+  return pk.next(etherTypeLayer(pk, type), p, end);
 }

@@ -1,25 +1,17 @@
-import { decodeArp } from './arp.js';
-import { dispatchTable } from './dispatch-table.js';
-import { decodeIpv4 } from './ipv4.js';
-import { decodeIpv6 } from './ipv6.js';
+import { LAYER, type Layer, layerTable } from './layer.js';
 import { ACCOUNT, type Packet } from './packet.js';
 
-type LayerDecoder = (pk: Packet, b: Buffer, p: number, end: number) => boolean;
-
-/** EtherType → decoder (IEEE registry). Anything else is still a valid MAC-to-MAC frame. */
-const ETHERTYPES = dispatchTable<LayerDecoder>(0x10000, [
-  [0x0800, decodeIpv4],
-  [0x86dd, decodeIpv6],
-  [0x0806, decodeArp],
-  [0x8035, decodeArp], // RARP: QEMU's announce-self after a live migration
+/** EtherType → layer (IEEE registry). Anything else is still a valid MAC-to-MAC frame. */
+const ETHERTYPES = layerTable(0x10000, [
+  [0x0800, LAYER.ipv4],
+  [0x86dd, LAYER.ipv6],
+  [0x0806, LAYER.arp],
+  [0x8035, LAYER.arp], // RARP: QEMU's announce-self after a live migration
 ]);
 
-export function decodeEtherType(pk: Packet, b: Buffer, p: number, end: number, type: number): boolean {
+export function etherTypeLayer(pk: Packet, type: number): Layer {
   pk.etherType = type;
-  // Direct calls for the common case let V8 inline them; the table serves the rest.
-  if (type === 0x0800) return decodeIpv4(pk, b, p, end);
-  const next = ETHERTYPES[type];
-  if (next !== undefined) return next(pk, b, p, end);
-  pk.account = ACCOUNT.l2;
-  return true;
+  const next = ETHERTYPES[type] as Layer;
+  if (next === LAYER.done) pk.account = ACCOUNT.l2;
+  return next;
 }

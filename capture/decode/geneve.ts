@@ -1,8 +1,9 @@
 import { u16, u24 } from './bytes.js';
-import { decodeEthernet } from './ethernet.js';
-import { decodeEtherType } from './ethertype.js';
+import { etherTypeLayer } from './ethertype.js';
+import { LAYER, type Layer } from './layer.js';
 import type { Packet } from './packet.js';
-import { enterTunnel, TUNNEL } from './tunnel.js';
+import { enterTunnel } from './tunnel.js';
+import { TUNNEL } from './tunnel-kinds.js';
 
 /**
  * Geneve (RFC 8926): ver 2b | opt len 6b (4-byte words) | O, C, reserved | protocol type 2 | VNI 3 | reserved 1 |
@@ -11,14 +12,14 @@ import { enterTunnel, TUNNEL } from './tunnel.js';
 const HEADER = 8;
 const TRANSPARENT_ETHERNET = 0x6558;
 
-export function decodeGeneve(pk: Packet, b: Buffer, p: number, end: number, firstFragment: boolean): boolean {
+export function decodeGeneve(pk: Packet, b: Buffer, p: number, end: number): Layer {
   if (end - p < HEADER) return pk.short('geneve');
   const first = b[p] as number;
   if (first >> 6 !== 0) return pk.unsupported('geneve_version');
   const inner = p + HEADER + (first & 0x3f) * 4;
   if (inner > end) return pk.short('geneve_options');
   const protocol = u16(b, p + 2);
-  if (!enterTunnel(pk, TUNNEL.geneve, inner, u24(b, p + 4), firstFragment)) return true;
-  if (protocol === TRANSPARENT_ETHERNET) return decodeEthernet(pk, b, inner, end);
-  return decodeEtherType(pk, b, inner, end, protocol);
+  if (!enterTunnel(pk, TUNNEL.geneve, inner, u24(b, p + 4))) return LAYER.done;
+  const next = protocol === TRANSPARENT_ETHERNET ? LAYER.ethernet : etherTypeLayer(pk, protocol);
+  return pk.next(next, inner, end);
 }

@@ -1,9 +1,9 @@
 import { u16, u32 } from './bytes.js';
-import { decodeErspan } from './erspan.js';
-import { decodeEthernet } from './ethernet.js';
-import { decodeEtherType } from './ethertype.js';
+import { etherTypeLayer } from './ethertype.js';
+import { LAYER, type Layer } from './layer.js';
 import { NONE, type Packet } from './packet.js';
-import { enterTunnel, TUNNEL } from './tunnel.js';
+import { enterTunnel } from './tunnel.js';
+import { TUNNEL } from './tunnel-kinds.js';
 
 /**
  * GRE (RFC 2784, key and sequence from RFC 2890):
@@ -18,7 +18,7 @@ const TRANSPARENT_ETHERNET = 0x6558;
 const ERSPAN_II = 0x88be;
 const ERSPAN_III = 0x22eb;
 
-export function decodeGre(pk: Packet, b: Buffer, p: number, end: number, fragment: boolean): boolean {
+export function decodeGre(pk: Packet, b: Buffer, p: number, end: number): Layer {
   if (end - p < 4) return pk.short('gre');
   const flags = u16(b, p);
   if ((flags & 7) !== 0) return pk.unsupported('gre_version'); // version 1 is PPTP's enhanced GRE
@@ -34,12 +34,14 @@ export function decodeGre(pk: Packet, b: Buffer, p: number, end: number, fragmen
   if (flags & S) q += 4;
   if (q > end) return pk.short('gre');
   if (protocol === ERSPAN_II || protocol === ERSPAN_III) {
-    return decodeErspan(pk, b, q, end, protocol === ERSPAN_III ? 3 : (flags & S) !== 0 ? 2 : 1, fragment);
+    const erspan =
+      protocol === ERSPAN_III ? LAYER.erspan3 : (flags & S) !== 0 ? LAYER.erspan2 : LAYER.erspan1;
+    return pk.next(erspan, q, end);
   }
   if (protocol === TRANSPARENT_ETHERNET) {
-    if (!enterTunnel(pk, TUNNEL.gre, q, key === NONE ? NONE : key >>> 8, fragment)) return true;
-    return decodeEthernet(pk, b, q, end);
+    if (!enterTunnel(pk, TUNNEL.gre, q, key === NONE ? NONE : key >>> 8)) return LAYER.done;
+    return pk.next(LAYER.ethernet, q, end);
   }
-  if (!enterTunnel(pk, TUNNEL.gre, q, key, fragment)) return true;
-  return decodeEtherType(pk, b, q, end, protocol);
+  if (!enterTunnel(pk, TUNNEL.gre, q, key)) return LAYER.done;
+  return pk.next(etherTypeLayer(pk, protocol), q, end);
 }

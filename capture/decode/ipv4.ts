@@ -1,5 +1,6 @@
 import { u16, u32 } from './bytes.js';
-import { decodeIpPayload } from './ip-protocol.js';
+import { ipProtocolLayer } from './ip-protocol.js';
+import { LAYER, type Layer } from './layer.js';
 import { ACCOUNT, GROUP, NONE, type Packet } from './packet.js';
 import { continueTunnel } from './tunnel.js';
 
@@ -13,7 +14,7 @@ const MIN_HEADER = 20;
 const MF = 0x2000;
 const OFFSET_MASK = 0x1fff;
 
-export function decodeIpv4(pk: Packet, b: Buffer, p: number, end: number): boolean {
+export function decodeIpv4(pk: Packet, b: Buffer, p: number, end: number): Layer {
   if (end - p < MIN_HEADER) return pk.short('ipv4');
   const vihl = b[p] as number;
   if (vihl >> 4 !== 4) return pk.malformed('ipv4_bad_version');
@@ -47,7 +48,7 @@ export function decodeIpv4(pk: Packet, b: Buffer, p: number, end: number): boole
     const slot = fragSlot(src, dst, id, proto);
     if ((frag & OFFSET_MASK) !== 0) {
       // A later fragment has no transport header: take what the first fragment left.
-      if (!fragmentSeen(pk, slot, src, dst, id, proto)) return true;
+      if (!fragmentSeen(pk, slot, src, dst, id, proto)) return LAYER.done;
       const tunnel = pk.fragTunnel[slot] as number;
       if (tunnel !== 0) continueTunnel(pk, tunnel);
       else {
@@ -55,13 +56,43 @@ export function decodeIpv4(pk: Packet, b: Buffer, p: number, end: number): boole
         pk.sport = ports >>> 16;
         pk.dport = ports & 0xffff;
       }
-      return true;
+      return LAYER.done;
     }
-    const ok = decodeIpPayload(pk, b, p + ihl, payloadEnd, proto, true);
-    rememberFragment(pk, slot, src, dst, id, proto);
-    return ok;
+    pk.fragment = true;
+    awaitFragment(pk, slot, src, dst, id, proto);
   }
-  return decodeIpPayload(pk, b, p + ihl, payloadEnd, pk.proto, false);
+  return pk.next(ipProtocolLayer(pk.proto), p + ihl, payloadEnd);
+}
+
+/** Sets a first fragment aside until its payload is decoded: `rememberFragments` then stores its ports. */
+function awaitFragment(pk: Packet, slot: number, src: number, dst: number, id: number, proto: number): void {
+  const k = pk.pendingCount * 5;
+  if (k === pk.pendingFragments.length) return;
+  pk.pendingFragments[k] = slot;
+  pk.pendingFragments[k + 1] = src;
+  pk.pendingFragments[k + 2] = dst;
+  pk.pendingFragments[k + 3] = id;
+  pk.pendingFragments[k + 4] = proto;
+  pk.pendingCount++;
+}
+
+/**
+ * Once the frame is decoded: the ports (or tunnel) of each first fragment in it, for the later fragments
+ * of the same datagram. Innermost first, so an outer header's entry wins a shared slot.
+ */
+export function rememberFragments(pk: Packet): void {
+  const pending = pk.pendingFragments;
+  for (let i = pk.pendingCount - 1; i >= 0; i--) {
+    const k = i * 5;
+    rememberFragment(
+      pk,
+      pending[k] as number,
+      pending[k + 1] as number,
+      pending[k + 2] as number,
+      pending[k + 3] as number,
+      pending[k + 4] as number,
+    );
+  }
 }
 
 function fragSlot(src: number, dst: number, id: number, proto: number): number {

@@ -1,5 +1,6 @@
 import { u16, u32 } from './bytes.js';
-import { decodeIpPayload } from './ip-protocol.js';
+import { ipProtocolLayer } from './ip-protocol.js';
+import { LAYER, type Layer } from './layer.js';
 import { ACCOUNT, GROUP, NONE, type Packet } from './packet.js';
 
 /**
@@ -11,7 +12,7 @@ import { ACCOUNT, GROUP, NONE, type Packet } from './packet.js';
 const HEADER = 40;
 const MAX_EXTENSIONS = 8;
 
-export function decodeIpv6(pk: Packet, b: Buffer, p: number, end: number): boolean {
+export function decodeIpv6(pk: Packet, b: Buffer, p: number, end: number): Layer {
   if (end - p < HEADER) return pk.short('ipv6');
   if ((b[p] as number) >> 4 !== 6) return pk.malformed('ipv6_bad_version');
   pk.l3Start = p;
@@ -60,6 +61,7 @@ export function decodeIpv6(pk: Packet, b: Buffer, p: number, end: number): boole
     next = b[p] as number;
     p += len;
   }
-  if (laterFragment) return true;
-  return decodeIpPayload(pk, b, p, payloadEnd, pk.proto, fragment);
+  if (laterFragment) return LAYER.done;
+  pk.fragment = fragment;
+  return pk.next(ipProtocolLayer(pk.proto), p, payloadEnd);
 }

@@ -1,5 +1,6 @@
 import { u16 } from './bytes.js';
-import { decodeEtherType } from './ethertype.js';
+import { etherTypeLayer } from './ethertype.js';
+import { LAYER, type Layer } from './layer.js';
 import { ACCOUNT, GROUP, type Packet } from './packet.js';
 
 /**
@@ -14,29 +15,18 @@ const ARPHRD_ETHER = 1;
 // Protocol values below 0x0600 are not EtherTypes: 802.3 or 802.2 frames without an Ethernet II type.
 const MIN_ETHERTYPE = 0x0600;
 
-export function decodeLinuxSll(pk: Packet, b: Buffer, p: number, end: number): boolean {
+export function decodeLinuxSll(pk: Packet, b: Buffer, p: number, end: number): Layer {
   if (end - p < 16) return pk.short('linux_sll');
-  return cooked(pk, b, p + 16, end, u16(b, p), u16(b, p + 2), u16(b, p + 4), p + 6, u16(b, p + 14));
+  return cooked(pk, p + 16, end, u16(b, p), u16(b, p + 2), u16(b, p + 4), p + 6, u16(b, p + 14));
 }
 
-export function decodeLinuxSll2(pk: Packet, b: Buffer, p: number, end: number): boolean {
+export function decodeLinuxSll2(pk: Packet, b: Buffer, p: number, end: number): Layer {
   if (end - p < 20) return pk.short('linux_sll2');
-  return cooked(
-    pk,
-    b,
-    p + 20,
-    end,
-    b[p + 10] as number,
-    u16(b, p + 8),
-    b[p + 11] as number,
-    p + 12,
-    u16(b, p),
-  );
+  return cooked(pk, p + 20, end, b[p + 10] as number, u16(b, p + 8), b[p + 11] as number, p + 12, u16(b, p));
 }
 
 function cooked(
   pk: Packet,
-  b: Buffer,
   payload: number,
   end: number,
   packetType: number,
@@ -44,14 +34,14 @@ function cooked(
   addrLen: number,
   addr: number,
   protocol: number,
-): boolean {
+): Layer {
   if (hwType === ARPHRD_ETHER && addrLen === 6) pk.srcMacAt = addr;
   if (packetType === PACKET_BROADCAST) pk.groupDst = GROUP.broadcast;
   else if (packetType === PACKET_MULTICAST) pk.groupDst = GROUP.multicast;
   if (protocol < MIN_ETHERTYPE) {
     pk.etherType = protocol;
     pk.account = ACCOUNT.l2;
-    return true;
+    return LAYER.done;
   }
-  return decodeEtherType(pk, b, payload, end, protocol);
+  return pk.next(etherTypeLayer(pk, protocol), payload, end);
 }

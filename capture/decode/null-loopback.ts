@@ -1,6 +1,5 @@
 import { u32, u32le } from './bytes.js';
-import { decodeIpv4 } from './ipv4.js';
-import { decodeIpv6 } from './ipv6.js';
+import { LAYER, type Layer } from './layer.js';
 import type { Packet } from './packet.js';
 
 /**
@@ -16,21 +15,21 @@ export function decodeNullLoopback(
   p: number,
   end: number,
   networkOrder: boolean,
-): boolean {
+): Layer {
   if (end - p < 4) return pk.short('null');
   let family = networkOrder ? u32(b, p) : u32le(b, p);
   // The writer's byte order is unknown for LINKTYPE_NULL: a family above 0xffff was written big-endian.
   if (family > 0xffff) family = u32(b, p);
-  if (family === AF_INET) return decodeIpv4(pk, b, p + 4, end);
-  if (family === 24 || family === 28 || family === 30) return decodeIpv6(pk, b, p + 4, end);
+  if (family === AF_INET) return pk.next(LAYER.ipv4, p + 4, end);
+  if (family === 24 || family === 28 || family === 30) return pk.next(LAYER.ipv6, p + 4, end);
   return pk.unsupported('null_address_family');
 }
 
 /** Raw IP (LINKTYPE_RAW): the version nibble says which. */
-export function decodeRawIp(pk: Packet, b: Buffer, p: number, end: number): boolean {
+export function decodeRawIp(pk: Packet, b: Buffer, p: number, end: number): Layer {
   if (end - p < 1) return pk.short('raw_ip');
   const version = (b[p] as number) >> 4;
-  if (version === 4) return decodeIpv4(pk, b, p, end);
-  if (version === 6) return decodeIpv6(pk, b, p, end);
+  if (version === 4) return pk.next(LAYER.ipv4, p, end);
+  if (version === 6) return pk.next(LAYER.ipv6, p, end);
   return pk.malformed('raw_ip_bad_version');
 }

@@ -1,5 +1,6 @@
 import { u48 } from './bytes.js';
-import type { TunnelKind } from './tunnel.js';
+import { LAYER, type Layer } from './layer.js';
+import { MAX_TUNNEL_DEPTH, type TunnelKind } from './tunnel-kinds.js';
 
 /**
  * The decoded view of one frame: plain numeric fields, allocated once per Decoder and overwritten for
@@ -68,6 +69,12 @@ export class Packet {
   sport = 0;
   dport = 0;
   tcpFlags = 0;
+  /** The innermost IP packet so far is a first fragment (its payload continues in later fragments). */
+  fragment = false;
+
+  // Where the layer a decoder hands on to lies (see `next`).
+  nextAt = 0;
+  nextEnd = 0;
 
   // ARP/RARP, for learning unknown hosts.
   arpOp = 0;
@@ -101,6 +108,12 @@ export class Packet {
   readonly fragPorts = new Uint32Array(4096);
   /** Index into TUNNEL_KINDS when the first fragment carried a tunnel (0: it did not). */
   readonly fragTunnel = new Uint8Array(4096);
+  /**
+   * First fragments of this frame, outermost first, as (slot, src, dst, id, proto): their ports and
+   * tunnel are known only once the layers they carry are decoded. One IPv4 header per tunnel level.
+   */
+  readonly pendingFragments = new Uint32Array(5 * (MAX_TUNNEL_DEPTH + 1));
+  pendingCount = 0;
 
   reset(buf: Uint8Array, frameStart: number, caplen: number, origLen: number, linkType: number): void {
     this.buf = buf;
@@ -122,6 +135,7 @@ export class Packet {
     this.innerLength = NONE;
     this.tunnelContinuation = false;
     this.arpOp = 0;
+    this.pendingCount = 0;
     this.resetInner();
   }
 
@@ -140,33 +154,41 @@ export class Packet {
     this.sport = 0;
     this.dport = 0;
     this.tcpFlags = 0;
+    this.fragment = false;
     this.account = ACCOUNT.none;
+  }
+
+  /** Hands the frame on to `layer`, whose bytes are [at, end): `return pk.next(LAYER.udp, p + ihl, end)`. */
+  next(layer: Layer, at: number, end: number): Layer {
+    this.nextAt = at;
+    this.nextEnd = end;
+    return layer;
   }
 
   /**
    * Records that a header needs bytes the capture does not have: truncation when the snaplen cut the
-   * frame, damage otherwise. Returns false so decoders can `return pk.short(...)`.
+   * frame, damage otherwise. Returns `done` so decoders can `return pk.short(...)`.
    */
-  short(reason: string): false {
+  short(reason: string): typeof LAYER.done {
     if (this.cut) {
       this.status = STATUS.truncated;
       this.reason = reason;
     } else {
       this.malformed(tooShort(reason));
     }
-    return false;
+    return LAYER.done;
   }
 
-  malformed(reason: string): false {
+  malformed(reason: string): typeof LAYER.done {
     this.status = STATUS.malformed;
     this.reason = reason;
-    return false;
+    return LAYER.done;
   }
 
-  unsupported(reason: string): false {
+  unsupported(reason: string): typeof LAYER.done {
     this.status = STATUS.unsupported;
     this.reason = reason;
-    return false;
+    return LAYER.done;
   }
 
   get srcMac(): number {

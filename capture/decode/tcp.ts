@@ -1,4 +1,5 @@
 import { u16 } from './bytes.js';
+import { LAYER, type Layer } from './layer.js';
 import type { Packet } from './packet.js';
 
 /**
@@ -7,7 +8,7 @@ import type { Packet } from './packet.js';
  */
 const MIN_HEADER = 20;
 
-export function decodeTcp(pk: Packet, b: Buffer, p: number, end: number): boolean {
+export function decodeTcp(pk: Packet, b: Buffer, p: number, end: number): Layer {
   if (end - p < 4) return pk.short('tcp');
   pk.sport = u16(b, p);
   pk.dport = u16(b, p + 2);
@@ -16,5 +17,5 @@ export function decodeTcp(pk: Packet, b: Buffer, p: number, end: number): boolea
   if ((b[p + 12] as number) >> 4 < 5) return pk.malformed('tcp_bad_data_offset');
   if (end - p < MIN_HEADER) return pk.short('tcp');
   pk.payloadStart = p + ((b[p + 12] as number) >> 4) * 4;
-  return true;
+  return LAYER.done;
 }

@@ -1,25 +1,13 @@
 import type { Packet } from './packet.js';
-
-/** Tunnel names, indexed so fragment state can store them in a byte. */
-export const TUNNEL_KINDS = ['', 'vxlan', 'geneve', 'gre', 'erspan', 'ipip', 'ip6in4'] as const;
-export type TunnelKind = (typeof TUNNEL_KINDS)[number];
-export const TUNNEL = { vxlan: 1, geneve: 2, gre: 3, erspan: 4, ipip: 5, ip6in4: 6 } as const;
-
-/** Nesting deeper than this is treated as payload: no real overlay stacks more, and it bounds the work. */
-export const MAX_TUNNEL_DEPTH = 4;
+import { MAX_TUNNEL_DEPTH, TUNNEL_KINDS } from './tunnel-kinds.js';
 
 /**
  * Enters a tunnel whose inner frame starts at `innerStart`. The outermost tunnel's IP endpoints are kept
  * for the overhead report; the inner frame then replaces every layer above. Returns false (decode the
- * outer packet as plain payload) once the depth cap is reached.
+ * outer packet as plain payload) once the depth cap is reached. The carrying IP packet's fragment flag
+ * (`pk.fragment`) says whether the inner frame continues in later fragments.
  */
-export function enterTunnel(
-  pk: Packet,
-  kind: number,
-  innerStart: number,
-  vni: number,
-  firstFragment: boolean,
-): boolean {
+export function enterTunnel(pk: Packet, kind: number, innerStart: number, vni: number): boolean {
   if (pk.tunnelDepth === MAX_TUNNEL_DEPTH) {
     pk.tunnelDepthExceeded = true;
     return false;
@@ -32,7 +20,7 @@ export function enterTunnel(
     copyAddress(pk.dst, pk.tunnelDst);
   }
   pk.tunnelDepth++;
-  if (firstFragment) pk.innerFromFragment = true;
+  if (pk.fragment) pk.innerFromFragment = true;
   pk.innerStart = innerStart;
   pk.resetInner();
   if (vni >= 0) pk.vni = vni;

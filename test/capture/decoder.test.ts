@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { ipToString, macToString } from '../../capture/addresses.js';
 import { Decoder } from '../../capture/decode/decoder.js';
 import { ACCOUNT, GROUP, STATUS } from '../../capture/decode/packet.js';
-import { MAX_TUNNEL_DEPTH } from '../../capture/decode/tunnel.js';
+import { MAX_TUNNEL_DEPTH } from '../../capture/decode/tunnel-kinds.js';
 import { LINKTYPE } from '../../capture/link-types.js';
 import { frame, hex, tcpFrame } from '../helpers.js';
 
