@@ -6,6 +6,7 @@
 export { CaptureError } from '../capture/capture-error.js';
 export type { Analysis, AnalyzeOptions, CaptureInput, CaptureReport } from './analyze.js';
 export { analyzeCaptures } from './analyze.js';
+export { type CollectOptions, runCollect } from './collect/collect-service.js';
 export { asUserError, type ErrorCode, EXIT, UserError } from './errors.js';
 export type {
   DedupReport,

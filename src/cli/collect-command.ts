@@ -1,13 +1,7 @@
-import { createReadStream, existsSync } from 'node:fs';
-import { rename, writeFile } from 'node:fs/promises';
-import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
-import { Aggregator } from '../collect/aggregator.js';
-import { CollectServer, type ListenAddress } from '../collect/collect-server.js';
-import { readWindow } from '../collect/read-window.js';
-import { WindowJournal } from '../collect/window-journal.js';
+import type { ListenAddress } from '../collect/collect-server.js';
+import { runCollect } from '../collect/collect-service.js';
 import { UserError } from '../errors.js';
-import { graphDocument } from '../graph/graph-document.js';
 import { renderSummary } from '../graph/render-summary.js';
 import { loadInventory } from '../inventory/load-inventory.js';
 import { parseDuration } from './duration.js';
@@ -85,87 +79,32 @@ async function collectAction(files: string[], flags: CollectFlags): Promise<void
       return [pair.slice(0, eq), pair.slice(eq + 1)] as const;
     }),
   );
-  const aggregator = new Aggregator({
-    inventory: flags.inventory === undefined ? undefined : await loadInventory(flags.inventory),
-    windowSeconds,
-    byteCount: flags.bytes,
-    exporterHosts,
-    retainWindows: Math.ceil(parseDuration(flags.retain, '--retain') / windowSeconds),
-  });
-  const warn = (text: string) => process.stderr.write(`sky-plan: warning: ${text}\n`);
-  let server: CollectServer | undefined;
-  let cache = { version: -1, json: '' };
-  const graphJson = () => {
-    if (cache.version !== aggregator.version) {
-      const analysis = aggregator.analysis(server?.exportProblems() ?? []);
-      cache = {
-        version: aggregator.version,
-        json: `${JSON.stringify(graphDocument(analysis), null, 1)}\n`,
-      };
-    }
-    return cache.json;
-  };
-  const replay = flags.journal !== undefined && existsSync(flags.journal) ? [flags.journal] : [];
-  for (const file of [...replay, ...files]) await readWindowFile(file, aggregator, warn);
-  aggregator.settleAll();
-  if (http !== undefined || udp !== undefined) {
-    const journal = flags.journal === undefined ? undefined : new WindowJournal(flags.journal);
-    server = new CollectServer(aggregator, graphJson, warn, token, journal);
-    await listen(server, http, udp, warn);
-    let written = -1;
-    // One write at a time: two would share the temporary file, and the second rename would find it gone.
-    let writing = Promise.resolve();
-    const write = () => {
-      writing = writing.then(async () => {
-        if (flags.out === undefined || written === aggregator.version) return;
-        written = aggregator.version;
-        await writeAtomically(flags.out, graphJson()).catch((err: Error) => {
-          written = -1;
-          warn(`could not write ${flags.out}: ${err.message}; trying again at the next write`);
-        });
-      });
-    };
-    const timer = setInterval(write, writeEvery * 1000);
-    await new Promise<void>((resolve) => {
+  const untilStop = () =>
+    new Promise<void>((resolve) => {
       process.once('SIGINT', resolve);
       process.once('SIGTERM', resolve);
       if (duration !== undefined) setTimeout(resolve, duration * 1000);
     });
-    clearInterval(timer);
-    await writing;
-    await server.close();
-    journal?.close();
-    aggregator.settleAll();
-  }
-  const json = graphJson();
-  if (flags.out !== undefined) await writeAtomically(flags.out, json);
+  const json = await runCollect({
+    aggregator: {
+      inventory: flags.inventory === undefined ? undefined : await loadInventory(flags.inventory),
+      windowSeconds,
+      byteCount: flags.bytes,
+      exporterHosts,
+      retainWindows: Math.ceil(parseDuration(flags.retain, '--retain') / windowSeconds),
+    },
+    files,
+    journal: flags.journal,
+    http,
+    udp,
+    out: flags.out,
+    writeEvery,
+    token,
+    untilStop,
+    warn: (text) => process.stderr.write(`sky-plan: warning: ${text}\n`),
+  });
   if (flags.json) process.stdout.write(json);
   else process.stdout.write(renderSummary(JSON.parse(json)));
-}
-
-async function listen(
-  server: CollectServer,
-  http: ListenAddress | undefined,
-  udp: ListenAddress | undefined,
-  warn: (t: string) => void,
-): Promise<void> {
-  try {
-    if (http !== undefined) {
-      const a = await server.listenHttp(http);
-      warn(`listening for collectors on http://${a.address}:${a.port}`);
-    }
-    if (udp !== undefined) {
-      const a = await server.listenFlows(udp);
-      warn(`listening for flow exports on udp ${a.address}:${a.port}`);
-    }
-  } catch (err) {
-    await server.close();
-    const e = err as NodeJS.ErrnoException;
-    throw new UserError(
-      'cannot_listen',
-      `cannot listen: ${e.code === 'EADDRINUSE' ? 'the port is in use' : e.message}`,
-    );
-  }
 }
 
 function address(text: string, option: string): ListenAddress {
@@ -175,46 +114,4 @@ function address(text: string, option: string): ListenAddress {
     throw new UserError('bad_listen', `${option}: "${text}" is not [host:]port`);
   }
   return { host: m[1] === undefined || m[1] === '' ? '0.0.0.0' : m[1], port };
-}
-
-/** NDJSON windows; a bad line is named and skipped, the rest still counts. */
-async function readWindowFile(
-  path: string,
-  aggregator: Aggregator,
-  warn: (t: string) => void,
-): Promise<void> {
-  const stream = createReadStream(path);
-  const opened = new Promise<void>((resolve, reject) => {
-    stream.once('open', () => resolve());
-    stream.once('error', reject);
-  });
-  try {
-    await opened;
-  } catch (err) {
-    throw new UserError('cannot_read', `cannot read ${path}: ${(err as Error).message}`);
-  }
-  let line = 0;
-  let taken = 0;
-  // Problems before the first window are held: a file with no window at all is the wrong file (an error),
-  // one with some is damaged (warnings).
-  const held: string[] = [];
-  for await (const text of createInterface({ input: stream, crlfDelay: Number.POSITIVE_INFINITY })) {
-    line++;
-    if (text.trim() === '') continue;
-    try {
-      aggregator.addWindow(readWindow(JSON.parse(text)));
-      if (taken++ === 0) for (const problem of held.splice(0)) warn(`${problem}; skipped`);
-    } catch (err) {
-      const problem = `${path}:${line}: not a window: ${(err as Error).message}`;
-      if (taken > 0) warn(`${problem}; skipped`);
-      else if (held.length < 100) held.push(problem);
-    }
-  }
-  if (taken === 0 && held.length > 0)
-    throw new UserError('not_windows', `${held[0]} (no line of ${path} is a sky-plan window)`);
-}
-
-async function writeAtomically(path: string, text: string): Promise<void> {
-  await writeFile(`${path}.tmp`, text);
-  await rename(`${path}.tmp`, path);
 }
