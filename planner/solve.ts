@@ -11,10 +11,67 @@ import {
 import { highsSolver } from './solvers/exact-highs.js';
 import { lpSolverSolver } from './solvers/exact-lp-solver.js';
 import { currentSolver, greedySolver } from './solvers/greedy.js';
-import { multilevelSolver } from './solvers/multilevel.js';
+import { multilevelSolver as multilevelOnly } from './solvers/multilevel.js';
+import { buildUnits } from './units.js';
+
+/** Greedy competes with multilevel up to this many units (VMs bound together), and whenever it fails. */
+const GREEDY_UNITS_LIMIT = 5000;
+
+/**
+ * Best of multilevel and greedy. Steepest descent from the current placement adds moves best-first, which
+ * wins when a move limit or budget binds.
+ */
+const multilevelSolver: Solver = {
+  name: multilevelOnly.name,
+  async solve(p, options) {
+    const started = performance.now();
+    const multilevel = await multilevelOnly.solve(p, options).catch((err: unknown) => {
+      if (err instanceof InfeasibleError) return undefined;
+      throw err;
+    });
+    let best = multilevel;
+    if (multilevel === undefined || buildUnits(p).members.length <= GREEDY_UNITS_LIMIT) {
+      const greedy = await greedySolver.solve(p, options).catch(() => undefined);
+      if (
+        greedy !== undefined &&
+        (multilevel === undefined ||
+          evaluate(p, greedy.placement).cost.total < evaluate(p, multilevel.placement).cost.total)
+      ) {
+        best = {
+          ...(multilevel ?? greedy),
+          placement: greedy.placement,
+          notes: [
+            ...(multilevel?.notes.slice(0, 1) ?? []),
+            'the greedy descent from the current placement won',
+          ],
+        };
+      }
+    }
+    if (best === undefined) throw new InfeasibleError();
+    return { ...best, solver: multilevelOnly.name, seconds: (performance.now() - started) / 1000 };
+  },
+};
+
+/**
+ * HiGHS from a multilevel plan: an incumbent from the start lets branch and bound prune at once. When
+ * multilevel finds no feasible plan, HiGHS starts cold.
+ */
+async function warmExact(
+  p: PlanProblem,
+  options: SolveOptions,
+): Promise<{ exact: SolveResult; heuristic?: SolveResult }> {
+  const heuristic = await multilevelSolver.solve(p, options).catch(() => undefined);
+  const exact = await highsSolver.solve(p, { ...options, warmStart: heuristic?.placement });
+  return heuristic === undefined ? { exact } : { exact, heuristic };
+}
+
+const exactSolver: Solver = {
+  name: highsSolver.name,
+  solve: async (p, options) => (await warmExact(p, options)).exact,
+};
 
 export const SOLVERS = {
-  exact: highsSolver,
+  exact: exactSolver,
   'exact-lp': lpSolverSolver,
   multilevel: multilevelSolver,
   greedy: greedySolver,
@@ -56,17 +113,19 @@ export async function solve(
     if (name === 'auto') {
       if (decisions <= AUTO_EXACT_LIMIT) {
         reason = `exact: ${p.vms.length} VMs × ${p.clouds.length} clouds = ${decisions} decisions (≤ ${AUTO_EXACT_LIMIT}), small enough to prove optimal`;
-        result = await highsSolver.solve(p, options);
-        if (!result.optimal) {
-          const heuristic = await multilevelSolver.solve(p, options);
-          if (evaluate(p, heuristic.placement).cost.total < evaluate(p, result.placement).cost.total) {
-            reason += '; the time limit hit before a proof, and the multilevel plan was cheaper';
-            result = {
-              ...heuristic,
-              bound: result.bound ?? Number.NaN,
-              notes: [...heuristic.notes, ...result.notes],
-            };
-          }
+        const { exact, heuristic } = await warmExact(p, options);
+        result = exact;
+        if (
+          !exact.optimal &&
+          heuristic !== undefined &&
+          evaluate(p, heuristic.placement).cost.total < evaluate(p, exact.placement).cost.total
+        ) {
+          reason += '; the time limit hit before a proof, and the multilevel plan was cheaper';
+          result = {
+            ...heuristic,
+            bound: exact.bound ?? Number.NaN,
+            notes: [...heuristic.notes, ...exact.notes],
+          };
         }
       } else {
         reason = `multilevel: ${decisions} decisions (> ${AUTO_EXACT_LIMIT}), too many to prove quickly`;

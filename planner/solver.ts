@@ -4,6 +4,8 @@ export interface SolveOptions {
   seed: number;
   /** Wall-clock limit for solvers that search (the exact MILP stops with its best plan and gap). */
   timeLimitSeconds: number;
+  /** A feasible placement to start from (the exact solvers take it as their first incumbent). */
+  warmStart?: Int32Array | undefined;
 }
 
 export const SOLVE_DEFAULTS: SolveOptions = { seed: 1, timeLimitSeconds: 10 };

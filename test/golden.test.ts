@@ -6,8 +6,8 @@ import { gunzipSync } from 'node:zlib';
 import { analyzeCaptures } from '../src/analyze.js';
 import { graphDocument } from '../src/graph/graph-document.js';
 import { loadInventory } from '../src/inventory/load-inventory.js';
-import { FIXTURE_SIZE } from '../src/synth/cluster-scenario.js';
-import { writeCluster } from '../src/synth/write-cluster.js';
+import { FIXTURE_SIZE } from '../fixtures/synth/cluster-scenario.js';
+import { writeCluster } from '../fixtures/synth/write-cluster.js';
 import { fixture, ROOT, tempDir } from './helpers.js';
 
 /**

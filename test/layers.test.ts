@@ -58,6 +58,15 @@ describe('layers only import downward (README "Design")', () => {
     assert.deepEqual(violations(sources('planner'), ['src', 'capture']), []);
   });
 
+  it('solvers are leaves: none imports another (solve.ts composes them)', () => {
+    const solvers = sources('planner/solvers').filter((f) => !f.endsWith('milp-model.ts'));
+    assert.ok(solvers.length >= 4);
+    assert.deepEqual(
+      violations(solvers, ['planner/solvers']).filter((v) => !v.endsWith('milp-model.ts')),
+      [],
+    );
+  });
+
   it('no domain code imports the CLI', () => {
     const domain = sources('src').filter((f) => !f.startsWith('src/cli/'));
     assert.ok(domain.length > 50);

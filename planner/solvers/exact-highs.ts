@@ -2,7 +2,6 @@ import highsModule from 'highs';
 import type { PlanProblem } from '../problem.js';
 import { InfeasibleError, type SolveOptions, type SolveResult, type Solver } from '../solver.js';
 import { buildMilp, type Milp, placementFromX } from './milp-model.js';
-import { multilevelSolver } from './multilevel.js';
 
 // The package's types describe its CommonJS build; its ES build exports the loader as the default.
 type Loader = typeof highsModule.default;
@@ -32,14 +31,14 @@ export const highsSolver: Solver = {
         random_seed: options.seed,
       });
       // A heuristic plan as the first incumbent lets branch and bound prune from the start.
-      const start = await multilevelSolver.solve(p, options).catch(() => undefined);
+      const start = options.warmStart;
       if (start !== undefined) {
         const indices: number[] = [];
         const values: number[] = [];
         milp.x.forEach((col, i) => {
           if (col < 0) return;
           indices.push(col);
-          values.push(start.placement[Math.floor(i / p.clouds.length)] === i % p.clouds.length ? 1 : 0);
+          values.push(start[Math.floor(i / p.clouds.length)] === i % p.clouds.length ? 1 : 0);
         });
         model.setSolution({ indices, values });
       }

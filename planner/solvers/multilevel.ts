@@ -6,7 +6,6 @@ import { PlacementState } from '../placement-state.js';
 import type { PlanProblem } from '../problem.js';
 import { seededRng } from '../rng.js';
 import { InfeasibleError, type SolveOptions, type SolveResult, type Solver } from '../solver.js';
-import { greedySolver } from './greedy.js';
 
 /**
  * Multilevel heuristic for large clusters: METIS-style coarsening, initial assignment and k-way
@@ -50,19 +49,6 @@ export const multilevelSolver: Solver = {
       const cost = evaluate(p, state.placement).cost.total;
       if (best === undefined || cost < best.cost)
         best = { placement: Int32Array.from(state.placement), cost, notes };
-    }
-    // Steepest descent from the current placement adds moves best-first, which wins when a move limit
-    // or budget binds; it competes as one more candidate.
-    if (units <= 5000 || best === undefined) {
-      const greedy = await greedySolver.solve(p, options).catch(() => undefined);
-      const cost = greedy === undefined ? Number.POSITIVE_INFINITY : evaluate(p, greedy.placement).cost.total;
-      if (greedy !== undefined && (best === undefined || cost < best.cost)) {
-        best = {
-          placement: greedy.placement,
-          cost,
-          notes: ['the greedy descent from the current placement won'],
-        };
-      }
     }
     if (best === undefined) throw new InfeasibleError();
     return {

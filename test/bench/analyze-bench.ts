@@ -11,10 +11,10 @@ import {
   CLOUDS,
   type ScenarioSize,
   scenarioInventory,
-} from '../../src/synth/cluster-scenario.js';
-import { frameLength, TCP_FLAGS, writeFrame } from '../../src/synth/frame-builder.js';
-import { PcapWriter } from '../../src/synth/pcap-writer.js';
-import { writeCluster } from '../../src/synth/write-cluster.js';
+} from '../../fixtures/synth/cluster-scenario.js';
+import { frameLength, TCP_FLAGS, writeFrame } from '../../fixtures/synth/frame-builder.js';
+import { PcapWriter } from '../../fixtures/synth/pcap-writer.js';
+import { writeCluster } from '../../fixtures/synth/write-cluster.js';
 import { textTable } from '../../src/text-format.js';
 import { CLI, ROOT } from '../helpers.js';
 import { FAMILIES, writeFamily } from './traffic-families.js';
