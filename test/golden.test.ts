@@ -3,11 +3,11 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { describe, it } from 'node:test';
 import { gunzipSync } from 'node:zlib';
+import { FIXTURE_SIZE } from '../fixtures/synth/cluster-scenario.js';
+import { writeCluster } from '../fixtures/synth/write-cluster.js';
 import { analyzeCaptures } from '../src/analyze.js';
 import { graphDocument } from '../src/graph/graph-document.js';
 import { loadInventory } from '../src/inventory/load-inventory.js';
-import { FIXTURE_SIZE } from '../fixtures/synth/cluster-scenario.js';
-import { writeCluster } from '../fixtures/synth/write-cluster.js';
 import { fixture, ROOT, tempDir } from './helpers.js';
 
 /**

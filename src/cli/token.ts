@@ -1,14 +1,9 @@
-import { readFileSync } from 'node:fs';
 import { UserError } from '../errors.js';
+import { readTextSync } from '../read-text.js';
 
 /** A shared secret from a file (first line, trimmed), so it never shows in `ps`. */
 export function readToken(path: string): string {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    throw new UserError('token_unreadable', `--token-file: cannot read ${path}: ${(err as Error).message}`);
-  }
+  const text = readTextSync(path, 'token_unreadable', 'the --token-file');
   const token = (text.split('\n')[0] ?? '').trim();
   if (token.length < 16) {
     throw new UserError(

@@ -1,5 +1,6 @@
-import { closeSync, fsyncSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, writeSync } from 'node:fs';
 import { UserError } from '../errors.js';
+import { readTextSync } from '../read-text.js';
 import type { DedupReport, MigrationStep } from './driver.js';
 
 export type JournalEntry =
@@ -38,12 +39,7 @@ export class Journal {
 
 /** The entries of a journal; a last line cut by a crash mid-write is ignored. */
 export function readJournal(path: string): JournalEntry[] {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    throw new UserError('journal_unreadable', `cannot read the journal ${path}: ${(err as Error).message}`);
-  }
+  const text = readTextSync(path, 'journal_unreadable', 'the journal');
   const lines = text.split('\n');
   const entries: JournalEntry[] = [];
   lines.forEach((line, i) => {

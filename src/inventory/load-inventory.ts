@@ -1,8 +1,9 @@
-import { readFile } from 'node:fs/promises';
 import * as v from 'valibot';
 import { canonicalIp, parseMac } from '../../capture/addresses.js';
 import type { KnownVm } from '../../capture/attribution.js';
 import { UserError } from '../errors.js';
+import { readText } from '../read-text.js';
+import { formatPath, issuePath } from '../schema-issue.js';
 import { type Inventory, inventorySchema } from './schema.js';
 
 /**
@@ -10,19 +11,7 @@ import { type Inventory, inventorySchema } from './schema.js';
  * names the file, line and column, and the field path, e.g. `inv.yaml:7:14: vms[2].nics[0].mac: not a MAC address`.
  */
 export async function loadInventory(path: string): Promise<Inventory> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new UserError(
-      'inventory_unreadable',
-      code === 'ENOENT'
-        ? `inventory file not found: ${path}`
-        : `cannot read inventory ${path}: ${(err as Error).message}`,
-    );
-  }
-  return parseInventory(text, path);
+  return parseInventory(await readText(path, 'inventory_unreadable', 'the inventory'), path);
 }
 
 export async function parseInventory(text: string, path: string): Promise<Inventory> {
@@ -92,7 +81,7 @@ async function parseYamlInventory(text: string, path: string): Promise<Inventory
   const parsed = v.safeParse(inventorySchema, data);
   if (!parsed.success) {
     const issue = parsed.issues[0];
-    const path = (issue.path ?? []).map((item) => item.key as PropertyKey);
+    const path = issuePath(issue);
     if (issue.type === 'strict_object' && issue.input !== undefined) {
       // The path ends at the unknown key: point at its line, name the object that holds it.
       throw invalid(
@@ -107,14 +96,6 @@ async function parseYamlInventory(text: string, path: string): Promise<Inventory
 
 function invalid(message: string): UserError {
   return new UserError('inventory_invalid', `invalid inventory: ${message}`);
-}
-
-/** `vms[2].nics[0].mac` from a validation path. */
-export function formatPath(path: readonly PropertyKey[]): string {
-  if (path.length === 0) return '(top level)';
-  return path
-    .map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? String(p) : `.${String(p)}`))
-    .join('');
 }
 
 function describe(issue: v.BaseIssue<unknown>): string {

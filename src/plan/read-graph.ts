@@ -1,8 +1,8 @@
-import { readFile } from 'node:fs/promises';
 import * as v from 'valibot';
 import { UserError } from '../errors.js';
 import { GRAPH_SCHEMA } from '../graph/graph-model.js';
-import { formatPath } from '../inventory/load-inventory.js';
+import { readText } from '../read-text.js';
+import { firstIssue } from '../schema-issue.js';
 
 /**
  * The parts of a sky-plan/graph@1 document the planner, the exports and the report read. `analyze` writes
@@ -92,12 +92,7 @@ function plainEdge(e: unknown): e is v.InferOutput<typeof edge> {
 }
 
 export async function readGraph(path: string): Promise<PlannerGraph> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (err) {
-    throw new UserError('graph_unreadable', `cannot read the graph ${path}: ${(err as Error).message}`);
-  }
+  const text = await readText(path, 'graph_unreadable', 'the graph');
   let data: unknown;
   try {
     data = JSON.parse(text);
@@ -107,11 +102,8 @@ export async function readGraph(path: string): Promise<PlannerGraph> {
       `${path} is not JSON (${(err as Error).message}); expected the output of sky-plan analyze --json`,
     );
   }
-  const invalid = (issues: [v.BaseIssue<unknown>, ...v.BaseIssue<unknown>[]], prefix: PropertyKey[] = []) => {
-    const issue = issues[0];
-    const at = formatPath([...prefix, ...(issue.path ?? []).map((p) => p.key as PropertyKey)]);
-    return new UserError('graph_invalid', `invalid graph ${path}: ${at}: ${issue.message}`);
-  };
+  const invalid = (issues: [v.BaseIssue<unknown>, ...v.BaseIssue<unknown>[]], prefix: PropertyKey[] = []) =>
+    new UserError('graph_invalid', `invalid graph ${path}: ${firstIssue(issues, prefix)}`);
   const header = v.safeParse(documentSchema, data);
   if (!header.success) throw invalid(header.issues);
   const edges = header.output.edges.map((e, i) => {

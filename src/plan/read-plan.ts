@@ -1,8 +1,8 @@
-import { readFile } from 'node:fs/promises';
 import * as v from 'valibot';
 import { UserError } from '../errors.js';
-import { formatPath } from '../inventory/load-inventory.js';
 import { nameSchema } from '../inventory/names.js';
+import { readText } from '../read-text.js';
+import { firstIssue } from '../schema-issue.js';
 import { PLAN_SCHEMA, type PlanDocument } from './plan-document.js';
 
 const money = v.number();
@@ -116,8 +116,9 @@ export async function readExecutablePlan(path: string): Promise<ExecutablePlan> 
 }
 
 async function readJson(path: string): Promise<unknown> {
+  const text = await readText(path, 'plan_unreadable', 'the plan');
   try {
-    return JSON.parse(await readFile(path, 'utf8'));
+    return JSON.parse(text);
   } catch (err) {
     throw new UserError(
       'plan_unreadable',
@@ -129,9 +130,7 @@ async function readJson(path: string): Promise<unknown> {
 function parsePlan<S extends v.GenericSchema>(path: string, data: unknown, schema: S): v.InferOutput<S> {
   const parsed = v.safeParse(schema, data);
   if (!parsed.success) {
-    const issue = parsed.issues[0];
-    const at = formatPath((issue.path ?? []).map((p) => p.key as PropertyKey));
-    throw new UserError('plan_invalid', `invalid plan ${path}: ${at}: ${issue.message}`);
+    throw new UserError('plan_invalid', `invalid plan ${path}: ${firstIssue(parsed.issues)}`);
   }
   return parsed.output;
 }

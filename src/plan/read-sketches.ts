@@ -1,8 +1,8 @@
-import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import * as v from 'valibot';
 import { UserError } from '../errors.js';
 import type { Inventory } from '../inventory/schema.js';
+import { readText } from '../read-text.js';
 import { type ContentSketch, SKETCH_SCHEMA } from './content-sketch.js';
 
 const sketchSchema = v.looseObject({
@@ -21,13 +21,14 @@ export async function readSketches(inventory: Inventory, file: string): Promise<
   for (const vm of inventory.vms) {
     if (vm.sketch === undefined) continue;
     const path = resolve(dirname(file), vm.sketch);
+    const text = await readText(path, 'sketch_unreadable', `VM ${vm.name}'s sketch`);
     let data: unknown;
     try {
-      data = JSON.parse(await readFile(path, 'utf8'));
+      data = JSON.parse(text);
     } catch (err) {
       throw new UserError(
-        'sketch_unreadable',
-        `VM ${vm.name}: cannot read its sketch ${path}: ${(err as Error).message}`,
+        'sketch_invalid',
+        `VM ${vm.name}: its sketch ${path} is not JSON (${(err as Error).message})`,
       );
     }
     const parsed = v.safeParse(sketchSchema, data);

@@ -5,7 +5,6 @@ import { join } from 'node:path';
 import { PerformanceObserver } from 'node:perf_hooks';
 import { Decoder } from '../../capture/decode/decoder.js';
 import { readCapture } from '../../capture/files/read-capture.js';
-import { analyzeCaptures } from '../../src/analyze.js';
 import {
   buildScenario,
   CLOUDS,
@@ -15,6 +14,7 @@ import {
 import { frameLength, TCP_FLAGS, writeFrame } from '../../fixtures/synth/frame-builder.js';
 import { PcapWriter } from '../../fixtures/synth/pcap-writer.js';
 import { writeCluster } from '../../fixtures/synth/write-cluster.js';
+import { analyzeCaptures } from '../../src/analyze.js';
 import { textTable } from '../../src/text-format.js';
 import { CLI, ROOT } from '../helpers.js';
 import { FAMILIES, writeFamily } from './traffic-families.js';

@@ -1,6 +1,6 @@
 import { closeSync, openSync, writeSync } from 'node:fs';
-import { seededRng } from '../../planner/rng.js';
 import { frameLength, TCP_FLAGS, writeFrame } from '../../fixtures/synth/frame-builder.js';
+import { seededRng } from '../../planner/rng.js';
 
 /**
  * Captures of one traffic family each, for `npm run bench`: how the flows are ordered (bursts of one flow,

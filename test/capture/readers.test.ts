@@ -7,8 +7,8 @@ import { describe, it } from 'node:test';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import type { FrameSink } from '../../capture/files/frame-sink.js';
 import { readCapture } from '../../capture/files/read-capture.js';
-import type { UserError } from '../../src/errors.js';
 import { PcapWriter } from '../../fixtures/synth/pcap-writer.js';
+import type { UserError } from '../../src/errors.js';
 import { fixture, pcapFile, tcpFrame, tempDir, writeTemp } from '../helpers.js';
 
 interface Seen {

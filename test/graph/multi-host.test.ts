@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { FIXTURE_SIZE } from '../../fixtures/synth/cluster-scenario.js';
+import { writeCluster } from '../../fixtures/synth/write-cluster.js';
 import { analyzeCaptures } from '../../src/analyze.js';
 import { graphDocument } from '../../src/graph/graph-document.js';
 import { loadInventory } from '../../src/inventory/load-inventory.js';
-import { FIXTURE_SIZE } from '../../fixtures/synth/cluster-scenario.js';
-import { writeCluster } from '../../fixtures/synth/write-cluster.js';
 import { tempDir } from '../helpers.js';
 
 describe('one graph from several hypervisors', () => {
