@@ -83,13 +83,6 @@ export type SolverName = keyof typeof SOLVERS | 'auto';
 /** `auto` proves optimality up to this many (VM × cloud) decisions, where HiGHS does it in seconds. */
 export const AUTO_EXACT_LIMIT = 400;
 
-/** The constraints cannot all hold: `conflicts` names them. */
-export class PlanInfeasibleError extends Error {
-  constructor(readonly conflicts: string[]) {
-    super(`no placement satisfies every constraint:\n  ${conflicts.join('\n  ')}`);
-  }
-}
-
 export interface PlanResult extends SolveResult {
   /** Why this solver (for `auto`), and anything the contract changed. */
   reason: string;
@@ -105,43 +98,34 @@ export async function solve(
   options: SolveOptions = SOLVE_DEFAULTS,
 ): Promise<PlanResult> {
   const conflicts = findConflicts(p);
-  if (conflicts.length > 0) throw new PlanInfeasibleError(conflicts);
+  if (conflicts.length > 0) throw new InfeasibleError(conflicts);
   const decisions = p.vms.length * p.clouds.length;
   let reason: string;
   let result: SolveResult;
-  try {
-    if (name === 'auto') {
-      if (decisions <= AUTO_EXACT_LIMIT) {
-        reason = `exact: ${p.vms.length} VMs × ${p.clouds.length} clouds = ${decisions} decisions (≤ ${AUTO_EXACT_LIMIT}), small enough to prove optimal`;
-        const { exact, heuristic } = await warmExact(p, options);
-        result = exact;
-        if (
-          !exact.optimal &&
-          heuristic !== undefined &&
-          evaluate(p, heuristic.placement).cost.total < evaluate(p, exact.placement).cost.total
-        ) {
-          reason += '; the time limit hit before a proof, and the multilevel plan was cheaper';
-          result = {
-            ...heuristic,
-            bound: exact.bound ?? Number.NaN,
-            notes: [...heuristic.notes, ...exact.notes],
-          };
-        }
-      } else {
-        reason = `multilevel: ${decisions} decisions (> ${AUTO_EXACT_LIMIT}), too many to prove quickly`;
-        result = await multilevelSolver.solve(p, options);
+  if (name === 'auto') {
+    if (decisions <= AUTO_EXACT_LIMIT) {
+      reason = `exact: ${p.vms.length} VMs × ${p.clouds.length} clouds = ${decisions} decisions (≤ ${AUTO_EXACT_LIMIT}), small enough to prove optimal`;
+      const { exact, heuristic } = await warmExact(p, options);
+      result = exact;
+      if (
+        !exact.optimal &&
+        heuristic !== undefined &&
+        evaluate(p, heuristic.placement).cost.total < evaluate(p, exact.placement).cost.total
+      ) {
+        reason += '; the time limit hit before a proof, and the multilevel plan was cheaper';
+        result = {
+          ...heuristic,
+          bound: exact.bound ?? Number.NaN,
+          notes: [...heuristic.notes, ...exact.notes],
+        };
       }
     } else {
-      reason = `${name}: as requested`;
-      result = await SOLVERS[name].solve(p, options);
+      reason = `multilevel: ${decisions} decisions (> ${AUTO_EXACT_LIMIT}), too many to prove quickly`;
+      result = await multilevelSolver.solve(p, options);
     }
-  } catch (err) {
-    if (err instanceof InfeasibleError) {
-      throw new PlanInfeasibleError([
-        'the capacities cannot hold every VM together with the pins, residency, affinity and anti-affinity rules, move limit and budgets',
-      ]);
-    }
-    throw err;
+  } else {
+    reason = `${name}: as requested`;
+    result = await SOLVERS[name].solve(p, options);
   }
   const broken = violations(p, result.placement);
   if (broken.length > 0)

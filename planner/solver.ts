@@ -28,9 +28,16 @@ export interface Solver {
   solve(problem: PlanProblem, options: SolveOptions): Promise<SolveResult>;
 }
 
-/** A solver found (or proved) that no placement satisfies the constraints. */
+/**
+ * No placement satisfies the constraints: `conflicts` names them when they are known (the checks before
+ * solving); a solver that finds none at all gives the general reason.
+ */
 export class InfeasibleError extends Error {
-  constructor() {
-    super('no placement satisfies every constraint');
+  constructor(
+    readonly conflicts: string[] = [
+      'the capacities cannot hold every VM together with the pins, residency, affinity and anti-affinity rules, move limit and budgets',
+    ],
+  ) {
+    super(`no placement satisfies every constraint:\n  ${conflicts.join('\n  ')}`);
   }
 }

@@ -1,5 +1,6 @@
 import type { PlanProblem } from '../../planner/problem.js';
-import { PlanInfeasibleError, type PlanResult, type SolverName, solve } from '../../planner/solve.js';
+import { type PlanResult, type SolverName, solve } from '../../planner/solve.js';
+import { InfeasibleError } from '../../planner/solver.js';
 import { UserError } from '../errors.js';
 import type { GraphDocument } from '../graph/graph-model.js';
 import type { Inventory } from '../inventory/schema.js';
@@ -35,24 +36,24 @@ export async function planCluster(
   const groups = allToAllGroups(graph, problem);
   const together = { ...problem, affinity: [...problem.affinity, ...groups.map((g) => g.members)] };
   let result = await attempt(together, o);
-  if (!(result instanceof PlanInfeasibleError)) {
+  if (!(result instanceof InfeasibleError)) {
     for (const g of groups) notes.push(`all-to-all group [${g.names.join(', ')}] kept in one cloud`);
   } else if (groups.length > 0) {
     result = await attempt(problem, o);
     notes.push('all-to-all groups may be split: kept together, they do not fit');
   }
-  if (result instanceof PlanInfeasibleError) throw new UserError('plan_infeasible', result.message);
+  if (result instanceof InfeasibleError) throw new UserError('plan_infeasible', result.message);
   const hosts = placeOnHosts(problem, result.placement, spec);
   notes.push(...hosts.notes);
   return planDocument(problem, result, o.seed, notes, hosts);
 }
 
 /** The plan, or the error naming the conflicting constraints when no placement is feasible. */
-async function attempt(p: PlanProblem, o: ClusterPlanOptions): Promise<PlanResult | PlanInfeasibleError> {
+async function attempt(p: PlanProblem, o: ClusterPlanOptions): Promise<PlanResult | InfeasibleError> {
   try {
     return await solve(p, o.solver, { seed: o.seed, timeLimitSeconds: o.timeLimitSeconds });
   } catch (err) {
-    if (err instanceof PlanInfeasibleError) return err;
+    if (err instanceof InfeasibleError) return err;
     throw err;
   }
 }

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { evaluate, violations } from '../../planner/objective.js';
 import type { PlanProblem } from '../../planner/problem.js';
-import { PlanInfeasibleError, SOLVERS, solve } from '../../planner/solve.js';
+import { SOLVERS, solve } from '../../planner/solve.js';
+import { InfeasibleError } from '../../planner/solver.js';
 import { randomProblem } from './random-problem.js';
 
 /** Every placement, for an independent optimum on tiny instances. */
@@ -81,8 +82,8 @@ describe('solver contract (every solver)', () => {
     p.affinity.push([6, 7]);
     (p.vms[6] as (typeof p.vms)[number]).allowed = [true, false, false];
     (p.vms[7] as (typeof p.vms)[number]).allowed = [false, true, false];
-    await assert.rejects(solve(p, 'auto', options), (e: PlanInfeasibleError) => {
-      assert.ok(e instanceof PlanInfeasibleError);
+    await assert.rejects(solve(p, 'auto', options), (e: InfeasibleError) => {
+      assert.ok(e instanceof InfeasibleError);
       assert.match(
         e.message,
         /anti-affinity group \[vm0, vm1, vm2, vm3\] has 4 VMs but there are only 3 clouds/,
