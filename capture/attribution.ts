@@ -12,6 +12,8 @@ export interface KnownVm {
     ips?: string[] | undefined;
     vlan?: number | undefined;
     vni?: number | undefined;
+    /** Its port on its host's switch, as flow exporters name ports. */
+    tap?: string | undefined;
   }[];
 }
 
@@ -44,6 +46,8 @@ export interface FlowSide {
 export class Attribution {
   private readonly byMac = new Map<number, KnownVm>();
   private readonly byIp = new Map<string, KnownVm>();
+  /** "host|port" → the VM whose NIC is that port. */
+  private readonly byPort = new Map<string, KnownVm>();
   /** IPv4 → MAC bindings learned from ARP, bounded so an ARP flood cannot grow it without limit. */
   private readonly arpIpToMac = new Map<number, number>();
   private readonly arpMacToIp = new Map<number, number>();
@@ -63,6 +67,7 @@ export class Attribution {
     for (const nic of vm.nics) {
       const mac = nic.mac === undefined ? undefined : parseMac(nic.mac);
       if (mac !== undefined) this.byMac.set(mac, vm);
+      if (nic.tap !== undefined && vm.host !== undefined) this.byPort.set(`${vm.host}|${nic.tap}`, vm);
       for (const ip of nic.ips ?? []) {
         const canonical = canonicalIp(ip) ?? ip;
         this.byIp.set(`${nic.vni ?? nic.vlan ?? '*'}|${canonical}`, vm);
@@ -73,6 +78,12 @@ export class Attribution {
   /** The inventory VM with this MAC, if any. */
   vmOfMac(mac: number): string | undefined {
     return this.byMac.get(mac)?.name;
+  }
+
+  /** The VM whose NIC is port `port` of `host`'s switch: frames through that port are its own. */
+  vmOnPort(host: string, port: string): Endpoint | undefined {
+    const vm = this.byPort.get(`${host}|${port}`);
+    return vm === undefined ? undefined : { id: vm.name, kind: 'vm', vm };
   }
 
   get hasInventory(): boolean {

@@ -14,6 +14,11 @@ export interface ExportedFlow {
   dstMac: number;
   vlan: number;
   vni: number;
+  /** The switch ports the frames entered and left by, as the exporter names them ('' when it does not). */
+  inPort: string;
+  outPort: string;
+  /** The record says it was metered leaving the exporter (IPFIX flowDirection 1), not entering it. */
+  egress: boolean;
   protocol: number;
   srcPort: number;
   dstPort: number;
@@ -37,6 +42,9 @@ export function emptyFlow(): ExportedFlow {
     dstMac: -1,
     vlan: -1,
     vni: -1,
+    inPort: '',
+    outPort: '',
+    egress: false,
     protocol: 0,
     srcPort: 0,
     dstPort: 0,

@@ -50,6 +50,10 @@ function cut(stats: ExportStats, flows: ExportedFlow[]): ExportedFlow[] {
   return flows;
 }
 
+/** sFlow tunnel structures (sflow.org, "sFlow Tunnel Structures"): extended_vni_egress and _ingress. */
+const VNI_EGRESS = 1029;
+const VNI_INGRESS = 1030;
+
 function flowSample(
   d: Buffer,
   p: number,
@@ -66,6 +70,8 @@ function flowSample(
   const rate = Math.max(1, d.readUInt32BE(rateAt));
   const records = d.readUInt32BE(recordsAt - 4);
   let q = recordsAt;
+  const sampled = out.length;
+  let vni = -1;
   for (let r = 0; r < records; r++) {
     if (q + 8 > end) return false;
     const format = d.readUInt32BE(q);
@@ -92,9 +98,14 @@ function flowSample(
         else out.push(f);
         stats.records++;
       }
+    } else if ((format === VNI_EGRESS || format === VNI_INGRESS) && length >= 4) {
+      vni = d.readUInt32BE(q + 8);
     }
     q = next;
   }
+  // The tunnel a sample came by, where the switch reports it (Open vSwitch on tunnel ports).
+  if (vni >= 0 && vni <= 0xffffff)
+    for (let i = sampled; i < out.length; i++) (out[i] as ExportedFlow).vni = vni;
   return true;
 }
 

@@ -1,5 +1,9 @@
 import { countProblem, type ExportedFlow, type ExportStats, emptyFlow, ipGroup } from './exported-flow.js';
 
+/** Open vSwitch's enterprise elements (VMware, 6876): tunnelKey is its tunnel ports' VNI or key. */
+const VMWARE = 6876;
+const TUNNEL_KEY = 892;
+
 /** A field specifier: information element id, length (65535: variable, IPFIX), enterprise (0: IANA). */
 export interface FieldSpec {
   id: number;
@@ -113,6 +117,8 @@ export function readDataSet(
     let startUptime = -1;
     let endUptime = -1;
     let hasV6 = false;
+    // interfaceName (82) names the interface of the ingressInterface (10) or egressInterface (14) before it.
+    let egress = false;
     for (const field of template.fields) {
       let length = field.length;
       if (length === 65535) {
@@ -125,7 +131,11 @@ export function readDataSet(
         }
       }
       if (p + length > end) return false;
-      if (field.enterprise === 0 && length > 0) {
+      if (f !== null && field.enterprise === VMWARE && field.id === TUNNEL_KEY && length > 0 && length <= 8) {
+        // Open vSwitch's tunnel ports: the key is the VNI (VXLAN, Geneve) or the GRE key.
+        const key = readUnsigned(d, p, length);
+        if (key <= 0xffffff) f.vni = key;
+      } else if (field.enterprise === 0 && length > 0) {
         const id = field.id;
         if (f === null) {
           // Options: sampling and the exporter's clock.
@@ -133,8 +143,21 @@ export function readDataSet(
           else if (id === 305 && length <= 8) packetInterval = readUnsigned(d, p, length);
           else if (id === 306 && length <= 8) packetSpace = readUnsigned(d, p, length);
           else if (id === 160 && length === 8) domain.sysInitMs = readUnsigned(d, p, 8);
+        } else if (id === 82) {
+          const name = d.toString('utf8', p, p + Math.min(length, 64));
+          if (egress) f.outPort = name;
+          else f.inPort = name;
         } else if (length <= 8 || id === 27 || id === 28) {
           switch (id) {
+            case 61:
+              f.egress = d[p] === 1;
+              break;
+            case 10:
+              egress = false;
+              break;
+            case 14:
+              egress = true;
+              break;
             case 1:
               f.bytes = readUnsigned(d, p, length);
               break;

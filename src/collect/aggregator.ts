@@ -36,6 +36,8 @@ interface Source {
   interfaces: Map<string, InterfaceCounters>;
   /** Flow exports: what the records said, as decode statistics. */
   exported: DecodeStats;
+  /** The exporter meters traffic as it enters (any record not marked egress): see addExportedFlows. */
+  meterIngress: boolean;
   /** Live collectors: the latest window received (aggregator windows) and when (ms, the clock's). */
   latestWindow: number;
   lastSeen: number;
@@ -251,7 +253,12 @@ export class Aggregator {
     const stats = source.exported;
     const now = this.clock() / 1000;
     let ahead = 0;
+    // A switch that meters each packet both entering and leaving (Open vSwitch's default) reports it
+    // twice: once it is seen metering ingress, its egress records are left out. An exporter that meters
+    // only egress is counted from those.
+    if (!source.meterIngress && flows.some((f) => !f.egress)) source.meterIngress = true;
     for (const f of flows) {
+      if (f.egress && source.meterIngress) continue;
       const late = !(f.last <= now + MAX_CLOCK_AHEAD_SECONDS && f.first <= now + MAX_CLOCK_AHEAD_SECONDS);
       if (late) ahead++;
       const [first, last] = late ? [now, now] : [f.first, f.last];
@@ -262,9 +269,14 @@ export class Aggregator {
           : f.bytes;
       const from: FlowSide = { version: f.ipVersion, words: f.src, mac: f.srcMac, vlan: f.vlan, vni: f.vni };
       const to: FlowSide = { version: f.ipVersion, words: f.dst, mac: f.dstMac, vlan: f.vlan, vni: f.vni };
+      // A port the exporter names is where the frames physically entered or left: it outranks addresses.
+      const sender =
+        host === undefined || f.inPort === '' ? undefined : this.attribution.vmOnPort(host, f.inPort);
+      const receiver =
+        host === undefined || f.outPort === '' ? undefined : this.attribution.vmOnPort(host, f.outPort);
       this.traffic.addDirected(
-        this.attribution.resolve(from),
-        this.attribution.resolve(to),
+        sender ?? this.attribution.resolve(from),
+        receiver ?? this.attribution.resolve(to),
         f.group,
         bytes,
         f.packets,
@@ -341,6 +353,7 @@ export class Aggregator {
         instances: new Map(),
         interfaces: new Map(),
         exported: emptyStats(),
+        meterIngress: false,
         latestWindow: Number.NEGATIVE_INFINITY,
         lastSeen: this.clock(),
       };

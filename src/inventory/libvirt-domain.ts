@@ -16,6 +16,8 @@ export interface DomainDisk {
 export interface DomainNic {
   mac: string;
   bridge?: string;
+  /** The host's tap device (`<target dev>`), present while the domain runs. */
+  tap?: string;
 }
 
 export interface Domain {
@@ -91,7 +93,8 @@ export function parseDomain(xml: string): Domain {
     const mac = attribute(body, 'mac', 'address');
     if (mac === undefined) continue;
     const bridge = attribute(body, 'source', 'bridge');
-    nics.push({ mac, ...(bridge === undefined ? {} : { bridge }) });
+    const tap = attribute(body, 'target', 'dev');
+    nics.push({ mac, ...(bridge === undefined ? {} : { bridge }), ...(tap === undefined ? {} : { tap }) });
   }
   return {
     name,

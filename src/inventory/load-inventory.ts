@@ -134,6 +134,7 @@ function checkReferences(inv: Inventory, at: (path: readonly PropertyKey[]) => s
   const names = new Set<string>();
   const macs = new Map<number, string>();
   const ips = new Map<string, string>();
+  const taps = new Map<string, string>();
   inv.vms.forEach((vm, i) => {
     if (names.has(vm.name)) fail(['vms', i, 'name'], `duplicate VM "${vm.name}"`);
     names.add(vm.name);
@@ -150,6 +151,14 @@ function checkReferences(inv: Inventory, at: (path: readonly PropertyKey[]) => s
       devices.add(disk.device);
     });
     vm.nics.forEach((nic, j) => {
+      if (nic.tap !== undefined) {
+        if (vm.host === undefined)
+          fail(['vms', i, 'nics', j, 'tap'], "a tap names a port on the VM's host: give the VM a host");
+        const owner = taps.get(`${vm.host}|${nic.tap}`);
+        if (owner !== undefined)
+          fail(['vms', i, 'nics', j, 'tap'], `tap ${nic.tap} on host ${vm.host} is also VM "${owner}"'s`);
+        taps.set(`${vm.host}|${nic.tap}`, vm.name);
+      }
       const mac = nic.mac === undefined ? undefined : parseMac(nic.mac);
       if (mac !== undefined) {
         const owner = macs.get(mac);

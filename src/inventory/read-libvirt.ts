@@ -74,6 +74,7 @@ async function readDomain(uri: string, name: string, host: string): Promise<VmIn
         mac: n.mac.toLowerCase(),
         ...(found.length === 0 ? {} : { ips: found }),
         ...(n.bridge === undefined ? {} : { bridge: n.bridge }),
+        ...(n.tap === undefined ? {} : { tap: n.tap }),
       };
     }),
     disks,

@@ -101,6 +101,12 @@ const nic = v.strictObject({
   vni: v.optional(overlayId),
   /** The bridge its tap is on (from libvirt); informative. */
   bridge: v.optional(v.string()),
+  /**
+   * Its port on the host's switch (libvirt's <target dev>, e.g. vnet3). A flow exporter that names ports
+   * (Open vSwitch's IPFIX) attributes what enters or leaves by that port to this VM, whatever the
+   * addresses say. Needs the VM's host, and `collect --exporter-host` for the exporter.
+   */
+  tap: v.optional(v.pipe(v.string(), v.minLength(1))),
 });
 
 /**

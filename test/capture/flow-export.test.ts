@@ -159,6 +159,44 @@ describe('IPFIX (RFC 7011)', () => {
     assert.deepEqual(decoder.stats.get('192.0.2.1')?.problems, {});
   });
 
+  it("Open vSwitch's records: direction, the ports by name, and its tunnel key as the VNI", () => {
+    const name = (s: string) => Buffer.concat([u8(s.length), Buffer.from(s)]);
+    const ovsTemplate = Buffer.concat([
+      u16(401),
+      u16(10),
+      fields([61, 1], [10, 4], [82, 65535], [14, 4], [82, 65535], [8, 4], [12, 4], [1, 8], [2, 8]),
+      u16(892 | 0x8000),
+      u16(65535),
+      u32(6876), // VMware's enterprise number: tunnelKey
+    ]);
+    const ovsRecord = (direction: number, vni: number) =>
+      Buffer.concat([
+        u8(direction),
+        u32(7),
+        name('vnet3'),
+        u32(9),
+        name('vxlan0'),
+        ip('10.0.0.1'),
+        ip('10.0.0.2'),
+        u64(1500),
+        u64(1),
+        u8(3),
+        Buffer.from([vni >> 16, (vni >> 8) & 0xff, vni & 0xff]),
+      ]);
+    const flows = decodeAll(
+      new FlowExportDecoder(),
+      ipfix(set(2, ovsTemplate)),
+      ipfix(set(401, ovsRecord(0, 5001), ovsRecord(1, 0x123456))),
+    );
+    assert.deepEqual(
+      flows.map((f) => [f.egress, f.inPort, f.outPort, f.vni, f.bytes]),
+      [
+        [false, 'vnet3', 'vxlan0', 5001, 1500],
+        [true, 'vnet3', 'vxlan0', 0x123456, 1500],
+      ],
+    );
+  });
+
   it('forgets a withdrawn template; options give 1-in-N packet sampling', () => {
     const decoder = new FlowExportDecoder();
     const options = Buffer.concat([u16(500), u16(3), u16(1), fields([149, 4], [305, 4], [306, 4])]);
@@ -261,6 +299,23 @@ describe('NetFlow v5 and sFlow v5', () => {
       [22, 50000, 512, frame.length * 512, true],
     );
     assert.equal(macToString(f.srcMac), '02:00:00:00:00:01');
+    // The same sample from a tunnel port: Open vSwitch adds the VNI it came by (extended_vni_ingress).
+    const vniRecord = Buffer.concat([u32(1030), u32(4), u32(5001)]);
+    const withVni = Buffer.concat([
+      datagram.subarray(0, 28),
+      u32(1),
+      u32(sample.length + vniRecord.length),
+      sample.subarray(0, 28),
+      u32(2),
+      sample.subarray(32),
+      vniRecord,
+      datagram.subarray(28 + 8 + sample.length),
+    ]);
+    const decoder = new FlowExportDecoder();
+    const [g] = decodeAll(decoder, withVni);
+    assert.equal(g?.vni, 5001);
+    assert.deepEqual(decoder.stats.get('192.0.2.1')?.problems, {});
+    assert.equal(f.vni, -1);
   });
 });
 

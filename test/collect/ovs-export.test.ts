@@ -1,9 +1,10 @@
 // @integration: needs root, Open vSwitch, tcpreplay, tcpdump
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { execFile, execFileSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { promisify } from 'node:util';
 import { gunzipSync } from 'node:zlib';
 import type { GraphDocument } from '../../src/graph/graph-model.js';
 import { fixture, runCli, tempDir } from '../helpers.js';
@@ -48,19 +49,37 @@ after(() => {
   ovs?.stop();
 });
 
-/** Replays the capture through the bridge while OVS exports to a fresh `sky-plan collect`. */
-async function collectFromOvs(configure: (target: string) => void, loops = 1): Promise<GraphDocument> {
-  const collector = new Background(['collect', '--flows', '127.0.0.1:0', '--inventory', INVENTORY, '--json']);
+interface Run {
+  loops?: number;
+  /** [interface, pcap] pairs replayed at once; by default the whole capture into the first veth. */
+  sends?: [string, string][];
+  inventory?: string;
+  extra?: string[];
+}
+
+/** Replays captures through the bridge while OVS exports to a fresh `sky-plan collect`. */
+async function collectFromOvs(configure: (target: string) => void, run: Run = {}): Promise<GraphDocument> {
+  const inventory = run.inventory ?? INVENTORY;
+  const collector = new Background([
+    'collect',
+    '--flows',
+    '127.0.0.1:0',
+    '--inventory',
+    inventory,
+    '--json',
+    ...(run.extra ?? []),
+  ]);
   const port = (await collector.waitFor(/flow exports on udp 127\.0\.0\.1:(\d+)/))[1] as string;
   configure(`127.0.0.1:${port}`);
   try {
-    // 2,000 frames a second: the userspace datapath takes them all.
-    const r = spawnSync(
-      'tcpreplay',
-      ['-i', (veths[0] as VethPair).send, '--pps', '2000', '--loop', String(loops), replay],
-      { encoding: 'utf8' },
+    const sends = run.sends ?? [[(veths[0] as VethPair).send, replay]];
+    // 2,000 frames a second in all: the userspace datapath takes them all.
+    const pps = String(Math.floor(2000 / sends.length));
+    await Promise.all(
+      sends.map(([dev, pcap]) =>
+        promisify(execFile)('tcpreplay', ['-i', dev, '--pps', pps, '--loop', String(run.loops ?? 1), pcap]),
+      ),
     );
-    assert.equal(r.status, 0, r.stderr);
     await new Promise((resolve) => setTimeout(resolve, 3000)); // IPFIX exports its cache every second
   } finally {
     ovs.clearExports();
@@ -76,6 +95,39 @@ describe("Open vSwitch's own exports → sky-plan collect", { timeout: 120_000 }
     assert.deepEqual(edgeMap(exported), edgeMap(truth));
   });
 
+  it("IPFIX's port names attribute each VM's frames to it, with no address in the inventory", async () => {
+    // Each VM's frames enter the bridge by its own port, as from its tap; the inventory knows VMs only
+    // by those ports (tap), and the exporter as host hv1's switch.
+    const dir = tempDir();
+    const sends: [string, string][] = [];
+    const vms = ['vm0', 'vm1', 'vm2', 'vm3'].map((name, i) => {
+      const pair = new VethPair(`skyovs-v${i}`, `skyovs-v${i}-p`);
+      veths.push(pair);
+      ovs.vsctl('add-port', 'skyovs0', pair.capture);
+      const own = join(dir, `${name}.pcap`);
+      execFileSync('tcpdump', ['-r', replay, '-w', own, `src host 10.77.0.1${i}`], { stdio: 'ignore' });
+      sends.push([pair.send, own]);
+      return { name, cloud: 'a', host: 'hv1', nics: [{ tap: pair.capture }] };
+    });
+    const inventory = join(dir, 'by-port.json');
+    writeFileSync(inventory, JSON.stringify({ clouds: [{ name: 'a' }], hosts: [{ name: 'hv1' }], vms }));
+    const exported = await collectFromOvs((target) => ovs.ipfix(target, 1), {
+      sends,
+      inventory,
+      extra: ['--exporter-host', '127.0.0.1=hv1'],
+    });
+    const sent = (doc: GraphDocument) => {
+      const total = new Map<string, number>();
+      for (const e of doc.edges) total.set(e.source, (total.get(e.source) ?? 0) + e.bytes);
+      return vms.map((vm) => [vm.name, total.get(vm.name) ?? 0]);
+    };
+    assert.ok(
+      sent(truth).every(([, bytes]) => (bytes as number) > 1e5),
+      JSON.stringify(sent(truth)),
+    );
+    assert.deepEqual(sent(exported), sent(truth));
+  });
+
   it('sFlow from the bridge, every packet sampled: the graph equals analyze, edge for edge', async () => {
     const exported = await collectFromOvs((target) => ovs.sflow(target, 1));
     assert.deepEqual(edgeMap(exported), edgeMap(truth));
@@ -84,7 +136,7 @@ describe("Open vSwitch's own exports → sky-plan collect", { timeout: 120_000 }
   it('sFlow 1-in-10 is scaled back to an estimate of the whole, within 15%', async () => {
     // Three passes of the capture: OVS samples at random, and 13,000 frames give ~1,300 samples, so the
     // bounds below are 5 and 4 standard deviations wide (no flaky test).
-    const exported = await collectFromOvs((target) => ovs.sflow(target, 10), 3);
+    const exported = await collectFromOvs((target) => ovs.sflow(target, 10), { loops: 3 });
     const ratio = exported.summary.edgeBytes / (3 * truth.summary.edgeBytes);
     assert.ok(ratio > 0.85 && ratio < 1.15, `sampled estimate / truth = ${ratio}`);
     // Each heavy ring edge (~200 samples) within 30%; the light ones have too few samples to say.

@@ -379,9 +379,19 @@ describe('sky-plan inventory and execute --driver libvirt on two real libvirt ho
       truth.kill('SIGINT');
       await new Promise((r) => truth.on('exit', r));
       const { docs } = readWindowFiles(out);
-      const taps = h1.virsh('domiflist', 'vm5') + h1.virsh('domiflist', 'vm6');
-      const vnets = [...taps.matchAll(/^\s*(vnet\d+)\s/gm)].map((m) => m[1]);
-      assert.equal(vnets.length, 2, taps);
+      const tapOf = (vm: string) =>
+        [...h1.virsh('domiflist', vm).matchAll(/^\s*(vnet\d+)\s/gm)].map((m) => m[1]);
+      const vnets = [...tapOf('vm5'), ...tapOf('vm6')];
+      assert.equal(vnets.length, 2, vnets.join(' '));
+      const listed = join(dir, 'taps.yaml');
+      const read = runCli(['inventory', '--libvirt', h1.uri, '--cloud', 'h1=a', '-o', listed]);
+      assert.equal(read.status, 0, read.stderr);
+      const nics = (await loadInventory(listed)).vms.filter((vm) => vm.name in macs).map((vm) => vm.nics);
+      assert.deepEqual(
+        nics.map((n) => n.map((nic) => [nic.mac, nic.bridge, nic.tap])),
+        ['vm5', 'vm6'].map((vm) => [[macs[vm as keyof typeof macs], bridge, tapOf(vm)[0]]]),
+        'each NIC with its bridge and the tap libvirt made for it',
+      );
       assert.deepEqual(
         docs
           .at(-1)
