@@ -1,3 +1,9 @@
+/**
+ * Name order, as `localeCompare` gives it: one collator shared by every comparison, much cheaper than a
+ * `localeCompare` per call when a million edges are sorted.
+ */
+export const compareNames = new Intl.Collator().compare;
+
 const NUMERIC = /^(-|-?<?\$?\d{1,3}(,\d{3})*(\.\d+)?( [kMGTP]?B)?( \([\d.]+%\))?%?)$/;
 
 /** Aligned plain-text columns; numeric-looking cells are right-aligned. */

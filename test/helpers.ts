@@ -216,11 +216,23 @@ export function arpFrame(
 export async function startTunnelDest(
   store: string,
   pskFile: string,
+  allowForward: string[] = [],
 ): Promise<{ port: number; process: ChildProcess }> {
   const port = 20000 + Math.floor(Math.random() * 10000);
   const child = spawn(
     process.execPath,
-    [CLI, 'tunnel', 'dest', '--listen', `127.0.0.1:${port}`, '--store', store, '--psk-file', pskFile],
+    [
+      CLI,
+      'tunnel',
+      'dest',
+      '--listen',
+      `127.0.0.1:${port}`,
+      '--store',
+      store,
+      '--psk-file',
+      pskFile,
+      ...(allowForward.length === 0 ? [] : ['--allow-forward', allowForward.join(',')]),
+    ],
     { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] },
   );
   await new Promise<void>((resolve) => child.stdout.once('data', () => resolve()));

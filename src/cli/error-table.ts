@@ -47,7 +47,7 @@ export const ERROR_TABLE: Record<ErrorCode, ErrorEntry> = {
   capture_unreadable: { exit: 'input', meaning: 'a capture file that cannot be read (permission, I/O)' },
   conflicting_format: { exit: 'usage', meaning: 'analyze --json with another --format' },
   deadlock: { exit: 'input', meaning: 'no order of the moves keeps every cloud within capacity' },
-  dedup_driver: { exit: 'usage', meaning: 'execute --dedup with a driver other than qmp' },
+  dedup_driver: { exit: 'usage', meaning: 'execute --dedup with a driver other than qmp or libvirt' },
   file_eacces: { exit: 'input', meaning: 'permission denied on a path you named' },
   file_edquot: { exit: 'input', meaning: 'disk quota exceeded writing a path you named' },
   file_eexist: { exit: 'input', meaning: 'a path you named already exists' },

@@ -82,7 +82,7 @@ export function registerExecute(program: Command): void {
     .option('--json', 'JSON output: the schedule (dry-run) or JSON-lines events')
     .option(
       '--dedup',
-      "qmp: send each migration through the destination cloud's dedup tunnel (tunnel settings)",
+      "qmp, libvirt: send each migration through the destination cloud's dedup tunnel (tunnel settings)",
     )
     .action(async (flags: ExecuteFlags) => {
       process.exitCode = await executeAction(flags);
@@ -141,17 +141,14 @@ async function executeAction(flags: ExecuteFlags): Promise<number> {
       'missing_clouds',
       `--driver ${flags.driver} needs --clouds (each cloud's ${flags.driver} settings)`,
     );
-  if (flags.dedup && flags.driver !== 'qmp')
-    throw new UserError(
-      'dedup_driver',
-      '--dedup works with --driver qmp; with libvirt, set migrateUri to a tunnel source',
-    );
+  if (flags.dedup && flags.driver !== 'qmp' && flags.driver !== 'libvirt')
+    throw new UserError('dedup_driver', '--dedup works with --driver qmp or libvirt');
   // The QMP driver takes disks along: what the inventory leaves out of them is read from the files.
   if (flags.driver === 'qmp' && spec !== undefined) await fillDiskInfo(spec);
   const driver: MigrationDriver =
     flags.driver === 'qmp' && spec !== undefined
       ? new QmpDriver(clouds, flags.dedup === true, spec)
-      : new LibvirtDriver(clouds, spec);
+      : new LibvirtDriver(clouds, spec, flags.dedup === true);
   const afterMove = spec === undefined ? undefined : overlayHooks(clouds, spec);
   const journalPath = flags.resume ?? flags.journal ?? `${flags.plan}.journal`;
   if (flags.resume === undefined && existsSync(journalPath))

@@ -1,4 +1,5 @@
 import type { Analysis } from '../analyze.js';
+import { compareNames } from '../text-format.js';
 import { VERSION } from '../version.js';
 import { communities } from './communities.js';
 import { GRAPH_SCHEMA, type GraphDocument, type GraphEdge, type GraphNode } from './graph-model.js';
@@ -45,7 +46,7 @@ function records(analysis: Analysis): { nodes: GraphNode[]; edges: GraphEdge[] }
   }
   // Heaviest first; ties in name order, so the document does not depend on capture order.
   edges.sort(
-    (a, b) => b.bytes - a.bytes || a.source.localeCompare(b.source) || a.target.localeCompare(b.target),
+    (a, b) => b.bytes - a.bytes || compareNames(a.source, b.source) || compareNames(a.target, b.target),
   );
   return { nodes, edges };
 }

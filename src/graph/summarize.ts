@@ -1,4 +1,5 @@
 import type { Cloud } from '../inventory/schema.js';
+import { compareNames } from '../text-format.js';
 import type { CloudPairTraffic, GraphEdge, GraphNode, GraphSummary } from './graph-model.js';
 
 /** Where a node's traffic is billed from/to: its cloud, "internet" for external peers, "?" when unknown. */
@@ -85,20 +86,32 @@ export function summarize(
     cloudPairs: [...pairs.values()].sort(
       (a, b) => b.bytes - a.bytes || a.from.localeCompare(b.from) || a.to.localeCompare(b.to),
     ),
-    topEdges: [...edges]
-      .sort(
-        (a, b) => b.bytes - a.bytes || a.source.localeCompare(b.source) || a.target.localeCompare(b.target),
-      )
-      .slice(0, TOP)
-      .map((e) => ({ source: e.source, target: e.target, bytes: e.bytes })),
-    topNodes: [...nodeBytes.entries()]
-      .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
-      .slice(0, TOP)
-      .map(([id, bytes]) => ({ id, bytes })),
+    topEdges: top(
+      edges,
+      (a, b) => b.bytes - a.bytes || compareNames(a.source, b.source) || compareNames(a.target, b.target),
+    ).map((e) => ({ source: e.source, target: e.target, bytes: e.bytes })),
+    topNodes: top([...nodeBytes.entries()], (a, b) => b[1] - a[1] || compareNames(a[0], b[0])).map(
+      ([id, bytes]) => ({ id, bytes }),
+    ),
   };
   if (egressCost !== undefined) {
     summary.egressCost = egressCost;
     if (seconds > 0) summary.egressCostPerMonth = (egressCost / seconds) * MONTH_SECONDS;
   }
   return summary;
+}
+
+/** The first TOP of `items` in `order`, in one pass: sorting a million edges for ten costs seconds. */
+function top<T>(items: readonly T[], order: (a: T, b: T) => number): T[] {
+  const kept: T[] = [];
+  for (const item of items) {
+    if (kept.length === TOP && order(item, kept[TOP - 1] as T) >= 0) continue;
+    let i = kept.length === TOP ? TOP - 1 : kept.length;
+    while (i > 0 && order(item, kept[i - 1] as T) < 0) {
+      kept[i] = kept[i - 1] as T;
+      i--;
+    }
+    kept[i] = item;
+  }
+  return kept;
 }

@@ -7,7 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { loadInventory } from '../../src/inventory/load-inventory.js';
 import { Background, readWindowFiles } from '../collect/background.js';
-import { CLI, runCli, talkGraph, tempDir, writeScript } from '../helpers.js';
+import { CLI, runCli, startTunnelDest, talkGraph, tempDir, writeScript } from '../helpers.js';
 import { diskContent, diskCounter, writeRandom } from '../qemu/disk-content.js';
 import {
   buildGuest,
@@ -88,15 +88,29 @@ async function startOnH1(vm: string, nic?: { bridge: string; mac: string }): Pro
   assert.ok(booted, `${vm} boots and ticks`);
 }
 
-/** The plan of moving `vms` from h1 to b, written by sky-plan plan from a graph and the clouds spec. */
-function planMoves(vms: string[], wanMbps: number): { plan: string; clouds: string } {
+/**
+ * The plan of moving `vms` from h1 to b, written by sky-plan plan from a graph and the clouds spec;
+ * `tunnel`: cloud b's dedup tunnel, with h2 taking migrations at 127.0.0.2 (the tunnel's source proxies
+ * hold 127.0.0.1 at the same ports).
+ */
+function planMoves(
+  vms: string[],
+  wanMbps: number,
+  tunnel?: { dest: string; pskFile: string },
+): { plan: string; clouds: string } {
   const clouds = join(dir, `clouds-${vms.join('-')}.json`);
   writeFileSync(
     clouds,
     JSON.stringify({
       clouds: [
         { name: 'a', compute: { vmHour: 1 }, egress: { default: 0.09 }, wan: { defaultMbps: wanMbps } },
-        { name: 'b', compute: { vmHour: 0.1 }, egress: { default: 0.09 }, wan: { defaultMbps: wanMbps } },
+        {
+          name: 'b',
+          compute: { vmHour: 0.1 },
+          egress: { default: 0.09 },
+          wan: { defaultMbps: wanMbps },
+          ...(tunnel === undefined ? {} : { tunnel }),
+        },
       ],
       hosts: [
         { name: 'h1', cloud: 'a', libvirt: { uri: h1.uri, migrationAddress: '127.0.0.1' } },
@@ -104,7 +118,7 @@ function planMoves(vms: string[], wanMbps: number): { plan: string; clouds: stri
           name: 'h2',
           cloud: 'b',
           capacity: { vcpus: 8, memoryGiB: 4 },
-          libvirt: { uri: h2.uri, migrationAddress: '127.0.0.1' },
+          libvirt: { uri: h2.uri, migrationAddress: tunnel === undefined ? '127.0.0.1' : '127.0.0.2' },
         },
       ],
       vms: [
@@ -246,6 +260,44 @@ describe('sky-plan inventory and execute --driver libvirt on two real libvirt ho
     }
     const last = serialTicks(serial('vm1')).at(-1) ?? 0;
     for (const vm of ['vm1', 'vm2']) checkDiskAtH2(vm, vm === 'vm1' ? last : before);
+  });
+
+  it('--dedup: memory and disks cross through the tunnel, the second VM mostly as hashes', async (t) => {
+    const pskFile = join(dir, 'psk');
+    writeFileSync(pskFile, `${'ab'.repeat(32)}\n`);
+    const dest = await startTunnelDest(join(dir, 'store'), pskFile, ['127.0.0.2']);
+    try {
+      const reports: Record<
+        string,
+        { streamBytes: number; wanBytes: number; pagesRef: number; disks?: { streamBytes: number } }
+      > = {};
+      for (const vm of ['vm8', 'vm9']) {
+        await startOnH1(vm);
+        const { plan, clouds } = planMoves([vm], 1000, { dest: `127.0.0.1:${dest.port}`, pskFile });
+        const before = serialTicks(serial(vm)).at(-1) ?? 0;
+        const run = await execute(['--plan', plan, '--clouds', clouds, '--dedup']).done;
+        assert.equal(run.status, 0, run.out);
+        const done = run.out
+          .split('\n')
+          .filter((l) => l.startsWith('{'))
+          .map((l) => JSON.parse(l))
+          .find((e) => e.type === 'done' && e.vm === vm);
+        assert.ok(done?.dedup !== undefined, `${vm}: the tunnel's counters`);
+        reports[vm] = done.dedup;
+        assert.equal(state(h2, vm), 'running', `${vm} runs on h2`);
+        assert.ok(await ticksPast(serial(vm), before), `${vm} goes on counting after the move`);
+        checkDiskAtH2(vm, before);
+      }
+      const [first, second] = [reports.vm8, reports.vm9];
+      t.diagnostic(`tunnel counters: ${JSON.stringify(reports)}`);
+      // Each overlay's own 2 MiB crossed by NBD through the tunnel (new random data: as content).
+      for (const r of [first, second]) assert.ok((r?.disks?.streamBytes ?? 0) >= 2 * MIB, JSON.stringify(r));
+      // The second guest's memory is the same kernel and programs: pages the store holds from the first.
+      assert.ok((second?.pagesRef ?? 0) > 0, JSON.stringify(second));
+      assert.ok((second?.wanBytes ?? 0) < 0.5 * (second?.streamBytes ?? 0), JSON.stringify(second));
+    } finally {
+      dest.process.kill();
+    }
   });
 
   it('the script driver writes the same moves: run, it moves the VM live and sums up', async () => {

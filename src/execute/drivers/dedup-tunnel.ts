@@ -1,6 +1,7 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Cloud } from '../../inventory/schema.js';
 import { readPsk } from '../../tunnel/psk.js';
-import type { StorePicture } from '../../tunnel/store-picture.js';
+import { StorePicture } from '../../tunnel/store-picture.js';
 import type { StreamProtocol } from '../../tunnel/stream-encoder.js';
 import { tunnelSource } from '../../tunnel/tunnel-source.js';
 import { type DedupReport, MigrationFailed } from '../driver.js';
@@ -13,17 +14,57 @@ export interface DedupTunnel {
 }
 
 /**
- * A source proxy for one migration's memory stream or one disk mirror's NBD connection, on a local
- * port, into the destination cloud's tunnel. Proxies into one cloud share its store's picture, so only
- * the first handshake of a run carries the whole store.
+ * The dedup tunnels of one run, for any driver: one picture of each destination cloud's store, shared
+ * by every proxy into that cloud, so only the run's first handshake there carries the whole store.
  */
-export async function dedupTunnel(
+export class DedupRoutes {
+  private readonly pictures = new Map<string, StorePicture>();
+
+  constructor(private readonly clouds: Map<string, Cloud>) {}
+
+  /**
+   * A source proxy on 127.0.0.1 (`port`, or a free one) for one migration's memory stream or one disk
+   * mirror's NBD connection into `cloud`'s tunnel, which forwards it to `forward` there.
+   */
+  open(cloud: string, forward: string, protocol: StreamProtocol, port = 0): Promise<DedupTunnel> {
+    const settings = this.clouds.get(cloud)?.tunnel;
+    if (settings === undefined)
+      throw new MigrationFailed(
+        `--dedup: cloud ${cloud} has no tunnel settings (dest, pskFile) in the clouds spec`,
+      );
+    let picture = this.pictures.get(cloud);
+    if (picture === undefined) {
+      picture = new StorePicture();
+      this.pictures.set(cloud, picture);
+    }
+    return dedupTunnel(settings, forward, protocol, picture, port);
+  }
+
+  /**
+   * A move's counters, once the destination proxies have delivered everything: not worth waiting long
+   * for (the move itself has succeeded).
+   */
+  static async report(
+    memory: DedupTunnel | undefined,
+    disks?: DedupTunnel,
+  ): Promise<DedupReport | undefined> {
+    const counters = (t: DedupTunnel | undefined) =>
+      t === undefined
+        ? undefined
+        : Promise.race([t.report.catch(() => undefined), sleep(10_000).then(() => undefined)]);
+    const [m, d] = await Promise.all([counters(memory), counters(disks)]);
+    return m === undefined ? undefined : { ...m, ...(d === undefined ? {} : { disks: d }) };
+  }
+}
+
+async function dedupTunnel(
   settings: NonNullable<Cloud['tunnel']>,
   forward: string,
   protocol: StreamProtocol,
   picture: StorePicture,
+  port: number,
 ): Promise<DedupTunnel> {
-  const [, host = '', port = '0'] = /^(.+):(\d+)$/.exec(settings.dest) ?? [];
+  const [, host = '', destPort = '0'] = /^(.+):(\d+)$/.exec(settings.dest) ?? [];
   let settle: (r: DedupReport) => void = () => undefined;
   let fail: (e: Error) => void = () => undefined;
   const report = new Promise<DedupReport>((resolve, reject) => {
@@ -33,7 +74,7 @@ export async function dedupTunnel(
   report.catch(() => undefined); // a failed migration is reported by QEMU; this is only for counters
   const server = tunnelSource({
     psk: readPsk(settings.pskFile),
-    dest: { host: host.replace(/^\[|\]$/g, ''), port: Number(port) },
+    dest: { host: host.replace(/^\[|\]$/g, ''), port: Number(destPort) },
     forward,
     protocol,
     picture,
@@ -42,6 +83,9 @@ export async function dedupTunnel(
       if (e.event === 'failed') fail(new MigrationFailed(String(e.reason)));
     },
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', resolve);
+  });
   return { port: (server.address() as { port: number }).port, report, close: () => server.close() };
 }

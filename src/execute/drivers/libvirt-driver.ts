@@ -3,13 +3,16 @@ import { UserError } from '../../errors.js';
 import { parseDomainDisks } from '../../inventory/libvirt-domain.js';
 import type { Cloud, Host, Inventory } from '../../inventory/schema.js';
 import {
+  type DedupReport,
   type MigrationDriver,
   MigrationFailed,
   type MigrationProgress,
   type MigrationStep,
 } from '../driver.js';
 import type { Migration } from '../schedule.js';
+import { DedupRoutes, type DedupTunnel } from './dedup-tunnel.js';
 import { baseAt } from './disk-targets.js';
+import { freePort } from './free-port.js';
 import {
   createVolume,
   deleteVolume,
@@ -24,6 +27,7 @@ import {
   type LibvirtEndpoint,
   libvirtEndpoint,
   type StorageCopy,
+  type TunnelPorts,
   virshMigrate,
 } from './virsh-command.js';
 
@@ -56,12 +60,16 @@ interface StoragePlan {
 export class LibvirtDriver implements MigrationDriver {
   readonly name = 'libvirt';
   private readonly hosts: Map<string, Host>;
+  /** With --dedup: memory and disks go through the destination cloud's dedup tunnel. */
+  private readonly routes: DedupRoutes | undefined;
 
   constructor(
     private readonly clouds: Map<string, Cloud>,
     private readonly inventory: Inventory = { clouds: [], hosts: [], vms: [], images: [] },
+    dedup = false,
   ) {
     this.hosts = new Map(inventory.hosts.map((h) => [h.name, h]));
+    this.routes = dedup ? new DedupRoutes(clouds) : undefined;
   }
 
   async preflight(migrations: Migration[]): Promise<string[]> {
@@ -99,36 +107,78 @@ export class LibvirtDriver implements MigrationDriver {
     m: Migration,
     progress: (p: MigrationProgress) => void,
     step?: (s: MigrationStep) => void,
-  ): Promise<undefined> {
+  ): Promise<DedupReport | undefined> {
     const [source, destination] = this.endpoints(m);
     const storage = await this.storagePlan(m, source, destination);
     step?.('disks-created');
     const created: string[] = [];
+    let tunnels: { memory: DedupTunnel; disks?: DedupTunnel } | undefined;
     try {
       for (const v of storage.volumes) {
         await createVolume(destination.uri, v.pool, v.path, v.capacity, v.format, v.backing);
         created.push(v.path);
       }
       step?.('memory');
-      const bandwidth = bandwidthMiB(m.wanBytes, m.seconds);
+      tunnels = this.routes === undefined ? undefined : await this.tunnels(m, destination, storage);
+      // Through the tunnel, --bandwidth would count the stream before dedup: the WAN is the limit there.
+      const bandwidth = tunnels === undefined ? bandwidthMiB(m.wanBytes, m.seconds) : undefined;
+      const ports: TunnelPorts | undefined =
+        tunnels === undefined
+          ? undefined
+          : {
+              memory: tunnels.memory.port,
+              ...(tunnels.disks === undefined ? {} : { disks: tunnels.disks.port }),
+            };
       await this.run(
         m,
         virshMigrate(m.vm, source, destination, {
           storage: storage.copy,
           ...(bandwidth === undefined ? {} : { bandwidthMiB: bandwidth }),
+          ...(ports === undefined ? {} : { tunnel: ports }),
         }),
         source.uri,
         progress,
       );
+      step?.('switchover');
+      return tunnels === undefined ? undefined : await DedupRoutes.report(tunnels.memory, tunnels.disks);
     } catch (err) {
       // A failed migration leaves nothing behind at the destination: a later attempt creates it again.
       if ((await domstate(destination.uri, m.vm)) !== 'running')
         for (const path of created) await deleteVolume(destination.uri, path);
       await resumeIfPaused(source.uri, m.vm);
       throw err;
+    } finally {
+      tunnels?.memory.close();
+      tunnels?.disks?.close();
     }
-    step?.('switchover');
-    return undefined;
+  }
+
+  /**
+   * The tunnel's source proxies for one migration, on ports the destination then listens on at its own
+   * address (see TunnelPorts): so the executor runs on the source host, as QEMU connects to 127.0.0.1.
+   */
+  private async tunnels(
+    m: Migration,
+    destination: LibvirtEndpoint,
+    storage: StoragePlan,
+  ): Promise<{ memory: DedupTunnel; disks?: DedupTunnel }> {
+    const routes = this.routes as DedupRoutes;
+    const listen = destination.listenAddress ?? destination.migrationAddress;
+    if (listen === undefined)
+      throw new MigrationFailed(
+        `${m.vm}: --dedup needs the destination's migrationAddress (where its QEMU listens, and the tunnel delivers)`,
+      );
+    const at = listen.includes(':') ? `[${listen}]` : listen;
+    const memoryPort = await freePort('127.0.0.1');
+    const memory = await routes.open(m.to, `${at}:${memoryPort}`, 'precopy', memoryPort);
+    if (storage.volumes.length === 0) return { memory };
+    try {
+      const disksPort = await freePort('127.0.0.1');
+      return { memory, disks: await routes.open(m.to, `${at}:${disksPort}`, 'nbd', disksPort) };
+    } catch (err) {
+      memory.close();
+      throw err;
+    }
   }
 
   /**

@@ -1,9 +1,7 @@
 import { spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { UserError } from '../../errors.js';
 import type { Cloud, Inventory, InventoryVm } from '../../inventory/schema.js';
-import { StorePicture } from '../../tunnel/store-picture.js';
 import {
   type DedupReport,
   type MigrationDriver,
@@ -14,8 +12,9 @@ import {
 import { QmpClient } from '../qmp-client.js';
 import type { Migration } from '../schedule.js';
 import { fillCommand } from '../shell-quote.js';
-import { type DedupTunnel, dedupTunnel } from './dedup-tunnel.js';
+import { DedupRoutes, type DedupTunnel } from './dedup-tunnel.js';
 import { createTargets, type DiskCopy, diskCopies, removeTargets } from './disk-targets.js';
+import { freePort } from './free-port.js';
 import { type DiskProgress, NbdMirror } from './nbd-mirror.js';
 
 type QmpSettings = NonNullable<Cloud['qmp']>;
@@ -42,17 +41,17 @@ export class QmpDriver implements MigrationDriver {
   readonly name = 'qmp';
 
   private readonly vms: Map<string, InventoryVm>;
-  /** Per destination cloud, what its dedup store holds as far as this run knows. */
-  private readonly pictures = new Map<string, StorePicture>();
+  /** With --dedup: each migration goes through the destination cloud's dedup tunnel. */
+  private readonly routes: DedupRoutes | undefined;
 
   constructor(
     private readonly clouds: Map<string, Cloud>,
-    /** Route each migration through the destination cloud's dedup tunnel. */
-    private readonly dedup = false,
+    dedup = false,
     /** The VMs' disks and the images' copies per cloud: VMs with disks take them along. */
     private readonly inventory: Inventory = { clouds: [], hosts: [], vms: [], images: [] },
   ) {
     this.vms = new Map(inventory.vms.map((vm) => [vm.name, vm]));
+    this.routes = dedup ? new DedupRoutes(clouds) : undefined;
   }
 
   async preflight(migrations: Migration[]): Promise<string[]> {
@@ -103,13 +102,7 @@ export class QmpDriver implements MigrationDriver {
         step('mirror');
         const nbd = { host: listen, port: nbdPort ?? (await freePort(listen)) };
         // With --dedup, disk blocks the destination site holds cross as hashes, as memory pages do.
-        if (this.dedup)
-          diskTunnel = await dedupTunnel(
-            this.tunnelSettings(m.to),
-            `${host}:${nbd.port}`,
-            'nbd',
-            this.picture(m.to),
-          );
+        diskTunnel = await this.routes?.open(m.to, `${host}:${nbd.port}`, 'nbd');
         await mirror.start(
           nbd,
           diskTunnel === undefined ? nbd : { host: '127.0.0.1', port: diskTunnel.port },
@@ -123,8 +116,8 @@ export class QmpDriver implements MigrationDriver {
       }
       step('memory');
       await destination.execute('migrate-incoming', { uri: `tcp:${address}` });
-      if (this.dedup) {
-        tunnel = await dedupTunnel(this.tunnelSettings(m.to), address, 'precopy', this.picture(m.to));
+      if (this.routes !== undefined) {
+        tunnel = await this.routes.open(m.to, address, 'precopy');
         // max-bandwidth counts the stream before dedup: the WAN, not QEMU, is the limit.
         await source.execute('migrate-set-parameters', { 'max-bandwidth': 2 ** 40 });
       }
@@ -150,14 +143,7 @@ export class QmpDriver implements MigrationDriver {
       if (status !== 'running') await destination.execute('cont');
       await source.execute('quit').catch(() => undefined); // QEMU may close before it answers
       await destination.execute('announce-self', { initial: 50, max: 550, rounds: 5, step: 100 });
-      if (tunnel === undefined) return undefined;
-      // The counters come when the destination proxy has delivered everything; not worth waiting long for.
-      const counters = (t: DedupTunnel | undefined) =>
-        t === undefined
-          ? undefined
-          : Promise.race([t.report.catch(() => undefined), sleep(10_000).then(() => undefined)]);
-      const [memory, disks] = await Promise.all([counters(tunnel), counters(diskTunnel)]);
-      return memory === undefined ? undefined : { ...memory, ...(disks === undefined ? {} : { disks }) };
+      return await DedupRoutes.report(tunnel, diskTunnel);
     } catch (err) {
       // Back to where it was: the source runs on its own disks, nothing of the move is left behind.
       await mirror?.abort();
@@ -227,23 +213,6 @@ export class QmpDriver implements MigrationDriver {
     if (qmp === undefined)
       throw new UserError('no_qmp', `cloud ${cloud} has no qmp settings in the clouds spec`);
     return qmp;
-  }
-
-  private picture(cloud: string): StorePicture {
-    const known = this.pictures.get(cloud);
-    if (known !== undefined) return known;
-    const picture = new StorePicture();
-    this.pictures.set(cloud, picture);
-    return picture;
-  }
-
-  private tunnelSettings(cloud: string): NonNullable<Cloud['tunnel']> {
-    const tunnel = this.clouds.get(cloud)?.tunnel;
-    if (tunnel === undefined)
-      throw new MigrationFailed(
-        `--dedup: cloud ${cloud} has no tunnel settings (dest, pskFile) in the clouds spec`,
-      );
-    return tunnel;
   }
 
   private socket(cloud: string, vm: string): string {
@@ -377,17 +346,4 @@ async function quit(path: string): Promise<void> {
   const client = await QmpClient.connect(path, 2000).catch(() => undefined);
   await client?.execute('quit').catch(() => undefined);
   client?.close();
-}
-
-/** A TCP port free at this moment on `host` (the destination QEMU binds it right after). */
-async function freePort(host: string): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, host, resolve);
-  });
-  const address = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
 }

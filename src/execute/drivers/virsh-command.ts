@@ -42,6 +42,17 @@ export interface StorageCopy {
 }
 
 /**
+ * With --dedup: the local ports of the tunnel's source proxies. The source QEMU connects to 127.0.0.1 at
+ * each (memory, and the disks' NBD), and the destination listens on the same ports at its own address,
+ * where the tunnel delivers: libvirt takes the migration port from the URI and the NBD one from
+ * --disks-port, and the NBD client connects to the URI's host.
+ */
+export interface TunnelPorts {
+  memory: number;
+  disks?: number;
+}
+
+/**
  * The `virsh migrate` command line for one migration: live, persistent at the destination, undefined at
  * the source (so the domain exists in exactly one place), its disks copied (libvirt's NBD sequence), at
  * most `bandwidthMiB`, auto-converge so a guest that dirties memory faster than the link still gets
@@ -52,11 +63,13 @@ export function virshMigrate(
   vm: string,
   source: LibvirtEndpoint,
   destination: LibvirtEndpoint,
-  o: { storage?: StorageCopy; bandwidthMiB?: number },
+  o: { storage?: StorageCopy; bandwidthMiB?: number; tunnel?: TunnelPorts },
 ): string[] {
   const migrateUri =
-    destination.migrateUri ??
-    (destination.migrationAddress === undefined ? undefined : `tcp://${destination.migrationAddress}`);
+    o.tunnel !== undefined
+      ? `tcp://127.0.0.1:${o.tunnel.memory}`
+      : (destination.migrateUri ??
+        (destination.migrationAddress === undefined ? undefined : `tcp://${destination.migrationAddress}`));
   const listen = destination.listenAddress ?? destination.migrationAddress;
   const storage = o.storage;
   return [
@@ -75,6 +88,7 @@ export function virshMigrate(
       : ['--migrate-disks', storage.disks.join(',')]),
     ...(o.bandwidthMiB === undefined ? [] : ['--bandwidth', String(o.bandwidthMiB)]),
     ...(migrateUri === undefined ? [] : ['--migrateuri', migrateUri]),
+    ...(o.tunnel?.disks === undefined ? [] : ['--disks-port', String(o.tunnel.disks)]),
     ...(listen === undefined ? [] : ['--listen-address', listen]),
     vm,
     destination.uri,
