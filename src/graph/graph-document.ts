@@ -30,8 +30,21 @@ function records(analysis: Analysis): { nodes: GraphNode[]; edges: GraphEdge[] }
   const range = timeRange(analysis);
   const windows = windowRange(analysis);
   const w = analysis.windowSeconds;
+  // Heaviest first; ties in name order, so the document does not depend on capture order. Names are
+  // ranked once, so a million edges compare as numbers.
+  const rank = new Int32Array(traffic.nodes.length);
+  traffic.nodes
+    .map((n, i) => [n.id, i] as const)
+    .sort((a, b) => compareNames(a[0], b[0]))
+    .forEach(([, i], r) => {
+      rank[i] = r;
+    });
+  const at = (i: number) => rank[i] as number;
+  const sorted = [...traffic.edges.values()].sort(
+    (a, b) => b.bytes - a.bytes || at(a.source) - at(b.source) || at(a.target) - at(b.target),
+  );
   const edges: GraphEdge[] = [];
-  for (const e of traffic.edges.values()) {
+  for (const e of sorted) {
     const source = (traffic.nodes[e.source] as { id: string }).id;
     const target = (traffic.nodes[e.target] as { id: string }).id;
     const edge: GraphEdge = { source, target, bytes: e.bytes, packets: e.packets, flows: e.flows };
@@ -44,10 +57,6 @@ function records(analysis: Analysis): { nodes: GraphNode[]; edges: GraphEdge[] }
     }
     edges.push(edge);
   }
-  // Heaviest first; ties in name order, so the document does not depend on capture order.
-  edges.sort(
-    (a, b) => b.bytes - a.bytes || compareNames(a.source, b.source) || compareNames(a.target, b.target),
-  );
   return { nodes, edges };
 }
 
