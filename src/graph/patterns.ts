@@ -1,5 +1,6 @@
 import type { Communities } from './communities.js';
 import type { GraphView } from './graph-view.js';
+import { segmentPhases, type WindowShape } from './phases.js';
 
 export const PATTERNS = [
   'all-to-all',
@@ -22,8 +23,19 @@ export interface CommunityPattern {
   scores: Record<PatternName, number>;
   /** Members with light traffic to many others (launchers, monitoring): left out of the classification. */
   control: string[];
-  /** Bursts over time, from the capture windows: runs of windows above half the busiest one. */
-  phases: { start: number; end: number; bytes: number }[];
+  /**
+   * With windows: consecutive intervals of one pattern and volume level (phases.ts states the rule),
+   * each named like the community (its pattern, from its traffic in that interval alone).
+   */
+  phases: Phase[];
+}
+
+export interface Phase {
+  start: number;
+  end: number;
+  bytes: number;
+  pattern: PatternName | 'unclassified';
+  confidence: number;
 }
 
 export interface PatternReport {
@@ -41,9 +53,9 @@ type Edge = GraphView['edges'][number];
  */
 export function classifyPatterns(graph: GraphView, found: Communities, window?: Window): PatternReport {
   const kind = new Map(graph.nodes.map((n) => [n.id, n.kind]));
-  const groups = new Map<number, { members: string[]; own: Edge[]; external: number }>();
+  const groups = new Map<number, { members: string[]; own: Edge[]; external: number; outside: Edge[] }>();
   const group = (c: number) => {
-    const g = groups.get(c) ?? { members: [], own: [], external: 0 };
+    const g = groups.get(c) ?? { members: [], own: [], external: 0, outside: [] };
     groups.set(c, g);
     return g;
   };
@@ -54,12 +66,18 @@ export function classifyPatterns(graph: GraphView, found: Communities, window?: 
     const [from, to] = [found.of.get(e.source), found.of.get(e.target)];
     const [fromExternal, toExternal] = [kind.get(e.source) === 'external', kind.get(e.target) === 'external'];
     if (from !== undefined && from === to && !fromExternal && !toExternal) group(from).own.push(e);
-    else if (from !== undefined && !fromExternal && toExternal) group(from).external += e.bytes;
-    else if (to !== undefined && !toExternal && fromExternal) group(to).external += e.bytes;
+    else if (from !== undefined && !fromExternal && toExternal) {
+      group(from).external += e.bytes;
+      group(from).outside.push(e);
+    } else if (to !== undefined && !toExternal && fromExternal) {
+      group(to).external += e.bytes;
+      group(to).outside.push(e);
+    }
   }
   const communities: CommunityPattern[] = [];
-  for (const [id, { members, own, external }] of [...groups].sort((a, b) => a[0] - b[0])) {
-    const community = classify(id, members.sort(), own, external, window);
+  for (const [id, { members, own, external, outside }] of [...groups].sort((a, b) => a[0] - b[0])) {
+    const community = classify(id, members.sort(), own, external);
+    if (window !== null && window !== undefined) community.phases = phases(id, own, outside, window.seconds);
     // One or two members say nothing about a shape, unless they mostly serve external peers.
     if (members.length >= 3 || community.pattern === 'client-server') communities.push(community);
   }
@@ -70,13 +88,7 @@ export function classifyPatterns(graph: GraphView, found: Communities, window?: 
  * `own`: the edges between members; `external`: bytes between members and external peers. Members are
  * numbered (their index in `members`) and pairs keyed by number: communities can have a million edges.
  */
-function classify(
-  id: number,
-  members: string[],
-  own: Edge[],
-  external: number,
-  window: Window,
-): CommunityPattern {
+function classify(id: number, members: string[], own: Edge[], external: number): CommunityPattern {
   const n = members.length;
   const index = new Map(members.map((m, i) => [m, i]));
   const internal = own.reduce((s, e) => s + e.bytes, 0);
@@ -134,7 +146,7 @@ function classify(
       number
     >,
     control,
-    phases: phases(own, window),
+    phases: [],
   };
 }
 
@@ -236,23 +248,51 @@ function twoColour(nodes: number[], adj: Set<number>[]): [number[], number[]] | 
   return [nodes.filter((v) => side[v] === 0), nodes.filter((v) => side[v] === 1)];
 }
 
-/** Runs of windows with more than half the busiest window's bytes. */
-function phases(own: Edge[], window: Window): CommunityPattern['phases'] {
-  if (window === null || window === undefined) return [];
-  const perWindow = new Map<number, number>();
+/**
+ * The community's phases: each window is named by its own traffic, segmentPhases cuts the run of
+ * windows, and each phase is named by its traffic as a whole. `outside`: edges to external peers.
+ */
+function phases(id: number, own: Edge[], outside: Edge[], seconds: number): Phase[] {
+  const starts: number[] = [];
+  for (const e of [...own, ...outside]) for (const [start] of e.windows?.series ?? []) starts.push(start);
+  if (starts.length === 0 || !(seconds > 0)) return [];
+  const first = Math.min(...starts);
+  const count = Math.round((Math.max(...starts) - first) / seconds) + 1;
+  // Per window: the community's own edges with that window's bytes, and its bytes with external peers.
+  const inWindow = Array.from({ length: count }, () => ({ own: [] as Edge[], external: 0 }));
+  const at = (start: number) => inWindow[Math.round((start - first) / seconds)] as (typeof inWindow)[number];
   for (const e of own)
     for (const [start, bytes] of e.windows?.series ?? [])
-      perWindow.set(start, (perWindow.get(start) ?? 0) + bytes);
-  let peak = 0;
-  for (const bytes of perWindow.values()) peak = Math.max(peak, bytes);
-  const busy = [...perWindow].filter(([, b]) => b > 0.5 * peak).sort((a, b) => a[0] - b[0]);
-  const out: CommunityPattern['phases'] = [];
-  for (const [start, bytes] of busy) {
-    const last = out.at(-1);
-    if (last !== undefined && Math.abs(start - last.end) < 1e-6) {
-      last.end = start + window.seconds;
-      last.bytes += bytes;
-    } else out.push({ start, end: start + window.seconds, bytes });
-  }
-  return out;
+      at(start).own.push({ source: e.source, target: e.target, bytes });
+  for (const e of outside) for (const [start, bytes] of e.windows?.series ?? []) at(start).external += bytes;
+  const named = (edges: Edge[], external: number) => classify(id, membersOf(edges), edges, external);
+  const shapes: WindowShape[] = inWindow.map((w) => {
+    const bytes = w.own.reduce((s, e) => s + e.bytes, 0) + w.external;
+    return { bytes, pattern: bytes === 0 ? '' : named(w.own, w.external).pattern };
+  });
+  return segmentPhases(shapes).map(([from, to]) => {
+    const sum = new Map<string, Edge>();
+    let external = 0;
+    for (const w of inWindow.slice(from, to)) {
+      external += w.external;
+      for (const e of w.own) {
+        const key = `${e.source}\n${e.target}`;
+        const seen = sum.get(key);
+        if (seen === undefined) sum.set(key, { ...e });
+        else seen.bytes += e.bytes;
+      }
+    }
+    const c = named([...sum.values()], external);
+    return {
+      start: first + from * seconds,
+      end: first + to * seconds,
+      bytes: c.bytes + external,
+      pattern: c.pattern,
+      confidence: c.confidence,
+    };
+  });
+}
+
+function membersOf(edges: readonly Edge[]): string[] {
+  return [...new Set(edges.flatMap((e) => [e.source, e.target]))].sort();
 }

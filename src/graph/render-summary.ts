@@ -118,22 +118,23 @@ export function renderSummary(doc: GraphDocument): string {
     );
     out.push(
       textTable(
-        ['pattern', 'confidence', 'members', 'bytes', 'busiest phase'],
+        ['pattern', 'confidence', 'members', 'bytes', 'busiest phase', 'latest phase'],
         doc.patterns.communities.map((c) => {
           const shown = c.members.filter((m) => !c.control.includes(m));
-          // Phase times from the first window's start, as the capture reads; the busiest phase.
+          // Phase times from the first window's start, as the capture reads.
           const origin = doc.window?.first ?? 0;
-          const busiest = [...c.phases].sort((x, y) => y.bytes - x.bytes)[0];
-          const phase =
-            busiest === undefined
+          const phase = (p: (typeof c.phases)[number] | undefined) =>
+            p === undefined
               ? '-'
-              : `${(busiest.start - origin).toFixed(0)}-${(busiest.end - origin).toFixed(0)} s`;
+              : `${p.pattern} ${(p.start - origin).toFixed(0)}-${(p.end - origin).toFixed(0)} s`;
+          const busiest = [...c.phases].sort((x, y) => y.bytes - x.bytes)[0];
           return [
             c.pattern,
             c.confidence.toFixed(2),
             `${shown.slice(0, 4).join(', ')}${shown.length > 4 ? `, … (${shown.length})` : ''}${c.control.length > 0 ? ` + control: ${c.control.join(', ')}` : ''}`,
             formatBytes(c.bytes),
-            phase,
+            phase(busiest),
+            c.phases.length > 1 ? phase(c.phases.at(-1)) : '-',
           ];
         }),
       ),
