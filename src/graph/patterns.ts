@@ -248,16 +248,25 @@ function twoColour(nodes: number[], adj: Set<number>[]): [number[], number[]] | 
   return [nodes.filter((v) => side[v] === 0), nodes.filter((v) => side[v] === 1)];
 }
 
+/** Longer series than this (a week of 6 s windows) get no phases: the per-window work would not pay. */
+const MAX_PHASE_WINDOWS = 100_000;
+
 /**
  * The community's phases: each window is named by its own traffic, segmentPhases cuts the run of
  * windows, and each phase is named by its traffic as a whole. `outside`: edges to external peers.
  */
 function phases(id: number, own: Edge[], outside: Edge[], seconds: number): Phase[] {
-  const starts: number[] = [];
-  for (const e of [...own, ...outside]) for (const [start] of e.windows?.series ?? []) starts.push(start);
-  if (starts.length === 0 || !(seconds > 0)) return [];
-  const first = Math.min(...starts);
-  const count = Math.round((Math.max(...starts) - first) / seconds) + 1;
+  let first = Number.POSITIVE_INFINITY;
+  let last = Number.NEGATIVE_INFINITY;
+  for (const edges of [own, outside])
+    for (const e of edges)
+      for (const [start] of e.windows?.series ?? []) {
+        first = Math.min(first, start);
+        last = Math.max(last, start);
+      }
+  if (first > last || !(seconds > 0)) return [];
+  const count = Math.round((last - first) / seconds) + 1;
+  if (count > MAX_PHASE_WINDOWS) return [];
   // Per window: the community's own edges with that window's bytes, and its bytes with external peers.
   const inWindow = Array.from({ length: count }, () => ({ own: [] as Edge[], external: 0 }));
   const at = (start: number) => inWindow[Math.round((start - first) / seconds)] as (typeof inWindow)[number];
