@@ -7,6 +7,7 @@ import { fillDiskInfo } from '../inventory/disk-info.js';
 import { loadInventory } from '../inventory/load-inventory.js';
 import { mergeInventories } from '../inventory/merge-inventories.js';
 import { PLAN_DEFAULTS } from '../plan/build-problem.js';
+import { latestPhase } from '../plan/latest-phase.js';
 import { planCluster } from '../plan/plan-cluster.js';
 import { readGraph } from '../plan/read-graph.js';
 import { readSketches } from '../plan/read-sketches.js';
@@ -25,6 +26,7 @@ interface PlanFlags {
   horizon?: string;
   downtimeCost?: string;
   timeLimit?: string;
+  phase: string;
   json?: boolean;
   out?: string;
 }
@@ -54,6 +56,7 @@ export function registerPlan(program: Command): void {
       'limit for the exact solver before it returns its best plan and gap',
       '10s',
     )
+    .option('--phase <which>', 'whole|latest: plan on the whole capture, or on its latest phase', 'whole')
     .option('--json', 'print the plan JSON (sky-plan/plan@1) on stdout')
     .option('-o, --out <file>', 'write the plan JSON there (the summary still goes to stdout)')
     .action(async (flags: PlanFlags) => {
@@ -82,7 +85,13 @@ async function planAction(flags: PlanFlags): Promise<void> {
     flags.timeLimit === undefined
       ? SOLVE_DEFAULTS.timeLimitSeconds
       : parseDuration(flags.timeLimit, '--time-limit');
-  const graph = await readGraph(flags.graph);
+  if (flags.phase !== 'whole' && flags.phase !== 'latest')
+    throw new UserError('bad_phase', `--phase: "${flags.phase}" is not whole or latest`);
+  const read = await readGraph(flags.graph);
+  const { graph, note } =
+    flags.phase === 'latest'
+      ? latestPhase(read)
+      : { graph: read, note: 'planned on the whole capture (--phase whole)' };
   let spec = await loadInventory(flags.clouds);
   const sketches = await readSketches(spec, flags.clouds);
   if (flags.inventory !== undefined) {
@@ -97,7 +106,7 @@ async function planAction(flags: PlanFlags): Promise<void> {
     solver: flags.solver as SolverName,
     seed,
     timeLimitSeconds,
-    notes: await fillDiskInfo(spec),
+    notes: [note, ...(await fillDiskInfo(spec))],
   });
   const json = `${JSON.stringify(doc, null, 1)}\n`;
   if (flags.out !== undefined) await writeFile(flags.out, json);

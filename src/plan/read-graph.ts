@@ -46,7 +46,15 @@ const documentSchema = v.looseObject({
   ),
   patterns: v.optional(
     v.looseObject({
-      communities: v.array(v.looseObject({ members: v.array(v.string()), pattern: v.string() })),
+      communities: v.array(
+        v.looseObject({
+          members: v.array(v.string()),
+          pattern: v.string(),
+          phases: v.optional(
+            v.array(v.looseObject({ start: v.number(), end: v.number(), pattern: v.optional(v.string()) })),
+          ),
+        }),
+      ),
     }),
   ),
   summary: v.optional(

@@ -219,6 +219,46 @@ describe('sky-plan plan and communication patterns', () => {
     assert.ok(doc.notes.some((n) => /all-to-all group \[r0, r1, r2\] kept in one cloud/.test(n)));
   });
 
+  it('--phase latest plans on the latest phase, its traffic and its pattern, and says so', () => {
+    const { graph: whole, clouds } = scenario(3);
+    const doc = JSON.parse(readFileSync(whole, 'utf8'));
+    // The job was something else for 300 s (a light exchange), then all-to-all from 300 s to 600 s.
+    doc.window = { seconds: 10, first: 0, count: 60 };
+    doc.timeRange = { first: 0, seconds: 600 };
+    doc.patterns.communities[0].pattern = 'ring';
+    doc.patterns.communities[0].phases = [
+      { start: 0, end: 300, pattern: 'ring' },
+      { start: 300, end: 600, pattern: 'all-to-all' },
+    ];
+    for (const e of doc.edges) {
+      const series = Array.from({ length: 60 }, (_, k) => [k * 10, k < 30 ? 10 : 1e6, 1]);
+      e.windows = { series, peakBytesPerSecond: 1e5, p95BytesPerSecond: 1e5 };
+      e.bytes = series.reduce((t, x) => t + (x[1] as number), 0);
+    }
+    const graph = writeTemp('phased.json', JSON.stringify(doc));
+    const plan = (phase: string) => {
+      const r = runCli(['plan', '--graph', graph, '--clouds', clouds, '--json', '--phase', phase]);
+      assert.equal(r.status, 0, r.stderr);
+      return JSON.parse(r.stdout) as { placement: Record<string, string>; notes: string[] };
+    };
+    const latest = plan('latest');
+    assert.ok(
+      latest.notes.includes(
+        'planned on the latest phase: 300-600 s of the capture (--phase latest), not the whole capture',
+      ),
+      latest.notes.join('\n'),
+    );
+    assert.ok(latest.notes.some((n) => /all-to-all group \[r0, r1, r2\] kept in one cloud/.test(n)));
+    assert.equal(new Set(Object.values(latest.placement)).size, 1);
+    const all = plan('whole');
+    assert.ok(all.notes.includes('planned on the whole capture (--phase whole)'));
+    assert.ok(!all.notes.some((n) => /all-to-all group/.test(n)), 'as a whole the job is a ring');
+    const bare = runCli(['plan', '--graph', whole, '--clouds', clouds, '--phase', 'latest']);
+    assert.equal(bare.status, 3);
+    assert.match(bare.stderr, /--phase latest needs phases/);
+    assert.equal(runCli(['plan', '--graph', whole, '--clouds', clouds, '--phase', 'last']).status, 2);
+  });
+
   it('splits it when no cloud can hold it, and says so', () => {
     // Three VMs must now span both clouds: b also holds only two.
     const { graph, clouds } = scenario(2);
