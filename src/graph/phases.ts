@@ -10,7 +10,9 @@
  *   window, noise or a retransmission burst, joins the phase it is in); so do fewer, when an idle gap
  *   or the end of the capture follows them (nothing comes after to contradict them);
  * - a first or last phase shorter than `hold` windows that touches its neighbour is merged into it: it is
- *   a window the capture (or the community's traffic) only partly covers.
+ *   a window the capture (or the community's traffic) only partly covers;
+ * - a phase whose mean window is at most `idleShare` of the busiest window is chatter (start-up, DNS,
+ *   keep-alives between jobs), idle like a quiet window: it is no phase.
  */
 export const PHASE_RULE = { hold: 2, volumeFactor: 4, idleShare: 0.01 } as const;
 
@@ -72,7 +74,10 @@ export function segmentPhases(windows: readonly WindowShape[]): [number, number]
       last.to = p.to;
     else merged.push({ ...p });
   }
-  return merged.map((p) => [p.from, p.to]);
+  const peak = windows.reduce((top, w) => Math.max(top, w.bytes), 0);
+  const mean = (p: { from: number; to: number }) =>
+    windows.slice(p.from, p.to).reduce((sum, w) => sum + w.bytes, 0) / (p.to - p.from);
+  return merged.filter((p) => mean(p) > idleShare * peak).map((p) => [p.from, p.to]);
 
   /** Ends the current phase at window `end`; deviating windows just before it are a phase of their own. */
   function close(end: number): void {

@@ -12,13 +12,13 @@ export const LAB_JOBS: {
     fixture: 'mpi-ring',
     title: 'Open MPI ring',
     pattern: 'ring',
-    run: (lab) => lab.runMpi('ring', 4 << 20, 10),
+    run: async (lab) => (await lab.runMpi('ring', 4 << 20, 10)).truth,
   },
   {
     fixture: 'mpi-alltoall',
     title: 'Open MPI all-to-all',
     pattern: 'all-to-all',
-    run: (lab) => lab.runMpi('alltoall', 4 << 20, 10),
+    run: async (lab) => (await lab.runMpi('alltoall', 4 << 20, 10)).truth,
   },
   {
     fixture: 'socket-shuffle',

@@ -56,11 +56,49 @@ describe('lab: Open MPI in network namespaces, captured at the bridge', { timeou
       }));
   }
 
+  it('two jobs at once: one switches from ring to all-to-all halfway (two phases, the boundary within a window), the other stays a ring', () =>
+    withLab(
+      async (lab) => {
+        const capture = await lab.capture('a');
+        // 20 rounds of each, 250 ms apart: 5 s of ring, then 5 s of all-to-all, in 1 s windows.
+        const [switching, steady] = await Promise.all([
+          lab.runMpi('switch', 1 << 20, 20, { vms: lab.vms.slice(0, 4), pauseMs: 250 }),
+          lab.runMpi('ring', 1 << 20, 40, { vms: lab.vms.slice(4), pauseMs: 250 }),
+        ]);
+        assert.equal(await lab.stopCaptures(), 0, 'tcpdump dropped nothing');
+        const r = runCli(['analyze', capture, '-i', lab.inventory(), '--window', '1s', '--json']);
+        assert.equal(r.status, 0, r.stderr);
+        const doc = JSON.parse(r.stdout) as GraphDocument;
+        const of = (vm: string) => doc.patterns.communities.find((c) => c.members.includes(vm));
+        const at = Number(/switch (\d+\.\d+)/.exec(switching.stdout)?.[1]);
+        const phases = (of('vm0')?.phases ?? []).map((p) => `${p.pattern} ${p.start}-${p.end}`);
+        const other = (of('vm4')?.phases ?? []).map((p) => `${p.pattern} ${p.start}-${p.end} ${p.bytes}`);
+        process.stdout.write(
+          `# lab switch at ${at}: ${phases.join(', ')}; the other job: ${other.join(', ')}\n`,
+        );
+        assert.deepEqual(
+          of('vm0')?.phases.map((p) => p.pattern),
+          ['ring', 'all-to-all'],
+          phases.join(', '),
+        );
+        const boundary = of('vm0')?.phases[1]?.start ?? 0;
+        assert.ok(Math.abs(boundary - at) <= 1, `boundary ${boundary}, switch ${at}`);
+        assert.deepEqual(
+          of('vm4')?.phases.map((p) => p.pattern),
+          ['ring'],
+          'the other job, one phase',
+        );
+        assert.ok(!of('vm4')?.members.includes('vm0'), 'two communities');
+        assert.ok(steady.truth.size === 4);
+      },
+      [{ name: 'a', vms: 8 }],
+    ));
+
   it('two clouds joined by a 200 Mbit/s tbf link, captured on both bridges: figures for the record', () =>
     withLab(
       async (lab) => {
         const captures = [`hv-a=${await lab.capture('a')}`, `hv-b=${await lab.capture('b')}`];
-        const truth = lab.runMpi('ring', 4 << 20, 5);
+        const { truth } = await lab.runMpi('ring', 4 << 20, 5);
         assert.equal(await lab.stopCaptures(), 0, 'tcpdump dropped nothing');
         const { matrix, doc } = analyze(lab, captures);
         const { cosine, tvd } = compareMatrices(matrix, truth);

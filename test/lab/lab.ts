@@ -1,7 +1,8 @@
-import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, execFile, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { promisify } from 'node:util';
 import { ROOT, tempDir } from '../helpers.js';
 
 /** A VM of the lab: a network namespace on a cloud's bridge. */
@@ -141,16 +142,24 @@ export class Lab {
   }
 
   /**
-   * Runs the MPI job on every VM, one rank per VM, over TCP on the lab subnet, with Open MPI's pml
-   * monitoring on; returns its ground truth: bytes rank i sent to rank j, as "vmI>vmJ" → bytes.
+   * Runs the MPI job, one rank per VM (all of them, or `o.vms`), over TCP on the lab subnet, with Open
+   * MPI's pml monitoring on; resolves with its ground truth, bytes each VM sent each other ("vmI>vmJ"),
+   * and what the job printed. Jobs on disjoint VMs can run at once.
    */
-  runMpi(mode: 'ring' | 'alltoall', size: number, iterations: number): Map<string, number> {
+  async runMpi(
+    mode: 'ring' | 'alltoall' | 'switch',
+    size: number,
+    iterations: number,
+    o: { vms?: LabVm[]; pauseMs?: number } = {},
+  ): Promise<{ truth: Map<string, number>; stdout: string }> {
     const binary = join(this.dir, 'mpi-pattern');
     if (!existsSync(binary))
       execFileSync('mpicc', ['-O2', '-o', binary, join(ROOT, 'test/lab/mpi-pattern.c')]);
-    const hostfile = join(this.dir, 'hosts');
-    writeFileSync(hostfile, this.vms.map((v) => `${v.namespace} slots=1\n`).join(''));
-    const prof = join(this.dir, `prof-${mode}`);
+    const vms = o.vms ?? this.vms;
+    const job = `${mode}-${vms[0]?.name ?? ''}`;
+    const hostfile = join(this.dir, `hosts-${job}`);
+    writeFileSync(hostfile, vms.map((v) => `${v.namespace} slots=1\n`).join(''));
+    const prof = join(this.dir, `prof-${job}`);
     const mca = {
       plm_rsh_agent: join(ROOT, 'test/lab/netns-rsh'),
       btl: 'tcp,self',
@@ -160,24 +169,24 @@ export class Lab {
       pml_monitoring_enable_output: '3',
       pml_monitoring_filename: prof,
       // A session directory per job: the namespaces share /tmp, and jobs must not meet in it.
-      orte_tmpdir_base: join(this.dir, `orte-${mode}-${Date.now()}`),
+      orte_tmpdir_base: join(this.dir, `orte-${job}-${Date.now()}`),
     };
-    const args = ['--allow-run-as-root', '--hostfile', hostfile, '-np', String(this.vms.length)];
+    const args = ['--allow-run-as-root', '--hostfile', hostfile, '-np', String(vms.length)];
     for (const [k, v] of Object.entries(mca)) args.push('--mca', k, v);
+    const argv = [binary, mode, String(size), String(iterations), String(o.pauseMs ?? 0)];
     // PMIx's shared-memory store trips over namespaces now and then; the hash store does not.
-    execFileSync('mpirun', [...args, binary, mode, String(size), String(iterations)], {
-      stdio: 'pipe',
+    const { stdout } = await promisify(execFile)('mpirun', [...args, ...argv], {
       env: { ...process.env, PMIX_MCA_gds: 'hash' },
       timeout: 120_000,
     });
     const truth = new Map<string, number>();
-    for (const f of readdirSync(this.dir).filter((f) => f.startsWith(`prof-${mode}.`))) {
+    for (const f of readdirSync(this.dir).filter((f) => f.startsWith(`prof-${job}.`))) {
       for (const m of readFileSync(join(this.dir, f), 'utf8').matchAll(/^E\t(\d+)\t(\d+)\t(\d+) bytes/gm)) {
-        const key = `vm${m[1]}>vm${m[2]}`;
+        const key = `${vms[Number(m[1])]?.name}>${vms[Number(m[2])]?.name}`;
         truth.set(key, (truth.get(key) ?? 0) + Number(m[3]));
       }
     }
-    return truth;
+    return { truth, stdout };
   }
 
   destroy(): void {
