@@ -1,5 +1,6 @@
 import type { Communities } from './communities.js';
 import type { GraphView } from './graph-view.js';
+import { type MembershipChange, membershipChanges } from './membership.js';
 import { segmentPhases, type WindowShape } from './phases.js';
 
 export const PATTERNS = [
@@ -41,6 +42,8 @@ export interface Phase {
 export interface PatternReport {
   modularity: number;
   communities: CommunityPattern[];
+  /** With windows: VMs whose traffic moved from one community (by id) to another, and when. */
+  membership: MembershipChange[];
 }
 
 type Window = { first: number; seconds: number } | null | undefined;
@@ -81,7 +84,9 @@ export function classifyPatterns(graph: GraphView, found: Communities, window?: 
     // One or two members say nothing about a shape, unless they mostly serve external peers.
     if (members.length >= 3 || community.pattern === 'client-server') communities.push(community);
   }
-  return { modularity: found.modularity, communities };
+  const membership =
+    window === null || window === undefined ? [] : membershipChanges(graph, found, window.seconds);
+  return { modularity: found.modularity, communities, membership };
 }
 
 /**

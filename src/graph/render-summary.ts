@@ -139,6 +139,23 @@ export function renderSummary(doc: GraphDocument): string {
         }),
       ),
     );
+    const membership = doc.patterns.membership ?? [];
+    if (membership.length > 0) {
+      const origin = doc.window?.first ?? 0;
+      const named = (id: number) => {
+        const c = doc.patterns.communities.find((x) => x.id === id);
+        return c === undefined ? `community ${id}` : `${c.pattern} (${c.members.slice(0, 2).join(', ')}, …)`;
+      };
+      out.push('', 'VMs whose traffic moved to another community');
+      out.push(
+        textTable(
+          ['VM', 'from', 'to', 'at'],
+          membership
+            .slice(0, TOP_TUNNELS)
+            .map((m) => [m.vm, named(m.from), named(m.to), `${(m.at - origin).toFixed(0)} s`]),
+        ),
+      );
+    }
   }
   if (doc.mobility.length > 0) {
     const at = (t: number) => utcTime(t).replace('T', ' ').replace(/Z$/, '');

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { seededRng } from '../../planner/rng.js';
+import { communities } from '../../src/graph/communities.js';
 import type { GraphView } from '../../src/graph/graph-view.js';
 import { classifyPatterns, type Phase } from '../../src/graph/patterns.js';
 import { PHASE_RULE, segmentPhases } from '../../src/graph/phases.js';
@@ -185,6 +186,41 @@ describe('phases: where a community changes pattern or volume (PHASE_RULE)', () 
     assert.deepEqual(segmentPhases([...steady, w(0), w(0), ...steady]), [
       [0, 8],
       [10, 18],
+    ]);
+  });
+
+  it('membership: a VM whose traffic moves from one job to another is reported with the time', () => {
+    // Two rings of four; x works with ring a for 20 windows, then with ring b for 20.
+    const series = new Map<string, [number, number, number][]>();
+    const send = (a: string, b: string, k: number, bytes: number) => {
+      const list = series.get(`${a}>${b}`) ?? [];
+      series.set(`${a}>${b}`, list);
+      list.push([k * W, bytes, 1]);
+    };
+    for (let k = 0; k < 40; k++) {
+      for (const job of ['a', 'b'])
+        for (let i = 0; i < 4; i++) {
+          send(`${job}${i}`, `${job}${(i + 1) % 4}`, k, 1e6);
+          send(`${job}${(i + 1) % 4}`, `${job}${i}`, k, 1e6);
+        }
+      const peer = k < 20 ? 'a0' : 'b0';
+      send('x', peer, k, 5e5);
+      send(peer, 'x', k, 5e5);
+    }
+    const ids = [...new Set([...series.keys()].flatMap((key) => key.split('>')))];
+    const graph: GraphView = {
+      nodes: ids.map((id) => ({ id, kind: 'vm' })),
+      edges: [...series].map(([key, s]) => {
+        const [source, target] = key.split('>') as [string, string];
+        const windows = { series: s, peakBytesPerSecond: 0, p95BytesPerSecond: 0 };
+        return { source, target, bytes: s.reduce((t, x) => t + x[1], 0), windows };
+      }),
+    };
+    const found = communities(graph);
+    const report = classifyPatterns(graph, found, { first: 0, seconds: W });
+    assert.notEqual(found.of.get('a0'), found.of.get('b0'));
+    assert.deepEqual(report.membership, [
+      { vm: 'x', from: found.of.get('a0'), to: found.of.get('b0'), at: 200 },
     ]);
   });
 });

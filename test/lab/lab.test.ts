@@ -89,6 +89,7 @@ describe('lab: Open MPI in network namespaces, captured at the bridge', { timeou
           'the other job, one phase',
         );
         assert.ok(!of('vm4')?.members.includes('vm0'), 'two communities');
+        assert.deepEqual(doc.patterns.membership, [], 'no VM changed jobs');
         assert.ok(steady.truth.size === 4);
       },
       [{ name: 'a', vms: 8 }],
