@@ -42,6 +42,8 @@ export interface ReportData {
     members: string[];
     control: string[];
     bytes: number;
+    /** Its phases over time (with windows): start and end in seconds since the epoch. */
+    phases: { start: number; end: number; pattern: string; bytes: number }[];
   }[];
   /** The graph view: all nodes, or one per (cloud, community) when there are too many. */
   graph: { grouped: boolean; nodes: ReportNode[]; edges: [number, number, number][] };
@@ -99,6 +101,7 @@ export function reportData(graph: ReportGraph, plan: PlanView | null, title: str
       members: c.members,
       control: c.control,
       bytes: c.bytes,
+      phases: c.phases.map((p) => ({ start: p.start, end: p.end, pattern: p.pattern, bytes: p.bytes })),
     })),
     graph: { grouped: view !== graph, nodes, edges },
     heatmap: heatmap(graph, cloudOf, found.of, byCommunity),

@@ -78,6 +78,19 @@ describe('report in headless Chromium (bundled cluster and its plan)', () => {
     assert.match(await textOf(page.locator('#tooltip')), /community \d+ \(stencil-2d\)/);
   });
 
+  it("draws each community's phases on a timeline, the MapReduce shuffle burst among them", async () => {
+    const phases = graph.patterns.communities.flatMap((c) => c.phases);
+    assert.ok(phases.length >= 5);
+    assert.equal(await page.locator('#phase-timeline rect.phase').count(), phases.length);
+    const titles = await page.locator('#phase-timeline rect.phase title').allTextContents();
+    assert.ok(
+      titles.includes(
+        `shuffle, 20-30 s, ${formatBytes(phases.find((p) => p.pattern === 'shuffle')?.bytes ?? 0)}`,
+      ),
+      titles.join('; '),
+    );
+  });
+
   it('finds VMs by name', async () => {
     await page.fill('#search', 'cfd-1');
     const expected = graph.nodes.filter((n) => n.id.includes('cfd-1')).length;

@@ -1,6 +1,6 @@
 import { formatBytes, formatMoney } from '../../text-format.js';
 import type { ReportData } from '../report-data.js';
-import { el, section } from './dom.js';
+import { el, section, svg } from './dom.js';
 
 type Cell = Node | string;
 
@@ -60,7 +60,60 @@ export function patternTable(data: ReportData): HTMLElement | null {
       `Louvain communities (modularity ${data.communities.modularity.toFixed(2)}), each named by the shape of its traffic.`,
     ),
     table(['community', 'pattern', 'confidence', 'bytes', 'members'], rows, 'pattern-table'),
+    ...phaseTimeline(data),
   );
+}
+
+const PATTERN_COLOURS: Record<string, string> = {
+  'all-to-all': '#d62728',
+  'master-worker': '#1f77b4',
+  ring: '#2ca02c',
+  'stencil-2d': '#9467bd',
+  pipeline: '#8c564b',
+  shuffle: '#ff7f0e',
+  'client-server': '#17becf',
+};
+
+/** Each community's phases on one time axis: a row per community, a bar per phase in its pattern's colour. */
+function phaseTimeline(data: ReportData): Element[] {
+  const rows = data.patterns.filter((p) => p.phases.length > 0);
+  const starts = rows.flatMap((p) => p.phases.map((x) => x.start));
+  const ends = rows.flatMap((p) => p.phases.map((x) => x.end));
+  if (rows.length === 0) return [];
+  const [first, last] = [Math.min(...starts), Math.max(...ends)];
+  const [width, rowHeight, labelWidth] = [900, 22, 110];
+  const x = (t: number) => labelWidth + ((t - first) / Math.max(1, last - first)) * (width - labelWidth - 10);
+  const chart = svg('svg', { id: 'phase-timeline', viewBox: `0 0 ${width} ${rows.length * rowHeight + 24}` });
+  rows.forEach((p, i) => {
+    const y = i * rowHeight;
+    const label = svg('text', { x: 4, y: y + 15, 'font-size': 12 });
+    label.textContent = `community ${p.community + 1}`;
+    chart.append(label);
+    for (const phase of p.phases) {
+      const [x0, x1] = [x(phase.start), x(phase.end)];
+      const bar = svg('rect', {
+        class: 'phase',
+        x: x0.toFixed(1),
+        y: y + 3,
+        width: Math.max(1, x1 - x0).toFixed(1),
+        height: rowHeight - 6,
+        fill: PATTERN_COLOURS[phase.pattern] ?? '#bbbbbb',
+      });
+      const title = svg('title');
+      title.textContent = `${phase.pattern}, ${(phase.start - first).toFixed(0)}-${(phase.end - first).toFixed(0)} s, ${formatBytes(phase.bytes)}`;
+      bar.append(title);
+      chart.append(bar);
+      if (x1 - x0 > 8 * phase.pattern.length) {
+        const name = svg('text', { x: (x0 + 4).toFixed(1), y: y + 15, 'font-size': 11, fill: '#fff' });
+        name.textContent = phase.pattern;
+        chart.append(name);
+      }
+    }
+  });
+  const axis = svg('text', { x: labelWidth, y: rows.length * rowHeight + 16, 'font-size': 11 });
+  axis.textContent = `0 s … ${(last - first).toFixed(0)} s: each community's phases (pattern over time)`;
+  chart.append(axis);
+  return [el('h3', {}, 'Phases over time'), el('div', { class: 'frame' }, chart)];
 }
 
 /** Costs before and after, the placement side by side with the moves marked, and why each move. */
