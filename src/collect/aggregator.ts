@@ -253,12 +253,13 @@ export class Aggregator {
     const stats = source.exported;
     const now = this.clock() / 1000;
     let ahead = 0;
-    // A switch that meters each packet both entering and leaving (Open vSwitch's default) reports it
-    // twice: once it is seen metering ingress, its egress records are left out. An exporter that meters
-    // only egress is counted from those.
+    // A switch that meters each packet both entering and leaving its ports (Open vSwitch's default)
+    // reports it twice, the second time as egress by a named port: once it is seen metering ingress,
+    // those egress records are left out. An exporter that meters only egress is counted from them, and
+    // one that names no port (softflowd marks one half of each bidirectional flow egress) from all.
     if (!source.meterIngress && flows.some((f) => !f.egress)) source.meterIngress = true;
     for (const f of flows) {
-      if (f.egress && source.meterIngress) continue;
+      if (f.egress && f.outPort !== '' && source.meterIngress) continue;
       const late = !(f.last <= now + MAX_CLOCK_AHEAD_SECONDS && f.first <= now + MAX_CLOCK_AHEAD_SECONDS);
       if (late) ahead++;
       const [first, last] = late ? [now, now] : [f.first, f.last];
