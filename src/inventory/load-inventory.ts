@@ -39,7 +39,7 @@ export async function parseInventory(text: string, path: string): Promise<Invent
 
 async function parseYamlInventory(text: string, path: string): Promise<Inventory> {
   // Loaded on demand: JSON inventories and runs without an inventory never pay for the YAML parser.
-  const { isNode, LineCounter, parseDocument, visit } = await import('yaml');
+  const { isCollection, isNode, LineCounter, parseDocument, visit } = await import('yaml');
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   const syntax = doc.errors[0];
@@ -57,6 +57,18 @@ async function parseYamlInventory(text: string, path: string): Promise<Inventory
     }
     return path;
   };
+  // A mapping or list as a key has no JavaScript form (the library would stringify it, with a warning).
+  let collectionKey: string | undefined;
+  visit(doc, {
+    Pair(_key, pair) {
+      if (!isCollection(pair.key)) return undefined;
+      const pos = lines.linePos(pair.key.range?.[0] ?? 0);
+      collectionKey = `${path}:${pos.line}:${pos.col}`;
+      return visit.BREAK;
+    },
+  });
+  if (collectionKey !== undefined)
+    throw invalid(`${collectionKey}: a key must be a plain value, not a mapping or list`);
   let data: unknown;
   try {
     data = doc.toJS() ?? {};

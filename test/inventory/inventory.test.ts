@@ -12,6 +12,23 @@ async function rejects(text: string, pattern: RegExp): Promise<void> {
 }
 
 describe('inventory', () => {
+  it('refuses a mapping used as a key, at its line, without a warning (found by fuzzing)', async () => {
+    const warnings: string[] = [];
+    const listen = (w: Error) => warnings.push(w.message);
+    process.on('warning', listen);
+    try {
+      await assert.rejects(parseInventory('vms:\n  ? {a: 1}\n  : x\n', 'inv.yaml'), (e: UserError) => {
+        assert.equal(e.code, 'inventory_invalid');
+        assert.match(e.message, /inv\.yaml:2:5: a key must be a plain value/);
+        return true;
+      });
+      await new Promise((resolve) => setImmediate(resolve));
+      assert.deepEqual(warnings, []);
+    } finally {
+      process.off('warning', listen);
+    }
+  });
+
   it('accepts the minimal form from the analyze issue as is', async () => {
     const inv = await parseInventory(
       `clouds: [{ name: rennes }, { name: chicago }]
