@@ -57,10 +57,8 @@ async function capture(input: Buffer, name: string): Promise<void> {
     }
     graphDocument(analysis);
   } catch (err) {
-    if (err instanceof CaptureError || err instanceof Finding) {
-      if (err instanceof Finding) throw err;
-      return;
-    }
+    if (err instanceof Finding) throw err;
+    if (err instanceof CaptureError) return;
     throw new Finding(`analyze threw: ${(err as Error)?.stack ?? String(err)}`);
   }
 }
