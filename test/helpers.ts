@@ -10,8 +10,8 @@ export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const CLI = join(ROOT, 'dist/sky-plan.mjs');
 export const fixture = (...parts: string[]) => join(ROOT, 'fixtures', ...parts);
 
-export function tempDir(): string {
-  return mkdtempSync(join(tmpdir(), 'sky-plan-test-'));
+export function tempDir(base = tmpdir()): string {
+  return mkdtempSync(join(base, 'sky-plan-test-'));
 }
 
 export interface CliResult {

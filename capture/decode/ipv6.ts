@@ -61,6 +61,8 @@ export function decodeIpv6(pk: Packet, b: Buffer, p: number, end: number): Layer
     next = b[p] as number;
     p += len;
   }
+  // The last extension header may claim more than the packet has.
+  if (p > payloadEnd) return pk.short('ipv6_extension');
   if (laterFragment) return LAYER.done;
   pk.fragment = fragment;
   return pk.next(ipProtocolLayer(pk.proto), p, payloadEnd);

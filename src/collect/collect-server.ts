@@ -43,9 +43,14 @@ export class CollectServer {
   ) {}
 
   async listenHttp(at: ListenAddress): Promise<AddressInfo> {
-    const server = createServer((req, res) => {
-      this.route(req, res).catch((err: Error) => reply(res, 500, { error: err.message }));
-    });
+    // A client that dribbles its headers holds a socket: it has 10 s to send them (Node's default is
+    // 60 s, checked every 30 s), and 2 minutes for the whole request (a 64 MB window over a slow link).
+    const server = createServer(
+      { headersTimeout: 10_000, requestTimeout: 120_000, connectionsCheckingInterval: 1000 },
+      (req, res) => {
+        this.route(req, res).catch((err: Error) => reply(res, 500, { error: err.message }));
+      },
+    );
     this.http = server;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -141,9 +146,9 @@ export class CollectServer {
    */
   private async readBody(req: IncomingMessage, res: ServerResponse): Promise<string | undefined> {
     const declared = Number(req.headers['content-length']);
-    const refuse = (status: 413 | 503) => {
+    const refuse = (status: 413 | 429) => {
       this.refused += status === 413 ? 1 : 0;
-      if (status === 503) res.setHeader('retry-after', '1');
+      if (status === 429) res.setHeader('retry-after', '1');
       reply(
         res,
         status,
@@ -156,8 +161,8 @@ export class CollectServer {
     };
     if (Number.isSafeInteger(declared) && declared >= 0) {
       if (declared > MAX_BODY_BYTES) return refuse(413);
-      // Many large bodies at once: this one waits its turn at the collector, which retries a 503.
-      if (this.bodyBytes + declared > MAX_BODIES_BYTES) return refuse(503);
+      // Many large bodies at once: this one waits its turn at the collector, which retries a 429.
+      if (this.bodyBytes + declared > MAX_BODIES_BYTES) return refuse(429);
       this.bodyBytes += declared;
       try {
         const buffer = Buffer.allocUnsafe(declared);
@@ -180,7 +185,7 @@ export class CollectServer {
         const n = (chunk as Buffer).length;
         size += n;
         if (size > MAX_BODY_BYTES) return refuse(413);
-        if (this.bodyBytes + n > MAX_BODIES_BYTES) return refuse(503);
+        if (this.bodyBytes + n > MAX_BODIES_BYTES) return refuse(429);
         this.bodyBytes += n;
         chunks.push(chunk as Buffer);
       }

@@ -48,6 +48,11 @@ export class FrameReader {
 
   constructor(private readonly onFrame: (type: number, payload: Buffer) => void) {}
 
+  /** Bytes of a frame received in part. */
+  get pending(): number {
+    return this.buffer.length;
+  }
+
   push(chunk: Buffer): void {
     this.buffer = this.buffer.length === 0 ? chunk : Buffer.concat([this.buffer, chunk]);
     let at = 0;

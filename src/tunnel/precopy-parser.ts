@@ -58,6 +58,11 @@ const CONTINUED_PAGE = RAM.PAGE | RAM.CONTINUE;
 const CONTINUED_ZERO = RAM.ZERO | RAM.CONTINUE;
 /** Enough of the next chunk to finish any page record the previous one cut. */
 const BRIDGE = 2 * (8 + 256 + PAGE_SIZE);
+/**
+ * Longest record read whole (a configuration name, a compressed page: QEMU's are a few KiB). A length
+ * past it is not a stream this parser knows, and waiting for it would hold the stream in memory.
+ */
+const MAX_RECORD = 1 << 20;
 
 export class PrecopyParser {
   private buffer: Buffer = Buffer.alloc(0);
@@ -66,9 +71,25 @@ export class PrecopyParser {
   private ramSection = -1;
   private ramEnded = false;
   private memSizeLeft = 0;
+  /** Bytes handed to the sink; behind `consumed` while a record is read in steps. */
+  private emitted = 0;
+  /** The steps read of the record in progress: a stream cut inside it still gives them back. */
+  private held: Buffer[] = [];
+  private readonly sink: StreamSink;
   passthrough: Passthrough | null = null;
 
-  constructor(private readonly sink: StreamSink) {
+  constructor(sink: StreamSink) {
+    this.sink = {
+      raw: (b) => {
+        this.emitted += b.length;
+        sink.raw(b);
+      },
+      page: (header, content) => {
+        this.emitted += header.length + content.length;
+        sink.page(header, content);
+      },
+      zero: () => sink.zero(),
+    };
     this.need(8, (b) => {
       if (b.readUInt32BE(0) !== MAGIC)
         return this.giveUp(-8, 'not a QEMU migration stream (no QEVM magic)', b);
@@ -117,7 +138,9 @@ export class PrecopyParser {
       const bytes = buffer.subarray(at, at + step.bytes);
       at += step.bytes;
       this.consumed += step.bytes;
+      this.held.push(bytes);
       step.parse(bytes);
+      if (this.emitted === this.consumed) this.held = [];
       if (this.passthrough !== null) {
         if (at < buffer.length) this.sink.raw(buffer.subarray(at));
         return buffer.length;
@@ -128,12 +151,20 @@ export class PrecopyParser {
 
   /** Whatever is left unparsed at the end of the stream (a cut stream) goes out as is. */
   end(): void {
+    if (this.passthrough === null && this.emitted < this.consumed) {
+      const held = Buffer.concat(this.held);
+      this.sink.raw(held.subarray(held.length - (this.consumed - this.emitted)));
+    }
+    this.held = [];
     if (this.buffer.length > 0) this.sink.raw(this.buffer);
     this.buffer = Buffer.alloc(0);
   }
 
-  private need(bytes: number, then: (b: Buffer) => void): void {
-    this.steps.push({ bytes, parse: then });
+  /** Reads `bytes` next, then `then`; a length no record has gives up, handing on `sofar` as read. */
+  private need(bytes: number, then: (b: Buffer) => void, sofar?: Buffer): void {
+    if (bytes > MAX_RECORD && sofar !== undefined)
+      this.giveUp(-sofar.length, `a record of ${bytes} bytes`, sofar);
+    else this.steps.push({ bytes, parse: then });
   }
 
   /**
@@ -174,10 +205,14 @@ export class PrecopyParser {
       switch (type) {
         case SECTION.CONFIGURATION:
           return this.need(4, (len) => {
-            this.need(len.readUInt32BE(0), (name) => {
-              this.sink.raw(Buffer.concat([t, len, name]));
-              this.section();
-            });
+            this.need(
+              len.readUInt32BE(0),
+              (name) => {
+                this.sink.raw(Buffer.concat([t, len, name]));
+                this.section();
+              },
+              Buffer.concat([t, len]),
+            );
           });
         case SECTION.COMMAND:
           return this.need(4, (h) => {
@@ -289,10 +324,14 @@ export class PrecopyParser {
       });
     } else if (flags & RAM.COMPRESS_PAGE) {
       this.need(4, (len) => {
-        this.need(len.readUInt32BE(0), (data) => {
-          this.sink.raw(Buffer.concat([header, len, data]));
-          this.ramRecord();
-        });
+        this.need(
+          len.readUInt32BE(0),
+          (data) => {
+            this.sink.raw(Buffer.concat([header, len, data]));
+            this.ramRecord();
+          },
+          Buffer.concat([header, len]),
+        );
       });
     } else this.giveUp(-header.length, `RAM record flags 0x${flags.toString(16)}`, header);
   }

@@ -1,7 +1,8 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
-import { connect as netConnect, type Socket } from 'node:net';
+import { connect as netConnect } from 'node:net';
 import { join } from 'node:path';
-import { type Server, type TLSSocket, createServer as tlsServer } from 'node:tls';
+import type { Duplex } from 'node:stream';
+import { type Server, createServer as tlsServer } from 'node:tls';
 import type { ContentStore } from './content-store.js';
 import { hashKey, sha256 } from './content-store.js';
 import { FRAME, FrameReader, frame, STORE_HASHES } from './frames.js';
@@ -16,12 +17,23 @@ export interface DestOptions {
   /** Keep a copy of each rebuilt stream there (for audits and tests). */
   record?: string;
   log: (event: Record<string, unknown>) => void;
+  /** A source silent this long before its HELLO or in the middle of a frame is cut off (default 30 s). */
+  stallMs?: number;
 }
 
 const ACK_EVERY = 1024;
+const STALL_MS = 30_000;
+/**
+ * Frames held while a page asked for again is on its way: a link's bandwidth times its round trip.
+ * Past this the source is not answering its NACK, and the session ends rather than memory growing.
+ */
+const MAX_HELD_BYTES = 256 << 20;
+
+/** How the destination proxy reaches the destination QEMU (a TCP connection, unless a test says). */
+export type ForwardConnect = (port: number, host: string, onConnect: () => void) => Duplex;
 
 /** A running session, as far as the pictures of the store go. */
-interface Live {
+export interface LiveSession {
   picture: string;
   /** Another picture's session stored pages meanwhile: this one's source does not know them. */
   tainted: boolean;
@@ -36,7 +48,7 @@ interface Live {
  * anything after it is written.
  */
 export function tunnelDest(o: DestOptions): Server {
-  const live = new Set<Live>();
+  const live = new Set<LiveSession>();
   return tlsServer(
     {
       ciphers: PSK_CIPHERS,
@@ -44,12 +56,21 @@ export function tunnelDest(o: DestOptions): Server {
       pskCallback: (_socket, identity) => (identity === PSK_IDENTITY ? o.psk : null),
       handshakeTimeout: 10_000,
     },
-    (socket) => session(socket, o, live),
+    (socket) => destSession(socket, o, live),
   ).on('tlsClientError', (err) => o.log({ event: 'rejected', reason: err.message }));
 }
 
-function session(tls: TLSSocket, o: DestOptions, live: Set<Live>): void {
-  const me: Live = { picture: '', tainted: false, stored: [] };
+/**
+ * One source's session over an authenticated link. A link that breaks the protocol (a frame out of
+ * turn, a second HELLO, a stall mid-frame) is answered with ERROR and closed; other sessions go on.
+ */
+export function destSession(
+  tls: Duplex,
+  o: DestOptions,
+  live: Set<LiveSession>,
+  connect: ForwardConnect = netConnect,
+): void {
+  const me: LiveSession = { picture: '', tainted: false, stored: [] };
   let startGeneration = 0;
   const store = (content: Buffer) => {
     const before = o.store.generation;
@@ -59,11 +80,14 @@ function session(tls: TLSSocket, o: DestOptions, live: Set<Live>): void {
     else me.stored.push(before, before + 1);
     for (const other of live) if (other.picture !== me.picture) other.tainted = true;
   };
-  let qemu: Socket | undefined;
+  let qemu: Duplex | undefined;
   let record: WriteStream | undefined;
   let id = '?';
+  let hello = false;
+  let ready = false;
   let ended = false;
   const queue: [number, Buffer][] = [];
+  let heldBytes = 0;
   let waitingFor: string | null = null; // a page asked for again: the stream is held until it comes
   const recovered = new Map<string, Buffer>();
   const counters = { pagesNew: 0, pagesRef: 0, recovered: 0, streamBytes: 0 };
@@ -73,6 +97,7 @@ function session(tls: TLSSocket, o: DestOptions, live: Set<Live>): void {
   const close = (error?: string) => {
     if (closed) return;
     closed = true;
+    clearTimeout(stall);
     live.delete(me);
     o.store.end();
     if (error !== undefined) {
@@ -91,20 +116,21 @@ function session(tls: TLSSocket, o: DestOptions, live: Set<Live>): void {
   const drain = () => {
     while (queue.length > 0 && waitingFor === null && !closed) {
       const [type, payload] = queue.shift() as [number, Buffer];
+      heldBytes -= payload.length;
       if (type === FRAME.RAW) write(payload);
       else if (type === FRAME.NEW) {
-        const header = payload.subarray(2, 2 + payload.readUInt16BE(0));
-        const content = payload.subarray(2 + header.length);
+        const [header, content] = splitPage(payload);
         if (content.length !== PAGE_SIZE) return close(`NEW frame with ${content.length} bytes of content`);
         store(content);
         counters.pagesNew++;
         write(header.length === 0 ? content : Buffer.concat([header, content])); // NBD blocks have no header
       } else if (type === FRAME.REF) {
-        const header = payload.subarray(2, 2 + payload.readUInt16BE(0));
-        const hash = payload.subarray(2 + header.length);
+        const [header, hash] = splitPage(payload);
+        if (hash.length !== 32) return close(`REF frame with a hash of ${hash.length} bytes`);
         const content = recovered.get(hashKey(hash)) ?? o.store.get(hash);
         if (content === undefined) {
           queue.unshift([type, payload]);
+          heldBytes += payload.length;
           waitingFor = hashKey(hash);
           counters.recovered++;
           tls.write(frame(FRAME.NACK, hash));
@@ -135,8 +161,14 @@ function session(tls: TLSSocket, o: DestOptions, live: Set<Live>): void {
     }
   };
   const reader = new FrameReader((type, payload) => {
-    if (type === FRAME.HELLO)
-      return hello(JSON.parse(payload.toString()) as { session: string; forward: string });
+    if (closed) return;
+    if (type === FRAME.HELLO) {
+      if (hello) return close('a second HELLO');
+      hello = true;
+      return greet(readHello(payload));
+    }
+    // A source sends nothing but its HELLO before the store's picture is complete (it waits for READY).
+    if (!ready) return close(`frame ${type} before ${hello ? 'READY' : 'HELLO'}`);
     if (type === FRAME.DATA) {
       const hash = payload.subarray(0, 32);
       const content = payload.subarray(32);
@@ -149,20 +181,21 @@ function session(tls: TLSSocket, o: DestOptions, live: Set<Live>): void {
       return drain();
     }
     queue.push([type, Buffer.from(payload)]);
-    if (qemu !== undefined) drain();
+    heldBytes += payload.length;
+    if (heldBytes > MAX_HELD_BYTES)
+      return close(`${heldBytes >> 20} MiB of frames held while a page asked for again did not come`);
+    drain();
   });
-  const hello = (h: {
-    session: string;
-    forward: string;
-    picture?: { id?: unknown; epoch?: unknown; generation?: unknown };
-  }) => {
-    id = String(h.session).replace(/[^\w-]/g, '');
+  const greet = (h: Hello | string) => {
+    if (typeof h === 'string') return close(h);
+    id = h.session.replace(/[^\w-]/g, '').slice(0, 64) || '?';
     const match = /^(.+):(\d+)$/.exec(h.forward);
     const host = match?.[1]?.replace(/^\[|\]$/g, '');
     if (match === null || host === undefined || !o.allowForward.includes(host))
       return close(`forwarding to ${h.forward} is not allowed (--allow-forward)`);
     if (o.record !== undefined) record = createWriteStream(join(o.record, `${id}.out`));
-    qemu = netConnect(Number(match[2]), host, () => {
+    qemu = connect(Number(match[2]), host, () => {
+      if (closed) return;
       const epoch = Buffer.from(o.store.epoch);
       // A source that knows this store up to some point of its log is told only what came after.
       const p = h.picture;
@@ -185,6 +218,7 @@ function session(tls: TLSSocket, o: DestOptions, live: Set<Live>): void {
           frame(FRAME.STORE, Buffer.from([epoch.length]), epoch, ...hashes.slice(at, at + STORE_HASHES)),
         );
       tls.write(frame(FRAME.READY));
+      ready = true;
       o.log({
         event: 'session',
         session: id,
@@ -202,7 +236,19 @@ function session(tls: TLSSocket, o: DestOptions, live: Set<Live>): void {
     qemu.on('data', (bytes: Buffer) => tls.write(frame(FRAME.BACK, bytes)));
     qemu.on('error', (err) => close(`destination QEMU ${h.forward}: ${err.message}`));
   };
+  // Silence between frames is the normal state of a ready disk mirror: only a source that owes the
+  // rest of a frame, or its HELLO, is timed out, and not while this side has paused the link.
+  const stallMs = o.stallMs ?? STALL_MS;
+  const stall: NodeJS.Timeout = setTimeout(() => {
+    if (closed) return;
+    if (tls.isPaused() || (hello && reader.pending === 0)) return void stall.refresh();
+    close(
+      `the source stalled for ${stallMs / 1000} s ${hello ? 'in the middle of a frame' : 'before its HELLO'}`,
+    );
+    tls.destroy();
+  }, stallMs);
   tls.on('data', (chunk: Buffer) => {
+    stall.refresh();
     try {
       reader.push(chunk);
     } catch (err) {
@@ -215,8 +261,37 @@ function session(tls: TLSSocket, o: DestOptions, live: Set<Live>): void {
   });
 }
 
+/** A NEW or REF frame's page header (u16 length, then the header) and what follows it. */
+function splitPage(payload: Buffer): [Buffer, Buffer] {
+  const length = payload.length < 2 ? 0 : payload.readUInt16BE(0);
+  const header = payload.subarray(2, 2 + length);
+  return [header, payload.subarray(2 + header.length)];
+}
+
+interface Hello {
+  session: string;
+  forward: string;
+  picture?: { id?: unknown; epoch?: unknown; generation?: unknown } | undefined;
+}
+
+/** The source's HELLO, or why it is not one. */
+function readHello(payload: Buffer): Hello | string {
+  let h: unknown;
+  try {
+    h = JSON.parse(payload.toString());
+  } catch {
+    return 'HELLO is not JSON';
+  }
+  const { session, forward, picture } = (h ?? {}) as Record<string, unknown>;
+  if (typeof session !== 'string' || typeof forward !== 'string')
+    return 'HELLO without a session and a forward address';
+  if (picture !== undefined && (typeof picture !== 'object' || picture === null))
+    return 'HELLO with a picture that is not an object';
+  return { session, forward, picture: picture as Hello['picture'] };
+}
+
 /** The generations stored by the live sessions of one picture, as sorted, merged [start, end) runs. */
-function ownRuns(live: Set<Live>, picture: string): number[] {
+function ownRuns(live: Set<LiveSession>, picture: string): number[] {
   const runs: [number, number][] = [];
   for (const l of live)
     if (l.picture === picture)

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, type WriteStream } from 'node:fs';
-import { createServer, type Server, type Socket } from 'node:net';
+import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
+import type { Duplex } from 'node:stream';
 import { connect as tlsConnect } from 'node:tls';
 import { hashKey } from './content-store.js';
 import { FRAME, FrameReader, frame } from './frames.js';
@@ -22,7 +23,11 @@ export interface SourceOptions {
   /** Shared with other proxies into the same site (one per proxy by default). */
   picture?: StorePicture;
   log: (event: Record<string, unknown>) => void;
+  /** A destination silent this long before READY or in the middle of a frame is given up (default 30 s). */
+  stallMs?: number;
 }
+
+const STALL_MS = 30_000;
 
 export interface SessionCounters {
   session: string;
@@ -46,27 +51,39 @@ export interface SessionCounters {
  */
 export function tunnelSource(o: SourceOptions): Server {
   const picture = o.picture ?? new StorePicture();
-  return createServer((qemu) => session(qemu, o, picture));
+  return createServer((qemu) => {
+    const wan = tlsConnect({
+      host: o.dest.host,
+      port: o.dest.port,
+      ciphers: PSK_CIPHERS,
+      maxVersion: 'TLSv1.2',
+      checkServerIdentity: () => undefined,
+      pskCallback: () => ({ psk: o.psk, identity: PSK_IDENTITY }),
+    });
+    // A link whose peer never says goodbye must not keep a finished executor alive: the QEMU side and
+    // the listening proxy hold the process while a migration runs.
+    wan.unref();
+    sourceSession(qemu, wan, o, picture);
+  });
 }
 
-function session(qemu: Socket, o: SourceOptions, picture: StorePicture): void {
+/**
+ * One migration: QEMU's stream in, frames to the destination proxy over `wan` (written before the
+ * link is up: TLS holds them until its handshake is done). A destination that breaks the protocol or
+ * stalls fails the migration at once, and QEMU's source VM runs on.
+ */
+export function sourceSession(qemu: Duplex, wan: Duplex, o: SourceOptions, picture: StorePicture): void {
   const id = randomBytes(6).toString('hex');
   const started = performance.now();
   const record: WriteStream | undefined =
     o.record === undefined ? undefined : createWriteStream(join(o.record, `${id}.in`));
   let finished = false;
+  let ready = false;
   qemu.pause();
-  const wan = tlsConnect({
-    host: o.dest.host,
-    port: o.dest.port,
-    ciphers: PSK_CIPHERS,
-    maxVersion: 'TLSv1.2',
-    checkServerIdentity: () => undefined,
-    pskCallback: () => ({ psk: o.psk, identity: PSK_IDENTITY }),
-  });
   const fail = (reason: string) => {
     if (finished) return;
     finished = true;
+    clearTimeout(stall);
     o.log({ event: 'failed', session: id, reason });
     qemu.destroy(); // QEMU sees the migration fail now, not at a timeout
     wan.destroy();
@@ -82,11 +99,13 @@ function session(qemu: Socket, o: SourceOptions, picture: StorePicture): void {
   const encoder = new StreamEncoder(picture.known, send, o.protocol);
   const reader = new FrameReader((type, payload) => {
     if (type === FRAME.STORE) {
+      if (payload.length === 0 || ready) return fail('a STORE frame out of turn');
       handshakeBytes += 5 + payload.length;
       picture.setEpoch(payload.subarray(1, 1 + (payload[0] as number)).toString());
       for (let at = 1 + (payload[0] as number); at + 32 <= payload.length; at += 32)
         picture.known.add(hashKey(payload.subarray(at, at + 32)));
     } else if (type === FRAME.READY) {
+      ready = true;
       o.log({ event: 'session', session: id, known: picture.known.size, handshakeBytes });
       qemu.resume();
     } else if (type === FRAME.NACK) {
@@ -98,11 +117,14 @@ function session(qemu: Socket, o: SourceOptions, picture: StorePicture): void {
       recovered++;
       send(frame(FRAME.DATA, payload, content));
     } else if (type === FRAME.ACK) {
+      if (payload.length !== 4) return fail(`an ACK of ${payload.length} bytes`);
       encoder.acknowledge(payload.readUInt32BE(0));
     } else if (type === FRAME.DONE) {
+      const generation = doneGeneration(payload);
+      if (generation === null) return fail('DONE without its JSON counters');
       finished = true;
-      const done = JSON.parse(payload.toString()) as { generation?: number };
-      if (typeof done.generation === 'number') picture.advance(done.generation);
+      clearTimeout(stall);
+      if (generation !== undefined) picture.advance(generation);
       const passthrough = encoder.passthrough;
       if (passthrough !== null && !passthrough.ramEnded)
         o.log({
@@ -123,22 +145,30 @@ function session(qemu: Socket, o: SourceOptions, picture: StorePicture): void {
       record?.end();
       wan.end();
     } else if (type === FRAME.BACK) qemu.write(payload);
-    else if (type === FRAME.ERROR) fail(`destination: ${payload.toString()}`);
+    else if (type === FRAME.ERROR) fail(`destination: ${payload.toString().slice(0, 500)}`);
+    else fail(`unexpected frame ${type} from the destination`);
   });
-  // A link whose peer never says goodbye must not keep a finished executor alive: the QEMU side and
-  // the listening proxy hold the process while a migration runs.
-  wan.unref();
-  wan.on('secureConnect', () =>
-    send(
-      frame(
-        FRAME.HELLO,
-        Buffer.from(
-          JSON.stringify({ version: 1, session: id, forward: o.forward, picture: picture.summary() }),
-        ),
+  send(
+    frame(
+      FRAME.HELLO,
+      Buffer.from(
+        JSON.stringify({ version: 1, session: id, forward: o.forward, picture: picture.summary() }),
       ),
     ),
   );
+  // QEMU waits while the destination owes READY or the rest of a frame: past stallMs of silence, the
+  // migration fails instead of hanging. Between frames a link may be quiet (a ready disk mirror).
+  const stallMs = o.stallMs ?? STALL_MS;
+  const stall: NodeJS.Timeout = setTimeout(() => {
+    if (finished) return;
+    if (wan.isPaused() || (ready && reader.pending === 0)) return void stall.refresh();
+    fail(
+      `the destination proxy stalled for ${stallMs / 1000} s ${ready ? 'in the middle of a frame' : 'before READY'}`,
+    );
+  }, stallMs);
+  stall.unref();
   wan.on('data', (chunk: Buffer) => {
+    stall.refresh();
     try {
       reader.push(chunk);
     } catch (err) {
@@ -160,4 +190,14 @@ function session(qemu: Socket, o: SourceOptions, picture: StorePicture): void {
     encoder.end();
   });
   qemu.on('error', (err) => fail(`QEMU connection: ${err.message}`));
+}
+
+/** The store generation a DONE frame reports: undefined when it has none, null when it is not JSON. */
+function doneGeneration(payload: Buffer): number | undefined | null {
+  try {
+    const done = JSON.parse(payload.toString()) as { generation?: unknown } | null;
+    return typeof done?.generation === 'number' ? done.generation : undefined;
+  } catch {
+    return null;
+  }
 }

@@ -208,11 +208,11 @@ describe('aggregator: what it is sent is checked before it counts', () => {
     assert.equal(status.status, 200);
     assert.ok(Date.now() - started < 1000);
     assert.ok(
-      answers.some((a) => a === 503 || a === 0),
+      answers.some((a) => a === 429 || a === 0),
       `answers ${answers}`,
     );
     assert.ok(
-      answers.every((a) => a === 400 || a === 503 || a === 0),
+      answers.every((a) => a === 400 || a === 429 || a === 0),
       `answers ${answers}`,
     );
     const hwm =

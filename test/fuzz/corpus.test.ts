@@ -5,7 +5,8 @@ import { describe, it } from 'node:test';
 import { gunzipSync } from 'node:zlib';
 import { fixture } from '../helpers.js';
 import { check, LIMITS } from './fuzz-loop.js';
-import { Finding, TARGETS, type Target } from './targets.js';
+import { Finding, type Target } from './target.js';
+import { TARGETS } from './targets.js';
 
 const target = (name: string) => TARGETS.find((t) => t.name === name) as Target;
 

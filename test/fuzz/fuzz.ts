@@ -7,8 +7,9 @@ import { fuzz } from './fuzz-loop.js';
 import { TARGETS } from './targets.js';
 
 /**
- * `npm run fuzz -- TARGET|all [--seconds N] [--seed N]`: coverage-guided fuzzing of sky-plan's parsers.
- * Each finding is minimised and saved under fixtures/fuzz/TARGET/, where the corpus test replays it.
+ * `npm run fuzz -- TARGET|all [--seconds N] [--seed N]`: coverage-guided fuzzing of sky-plan's parsers
+ * for N seconds (30 by default), shared evenly between the targets with `all`. Each finding is
+ * minimised and saved under fixtures/fuzz/TARGET/, where the corpus test replays it.
  */
 const args = process.argv.slice(2);
 const option = (name: string, fallback: number) => {
@@ -21,14 +22,16 @@ if (chosen.length === 0) {
   process.stderr.write(`fuzz: no target "${which}" (${TARGETS.map((t) => t.name).join(', ')}, all)\n`);
   process.exit(2);
 }
-const seconds = option('--seconds', 30);
+const seconds = option('--seconds', 30) / chosen.length;
 const coverage = new Coverage();
 await coverage.start();
 let found = 0;
+let inputs = 0;
 for (const target of chosen) {
   const r = await fuzz(target, seconds, option('--seed', 1), coverage);
+  inputs += r.inputs;
   process.stdout.write(
-    `${target.name.padEnd(12)} ${String(r.inputs).padStart(8)} inputs in ${r.seconds.toFixed(0)} s ` +
+    `${target.name.padEnd(14)} ${String(r.inputs).padStart(8)} inputs in ${r.seconds.toFixed(0)} s ` +
       `(${(r.inputs / r.seconds).toFixed(0)}/s), corpus ${r.corpus}, ${r.blocks} blocks, ` +
       `${r.findings.length} finding${r.findings.length === 1 ? '' : 's'}\n`,
   );
@@ -42,4 +45,6 @@ for (const target of chosen) {
   }
 }
 coverage.stop();
+const peak = process.resourceUsage().maxRSS / 1024;
+process.stdout.write(`${inputs} inputs in all, ${found} findings, peak RSS ${peak.toFixed(0)} MiB\n`);
 process.exit(found > 0 ? 1 : 0);

@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CaptureError } from '../../capture/capture-error.js';
 import { emptyStats } from '../../capture/decode-stats.js';
@@ -12,20 +12,11 @@ import { graphDocument } from '../../src/graph/graph-document.js';
 import { parseInventory } from '../../src/inventory/load-inventory.js';
 import { readGraph } from '../../src/plan/read-graph.js';
 import { readExecutablePlan } from '../../src/plan/read-plan.js';
-import { fixture, tempDir } from '../helpers.js';
+import { fixture, ROOT, tempDir } from '../helpers.js';
 import { mutateJson } from './mutate.js';
-
-/** A bug an input showed: an oracle said no. */
-export class Finding extends Error {}
-
-/** One parser under fuzzing: where its seeds come from, and how one input runs with its oracles. */
-export interface Target {
-  name: string;
-  seeds: () => Buffer[];
-  run: (input: Buffer) => Promise<void>;
-  /** Its own mutator (structure-aware), instead of bytes alone. */
-  mutate?: (input: Buffer, other: Buffer, rng: () => number) => Buffer;
-}
+import { STREAM_TARGETS } from './stream-targets.js';
+import { described, Finding, type Target } from './target.js';
+import { TUNNEL_TARGETS } from './tunnel-targets.js';
 
 const scratch = tempDir();
 const file = (name: string, input: Buffer) => {
@@ -37,13 +28,22 @@ const file = (name: string, input: Buffer) => {
 /** What a loader may throw at bad input: a UserError naming the file. Anything else is a finding. */
 function expectUserError(err: unknown, path: string): void {
   if (err instanceof UserError && err.message.includes(path)) return;
-  throw new Finding(`not a user error naming ${path}: ${(err as Error)?.stack ?? String(err)}`);
+  throw new Finding(`not a user error naming ${path}: ${described(err)}`);
 }
 
+/**
+ * Seeds: the fixtures' captures, and where the project sits beside them the shared captures too (other
+ * protocols, damaged files; not bundled, for their licences). Large ones are left out: mutation works
+ * on small inputs.
+ */
+const SHARED_CAPTURES = join(ROOT, '..', 'shared', 'captures');
 const captures = (ext: string) => () =>
-  readdirSync(fixture('captures'))
-    .filter((f) => f.endsWith(ext))
-    .map((f) => readFileSync(fixture('captures', f)))
+  [fixture('captures'), ...(existsSync(SHARED_CAPTURES) ? [SHARED_CAPTURES] : [])]
+    .flatMap((dir) =>
+      readdirSync(dir)
+        .filter((f) => f.endsWith(ext))
+        .map((f) => readFileSync(join(dir, f))),
+    )
     .filter((b) => b.length <= 128 << 10);
 
 /** analyze of a capture: a CaptureError or a result whose decode counts add up. */
@@ -59,7 +59,7 @@ async function capture(input: Buffer, name: string): Promise<void> {
   } catch (err) {
     if (err instanceof Finding) throw err;
     if (err instanceof CaptureError) return;
-    throw new Finding(`analyze threw: ${(err as Error)?.stack ?? String(err)}`);
+    throw new Finding(`analyze threw: ${described(err)}`);
   }
 }
 
@@ -211,6 +211,8 @@ function windowSeed(): Buffer {
 }
 
 export const TARGETS: Target[] = [
+  ...STREAM_TARGETS,
+  ...TUNNEL_TARGETS,
   { name: 'pcap', seeds: captures('.pcap'), run: (input) => capture(input, 'in.pcap') },
   { name: 'pcapng', seeds: captures('.pcapng'), run: (input) => capture(input, 'in.pcapng') },
   {
@@ -226,7 +228,7 @@ export const TARGETS: Target[] = [
               throw new Finding(`a flow of ${f.bytes} bytes, ${f.packets} packets`);
       } catch (err) {
         if (err instanceof Finding) throw err;
-        throw new Finding(`decode threw: ${(err as Error)?.stack ?? String(err)}`);
+        throw new Finding(`decode threw: ${described(err)}`);
       }
       const stats = decoder.stats.get('192.0.2.1');
       if (stats !== undefined && stats.datagrams !== 2)
@@ -251,13 +253,13 @@ export const TARGETS: Target[] = [
       } catch (err) {
         // readWindow and the aggregator refuse with a plain Error or RefusedWindow; a TypeError is a bug.
         if (err instanceof RefusedWindow || (err as Error)?.constructor === Error) return;
-        throw new Finding(`refused with ${(err as Error)?.stack ?? String(err)}`);
+        throw new Finding(`refused with ${described(err)}`);
       }
       try {
         aggregator.settleAll();
         graphDocument(aggregator.analysis());
       } catch (err) {
-        throw new Finding(`an accepted window broke the graph: ${(err as Error)?.stack ?? String(err)}`);
+        throw new Finding(`an accepted window broke the graph: ${described(err)}`);
       }
     },
   },

@@ -3,47 +3,13 @@ import { describe, it } from 'node:test';
 import { seededRng } from '../../planner/rng.js';
 import { NbdParser } from '../../src/tunnel/nbd-parser.js';
 import { PAGE_SIZE } from '../../src/tunnel/precopy-parser.js';
-import { be32, be64 } from './synthetic-stream.js';
-
-const be16 = (n: number) => Buffer.from([n >> 8, n & 0xff]);
-const option = (type: number, data: Buffer) =>
-  Buffer.concat([Buffer.from('IHAVEOPT'), be32(type), be32(data.length), data]);
-const request = (type: number, offset: number, length: number, data?: Buffer) =>
-  Buffer.concat([
-    be32(0x25609513),
-    be16(0),
-    be16(type),
-    be64(7n),
-    be64(BigInt(offset)),
-    be32(length),
-    data ?? Buffer.alloc(0),
-  ]);
-/** Distinct content for every 4 KiB block of the disk, so a block that comes out is known by its bytes. */
-const diskBytes = (offset: number, length: number) => {
-  const b = Buffer.alloc(length);
-  for (let i = 0; i < length; i++) b[i] = ((offset + i) * 7 + Math.floor((offset + i) / PAGE_SIZE)) & 0xff;
-  return b;
-};
-const write = (offset: number, length: number) => request(1, offset, length, diskBytes(offset, length));
-
-/** A mirror's client stream as QEMU's NBD client sends it: flags, NBD_OPT_GO, then requests. */
-function clientStream(): { stream: Buffer; blocks: number[] } {
-  const stream = Buffer.concat([
-    be32(1), // NBD_FLAG_C_FIXED_NEWSTYLE
-    option(8, Buffer.alloc(0)), // NBD_OPT_STRUCTURED_REPLY
-    option(7, Buffer.concat([be32(3), Buffer.from('vda'), be16(0)])), // NBD_OPT_GO "vda"
-    write(0, 64 << 10), // 16 aligned blocks
-    request(0, 0, 4096), // a read: no data from the client
-    write(1000, 10_000), // [1000, 11000): only the block at 4096 is whole
-    write(20 << 20, 100), // shorter than a block
-    request(6, 1 << 20, 1 << 20), // write zeroes: no data
-    write(8192, 4096),
-    request(3, 0, 0), // flush
-    request(2, 0, 0), // disconnect
-  ]);
-  const blocks = [...Array.from({ length: 16 }, (_, i) => i * PAGE_SIZE), 4096, 8192];
-  return { stream, blocks };
-}
+import {
+  be32,
+  nbdClientStream as clientStream,
+  diskBytes,
+  nbdRequest as request,
+  nbdWrite as write,
+} from './synthetic-stream.js';
 
 function parse(stream: Buffer, chunking: (rng: () => number) => number, seed: number) {
   const out: Buffer[] = [];

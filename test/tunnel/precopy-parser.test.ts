@@ -120,4 +120,25 @@ describe('precopy stream parser', () => {
     assert.ok(j.output.equals(junk));
     assert.match(j.passthrough?.reason ?? '', /no QEVM magic/);
   });
+
+  it('passes through at once from a record longer than any QEMU writes, instead of holding the stream', () => {
+    const head = Buffer.concat([Buffer.from('QEVM'), be32(3), Buffer.from([0x07]), be32(0xffffffff)]);
+    const huge = Buffer.concat([head, Buffer.alloc(100_000, 1)]);
+    const out: Buffer[] = [];
+    const parser = new PrecopyParser({
+      raw: (b) => out.push(Buffer.from(b)),
+      page: () => undefined,
+      zero: () => undefined,
+    });
+    parser.write(huge);
+    // Everything came out before the stream ended: nothing is held waiting for 4 GiB.
+    assert.ok(Buffer.concat(out).equals(huge));
+    assert.match(parser.passthrough?.reason ?? '', /a record of 4294967295 bytes/);
+  });
+
+  it('gives back the bytes of a record the stream was cut inside', () => {
+    const cut = Buffer.concat([Buffer.from('QEVM'), be32(3), Buffer.from([0x01]), be32(2)]);
+    for (const chunk of [1, 3, cut.length])
+      assert.ok(parse(cut, chunk).output.equals(cut), `chunks of ${chunk}`);
+  });
 });

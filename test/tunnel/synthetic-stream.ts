@@ -55,3 +55,44 @@ export function ramStream(pages: Buffer[]): Buffer {
   );
   return Buffer.concat(parts);
 }
+
+export const be16 = (n: number) => Buffer.from([n >> 8, n & 0xff]);
+export const nbdOption = (type: number, data: Buffer) =>
+  Buffer.concat([Buffer.from('IHAVEOPT'), be32(type), be32(data.length), data]);
+export const nbdRequest = (type: number, offset: number, length: number, data?: Buffer) =>
+  Buffer.concat([
+    be32(0x25609513),
+    be16(0),
+    be16(type),
+    be64(7n),
+    be64(BigInt(offset)),
+    be32(length),
+    data ?? Buffer.alloc(0),
+  ]);
+/** Distinct content for every 4 KiB block of the disk, so a block that comes out is known by its bytes. */
+export const diskBytes = (offset: number, length: number) => {
+  const b = Buffer.alloc(length);
+  for (let i = 0; i < length; i++) b[i] = ((offset + i) * 7 + Math.floor((offset + i) / PAGE_SIZE)) & 0xff;
+  return b;
+};
+export const nbdWrite = (offset: number, length: number) =>
+  nbdRequest(1, offset, length, diskBytes(offset, length));
+
+/** A mirror's client stream as QEMU's NBD client sends it: flags, NBD_OPT_GO, then requests. */
+export function nbdClientStream(): { stream: Buffer; blocks: number[] } {
+  const stream = Buffer.concat([
+    be32(1), // NBD_FLAG_C_FIXED_NEWSTYLE
+    nbdOption(8, Buffer.alloc(0)), // NBD_OPT_STRUCTURED_REPLY
+    nbdOption(7, Buffer.concat([be32(3), Buffer.from('vda'), be16(0)])), // NBD_OPT_GO "vda"
+    nbdWrite(0, 64 << 10), // 16 aligned blocks
+    nbdRequest(0, 0, 4096), // a read: no data from the client
+    nbdWrite(1000, 10_000), // [1000, 11000): only the block at 4096 is whole
+    nbdWrite(20 << 20, 100), // shorter than a block
+    nbdRequest(6, 1 << 20, 1 << 20), // write zeroes: no data
+    nbdWrite(8192, 4096),
+    nbdRequest(3, 0, 0), // flush
+    nbdRequest(2, 0, 0), // disconnect
+  ]);
+  const blocks = [...Array.from({ length: 16 }, (_, i) => i * PAGE_SIZE), 4096, 8192];
+  return { stream, blocks };
+}
