@@ -14,3 +14,23 @@ export function fillCommand(template: string, values: Record<string, string | st
     return (typeof value === 'string' ? [value] : value).map(shellQuote).join(' ');
   });
 }
+
+/**
+ * The first {placeholder} of a shell command template that stands inside quotes, if any. Inside
+ * double quotes a quoted value's `$(...)` would run: each value is quoted here, so the template must
+ * leave placeholders bare.
+ */
+export function quotedPlaceholder(template: string): string | undefined {
+  let quote: "'" | '"' | undefined;
+  for (let i = 0; i < template.length; i++) {
+    const c = template[i] as string;
+    if (c === '\\' && quote !== "'") i++;
+    else if (quote === undefined && (c === "'" || c === '"')) quote = c;
+    else if (c === quote) quote = undefined;
+    else if (quote !== undefined && c === '{') {
+      const key = /^\{\w+\}/.exec(template.slice(i))?.[0];
+      if (key !== undefined) return key;
+    }
+  }
+  return undefined;
+}

@@ -1,5 +1,6 @@
 import * as v from 'valibot';
 import { canonicalIp, parseMac } from '../../capture/addresses.js';
+import { quotedPlaceholder } from '../execute/shell-quote.js';
 import { nameSchema } from './names.js';
 
 /**
@@ -10,6 +11,15 @@ import { nameSchema } from './names.js';
 const price = v.pipe(v.number(), v.minValue(0));
 const count = v.pipe(v.number(), v.integer(), v.minValue(0));
 const positive = v.pipe(v.number(), v.gtValue(0));
+/** A shell command template: sky-plan quotes what replaces each {placeholder}, so none may be quoted. */
+const command = v.pipe(
+  v.string(),
+  v.check(
+    (t) => quotedPlaceholder(t) === undefined,
+    (issue) =>
+      `${quotedPlaceholder(issue.input as string)} is inside quotes: sky-plan quotes each value itself (write {vm}, not "{vm}")`,
+  ),
+);
 
 const egress = v.strictObject({
   /** $/GB to any other cloud. */
@@ -53,14 +63,14 @@ export const cloudSchema = v.strictObject({
    * (static VXLAN FDBs, EVPN): `arrive` of the destination cloud, then `leave` of the source. {vm},
    * {macs}, {ips}, {from}, {to}, {fromHost} and {toHost} become quoted words.
    */
-  overlay: v.optional(v.strictObject({ arrive: v.optional(v.string()), leave: v.optional(v.string()) })),
+  overlay: v.optional(v.strictObject({ arrive: v.optional(command), leave: v.optional(command) })),
   /** How `sky-plan execute --driver qmp` drives QEMU here; {vm} and {cloud} are substituted. */
   qmp: v.optional(
     v.strictObject({
       /** The QMP unix socket of a VM running in this cloud. */
       socket: v.pipe(v.string(), v.includes('{vm}', 'must contain {vm}')),
       /** Starts a VM's destination QEMU here, paused for an incoming migration (-incoming defer). */
-      launch: v.pipe(v.string(), v.includes('{socket}', 'must contain {socket} (the QMP socket to open)')),
+      launch: v.pipe(command, v.includes('{socket}', 'must contain {socket} (the QMP socket to open)')),
       /** Address the destination QEMU listens on for the migration stream. */
       listen: v.optional(v.string(), '127.0.0.1'),
       /** Its port; by default one free on this machine, which suits QEMU running where sky-plan runs. */
