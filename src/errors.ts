@@ -110,6 +110,8 @@ export const EXIT = {
   input: 3,
   /** sky-plan execute: some migrations failed (their VMs still run at their source). */
   incomplete: 4,
+  /** sky-plan verify: the capture does not bear the plan out (beyond --tolerance, or VMs unseen). */
+  mismatch: 5,
 } as const;
 
 /**

@@ -24,7 +24,8 @@ export function textTable(
 }
 
 export function formatBytes(n: number): string {
-  if (n < 1000) return `${n} B`;
+  // Rates are fractional: three significant digits, as for the larger units.
+  if (n < 1000) return `${Number.isInteger(n) ? n : Number(n.toPrecision(3))} B`;
   const units = ['kB', 'MB', 'GB', 'TB', 'PB'];
   let v = n;
   let u = -1;

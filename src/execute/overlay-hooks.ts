@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import type { Cloud, Inventory } from '../inventory/schema.js';
+import { fillCommand } from '../shell-quote.js';
 import type { Migration } from './schedule.js';
-import { fillCommand } from './shell-quote.js';
 
 const HOOK_TIMEOUT_MS = 30_000;
 

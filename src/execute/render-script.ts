@@ -1,5 +1,5 @@
+import { shellQuote } from '../shell-quote.js';
 import type { Migration, Wave } from './schedule.js';
-import { shellQuote } from './shell-quote.js';
 
 /** What a script does for one migration: shell lines joined with && (each word already quoted). */
 export interface ScriptSteps {

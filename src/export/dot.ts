@@ -3,9 +3,25 @@ import type { GraphView } from '../graph/graph-view.js';
 import { nodeCloud } from '../graph/summarize.js';
 import { formatBytes } from '../text-format.js';
 
+/** Viridis in nine steps (dark: light traffic, yellow: heavy): legible in grey and to colour-blind readers. */
+const RATE_COLOURS = [
+  '#440154',
+  '#472d7b',
+  '#3b528b',
+  '#2c728e',
+  '#21918c',
+  '#28ae80',
+  '#5ec962',
+  '#addc30',
+  '#fde725',
+];
+/** Edges labelled with their rate: the heaviest only, so labels stay readable and Graphviz can place them. */
+const LABELLED_EDGES = 10;
+
 /**
- * Graphviz DOT: one cluster per cloud, edge width growing with the logarithm of the bytes, so both
- * heavy and light links stay visible. `dot -Tsvg` or `neato -Tsvg` render it.
+ * Graphviz DOT: one cluster per cloud; edge width and colour grow with the logarithm of the rate (bytes
+ * per second, or bytes when the graph has no time range), so both heavy and light links stay visible;
+ * the heaviest edges carry their rate as a label. `dot -Tsvg` or `neato -Tsvg` render it.
  */
 export function dot(graph: GraphView): string {
   const palette = cloudPalette(graph.nodes.flatMap((n) => (n.cloud === undefined ? [] : [n.cloud])));
@@ -25,11 +41,26 @@ export function dot(graph: GraphView): string {
   for (const [cloud, lines] of [...byCloud].sort(([a], [b]) => a.localeCompare(b))) {
     out.push(`  subgraph ${id(`cluster_${cloud}`)} {`, `    label=${id(cloud)};`, ...lines, '  }');
   }
-  const max = graph.edges.reduce((top, e) => Math.max(top, e.bytes), 1);
+  const perSecond = graph.edges.some((e) => e.bytesPerSecond !== undefined);
+  const rate = (e: GraphView['edges'][number]) => (perSecond ? (e.bytesPerSecond ?? 0) : e.bytes);
+  const max = graph.edges.reduce((top, e) => Math.max(top, rate(e)), 1);
+  const labelled = new Set(
+    [...graph.edges]
+      .sort((a, b) => rate(b) - rate(a) || (a.source < b.source ? -1 : 1))
+      .slice(0, LABELLED_EDGES),
+  );
+  const unit = perSecond ? '/s' : '';
+  out.push(
+    `  label=${id(`edge width and colour: ${perSecond ? 'rate' : 'bytes'} (log scale, dark to yellow); labels: the ${LABELLED_EDGES} heaviest`)};`,
+    '  labelloc=b; fontsize=10;',
+  );
   for (const e of graph.edges) {
-    const width = 0.5 + (5.5 * Math.log1p(e.bytes)) / Math.log1p(max);
+    const share = Math.log1p(rate(e)) / Math.log1p(max);
+    const width = 0.5 + 5.5 * share;
+    const colour = RATE_COLOURS[Math.min(RATE_COLOURS.length - 1, Math.floor(share * RATE_COLOURS.length))];
+    const label = labelled.has(e) ? `, label=${id(`${formatBytes(rate(e))}${unit}`)}` : '';
     out.push(
-      `  ${id(e.source)} -> ${id(e.target)} [penwidth=${width.toFixed(2)}, weight=${Math.max(1, Math.round(width))}, label=${id(formatBytes(e.bytes))}];`,
+      `  ${id(e.source)} -> ${id(e.target)} [penwidth=${width.toFixed(2)}, color=${id(colour as string)}, weight=${Math.max(1, Math.round(width))}, tooltip=${id(`${e.source} → ${e.target}: ${formatBytes(rate(e))}${unit}`)}${label}];`,
     );
   }
   out.push('}');

@@ -2,10 +2,12 @@ import { DirectedGraph } from 'graphology';
 import { write } from 'graphology-gexf';
 import { cloudPalette, NO_CLOUD_COLOUR } from '../graph/cloud-palette.js';
 import type { GraphView } from '../graph/graph-view.js';
+import { attributeValues, EDGE_ATTRIBUTES, NODE_ATTRIBUTES } from './attributes.js';
 
 /**
- * GEXF 1.3 (https://gexf.net), written by graphology-gexf: Gephi reads the edge weight (bytes), the
- * attributes, and a colour per cloud.
+ * GEXF 1.2 (https://gexf.net), written by graphology-gexf: Gephi and networkx read the edge weight
+ * (bytes), every attribute, and a colour per cloud. Not 1.3: networkx reads up to 1.2, and 1.3's hex
+ * colours only Gephi does.
  */
 export function gexf(graph: GraphView): string {
   const g = new DirectedGraph();
@@ -14,29 +16,19 @@ export function gexf(graph: GraphView): string {
     g.addNode(n.id, {
       label: n.id,
       color: (n.cloud === undefined ? undefined : palette.get(n.cloud)) ?? NO_CLOUD_COLOUR,
-      ...defined({
-        kind: n.kind,
-        cloud: n.cloud,
-        host: n.host,
-        vcpus: n.vcpus,
-        memoryGiB: n.memoryGiB,
-        sentBytes: n.sentBytes,
-        receivedBytes: n.receivedBytes,
-      }),
+      ...attributeValues(NODE_ATTRIBUTES, n),
     });
   }
   for (const e of graph.edges) {
-    g.addEdge(e.source, e.target, {
-      weight: e.bytes,
-      ...defined({ packets: e.packets, flows: e.flows, bytesPerSecond: e.bytesPerSecond }),
-    });
+    const { bytes, ...attributes } = attributeValues(EDGE_ATTRIBUTES, e);
+    g.addEdge(e.source, e.target, { weight: bytes, ...attributes });
   }
-  return write(g, { version: '1.3' });
+  // graphology-gexf 0.13 names GEXF 1.2's viz namespace wrongly (http:///www.gexf.net/1.1draft/viz),
+  // which readers that go by namespace (networkx) skip: the colours would be lost.
+  return write(g, { version: '1.2' }).replace(
+    'xmlns:viz="http:///www.gexf.net/1.1draft/viz"',
+    `xmlns:viz="${VIZ_NAMESPACE}"`,
+  );
 }
 
-function defined(attributes: Record<string, string | number | undefined>): Record<string, string | number> {
-  return Object.fromEntries(Object.entries(attributes).filter(([, v]) => v !== undefined)) as Record<
-    string,
-    string | number
-  >;
-}
+const VIZ_NAMESPACE = 'http://www.gexf.net/1.2draft/viz';

@@ -1,6 +1,6 @@
 import * as v from 'valibot';
 import { canonicalIp, parseMac } from '../../capture/addresses.js';
-import { quotedPlaceholder } from '../execute/shell-quote.js';
+import { quotedPlaceholder } from '../shell-quote.js';
 import { nameSchema } from './names.js';
 
 /**

@@ -239,8 +239,48 @@ describe('sky-plan verify', () => {
     const path = join(dir, 'plan.json');
     writeFileSync(path, JSON.stringify(swapped));
     const r = runCli(['verify', '--plan', path, '-i', inventory, capture]);
-    assert.equal(r.status, 0, r.stderr);
-    assert.match(r.stdout, /chicago\s+rennes\s+31\.9 kB\/s\s+1\.33 kB\/s\s+0\.04×/);
-    assert.match(r.stdout, /rennes\s+chicago\s+1\.33 kB\/s\s+31\.9 kB\/s\s+24\.\d\d×/);
+    assert.equal(r.status, 5, 'beyond the tolerance: exit 5');
+    assert.match(r.stdout, /chicago\s+rennes\s+31\.9 kB\/s\s+1\.33 kB\/s\s+0\.04×\s+differs/);
+    assert.match(r.stdout, /rennes\s+chicago\s+1\.33 kB\/s\s+31\.9 kB\/s\s+24\.\d\d×\s+differs/);
+    assert.match(r.stdout, /does not bear the plan out \(tolerance 25%\): exit 5/);
+    // The totals are the same both ways round: only the pairs tell, and a tolerance of 100% accepts it.
+    assert.equal(runCli(['verify', '--plan', path, '-i', inventory, capture, '--tolerance', '1']).status, 0);
+  });
+
+  it("exits 5 when the capture holds none of the plan's VMs (the wrong hosts were captured)", () => {
+    const other = fixture('captures', 'flowtest_vxlan.pcap');
+    const r = runCli(['verify', '--plan', planPath, '-i', inventory, other, '--json']);
+    assert.equal(r.status, 5, r.stderr);
+    const v = JSON.parse(r.stdout) as { unseen: string[]; holds: boolean };
+    assert.equal(v.unseen.length, Object.keys(plan.placement).length);
+    assert.equal(v.holds, false);
+  });
+
+  it('takes a measured total within the tolerance, and refuses one beyond it', () => {
+    // The plan predicted 30% more than the capture shows, on every pair.
+    const dir = tempDir();
+    const scaled = (f: number) => {
+      const path = join(dir, `plan-${f}.json`);
+      const after = {
+        ...plan.after,
+        crossCloud: plan.after.crossCloud.map((p) => ({ ...p, bytesPerSecond: p.bytesPerSecond * f })),
+      };
+      writeFileSync(path, JSON.stringify({ ...plan, after }));
+      return path;
+    };
+    assert.equal(
+      runCli(['verify', '--plan', scaled(1.3), '-i', inventory, capture]).status,
+      0,
+      '23% apart, within 25%',
+    );
+    assert.equal(runCli(['verify', '--plan', scaled(1.5), '-i', inventory, capture]).status, 5, '33% apart');
+    assert.equal(
+      runCli(['verify', '--plan', scaled(1.3), '-i', inventory, capture, '--tolerance', '0.2']).status,
+      5,
+    );
+    assert.equal(
+      runCli(['verify', '--plan', planPath, '-i', inventory, capture, '--tolerance', 'x']).status,
+      2,
+    );
   });
 });

@@ -3,8 +3,8 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { fillCommand, quotedPlaceholder } from '../../src/execute/shell-quote.js';
 import { parseInventory } from '../../src/inventory/load-inventory.js';
+import { fillCommand, quotedPlaceholder } from '../../src/shell-quote.js';
 import { tempDir } from '../helpers.js';
 
 const dir = tempDir();

@@ -60,6 +60,28 @@ describe('exports', () => {
       const clouds = new Set(graph.nodes.map((n) => n.cloud ?? (n.kind === 'external' ? 'internet' : '?')));
       assert.equal(r.stdout.match(/class="cluster"/g)?.length, clouds.size);
     }
+    // Colour follows the rate: the light edges dark, the heaviest yellow; only the heaviest are labelled.
+    const svg = spawnSync('dot', ['-Tsvg'], { input: EXPORTERS.dot(cluster), encoding: 'utf8' }).stdout;
+    const colours = new Set(svg.match(/<path fill="none" stroke="(#[0-9a-f]{6})"/g));
+    assert.ok(colours.size >= 4, `${colours.size} edge colours`);
+    const heaviest = [...cluster.edges].sort((a, b) => (b.bytesPerSecond ?? 0) - (a.bytesPerSecond ?? 0))[0];
+    assert.match(
+      svg,
+      new RegExp(`<title>${heaviest?.source}&#45;&gt;${heaviest?.target}</title>[\\s\\S]*?stroke="#fde725"`),
+    );
+    // Edge labels: ten, and no two of their boxes overlap (about 0.6 em per character at 9 pt).
+    const labels = [
+      ...svg.matchAll(
+        /<text text-anchor="middle" x="([\d.-]+)" y="([\d.-]+)"[^>]*font-size="9\.00"[^>]*>([^<]*)</g,
+      ),
+    ].map(([, x, y, text]) => ({ x: Number(x), y: Number(y), w: 0.6 * 9 * (text as string).length, text }));
+    assert.equal(labels.length, 10);
+    for (const [i, a] of labels.entries())
+      for (const b of labels.slice(i + 1))
+        assert.ok(
+          Math.abs(a.x - b.x) * 2 >= a.w + b.w || Math.abs(a.y - b.y) >= 9,
+          `${a.text} and ${b.text} overlap`,
+        );
   });
 
   it('matrix-csv: a square matrix whose cells sum to the edge bytes, by cloud then name', () => {
@@ -92,7 +114,7 @@ describe('sky-plan export', () => {
     const out = join(tempDir(), 'g.gexf');
     const r = runCli(['export', '--graph', graph, '--out', out]);
     assert.equal(r.status, 0, r.stderr);
-    assert.match(readFileSync(out, 'utf8'), /<gexf version="1.3"/);
+    assert.match(readFileSync(out, 'utf8'), /<gexf version="1.2"/);
     const dot = runCli(['export', '--graph', graph, '--format', 'dot']);
     assert.equal(dot.stdout, EXPORTERS.dot(cluster));
     const analyzed = runCli([

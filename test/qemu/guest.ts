@@ -11,7 +11,7 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { shellQuote } from '../../src/execute/shell-quote.js';
+import { shellQuote } from '../../src/shell-quote.js';
 
 export interface Guest {
   kernel: string;

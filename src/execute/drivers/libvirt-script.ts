@@ -1,7 +1,7 @@
 import type { Cloud, Inventory } from '../../inventory/schema.js';
+import { shellQuote } from '../../shell-quote.js';
 import type { ScriptSteps } from '../render-script.js';
 import type { Migration } from '../schedule.js';
-import { shellQuote } from '../shell-quote.js';
 import { baseAt } from './disk-targets.js';
 import { bandwidthMiB, copiesIncrementally, libvirtEndpoint, virshMigrate } from './virsh-command.js';
 

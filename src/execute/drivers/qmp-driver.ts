@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { UserError } from '../../errors.js';
 import type { Cloud, Inventory, InventoryVm } from '../../inventory/schema.js';
+import { fillCommand } from '../../shell-quote.js';
 import {
   type DedupReport,
   type MigrationDriver,
@@ -11,7 +12,6 @@ import {
 } from '../driver.js';
 import { QmpClient } from '../qmp-client.js';
 import type { Migration } from '../schedule.js';
-import { fillCommand } from '../shell-quote.js';
 import { DedupRoutes, type DedupTunnel } from './dedup-tunnel.js';
 import { createTargets, type DiskCopy, diskCopies, removeTargets } from './disk-targets.js';
 import { freePort } from './free-port.js';
