@@ -1,6 +1,6 @@
-import { createRequire } from 'node:module';
 import { CaptureError } from '../capture-error.js';
 import { LINKTYPE } from '../link-types.js';
+import { firstLine, nativeModule } from './native-module.js';
 
 /** The parts of node_pcap's session that live capture uses (its typings stop short of these). */
 export interface PcapSession {
@@ -39,34 +39,13 @@ const LINK_TYPES: Record<string, number> = {
   LINKTYPE_LINUX_SLL: LINKTYPE.LINUX_SLL,
 };
 
-let loaded: PcapModule | undefined;
-
-/**
- * Loads the `pcap` native module only when live capture is asked for, so every other command works on
- * a machine where it was never built.
- */
-function pcapModule(): PcapModule {
-  if (loaded !== undefined) return loaded;
-  try {
-    loaded = createRequire(import.meta.url)('pcap') as PcapModule;
-  } catch (err) {
-    throw new CaptureError(
-      'no_live_capture',
-      `live capture needs the native "pcap" module, which did not load (${firstLine(err)}). Install libpcap ` +
-        'and its headers (apt-get install libpcap-dev python3 make g++), then run "npm rebuild pcap" in ' +
-        "sky-plan's directory (npm 11 builds it only because package.json lists it under allowScripts)",
-    );
-  }
-  return loaded;
-}
-
 /** Opens a live capture on one interface; libpcap's refusals become errors that say what to do. */
 export function openInterface(
   name: string,
   options: OpenOptions,
   warn: (text: string) => void,
 ): { session: PcapSession; linkType: number } {
-  const pcap = pcapModule();
+  const pcap = nativeModule<PcapModule>('pcap', 'live capture');
   // libpcap's warnings (e.g. an interface without an IPv4 address) would go to console.error.
   pcap.warningHandler = (text) => {
     // Taps have no address of their own; saying so for each is noise.
@@ -112,8 +91,4 @@ function openError(name: string, message: string, filter: string): CaptureError 
     return new CaptureError('bad_filter', `--filter "${filter}" is not a valid BPF expression: ${message}`);
   }
   return new CaptureError('capture_open_failed', `cannot capture on ${name}: ${message}`);
-}
-
-function firstLine(err: unknown): string {
-  return String((err as Error).message ?? err).split('\n')[0] as string;
 }

@@ -3,17 +3,20 @@ import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { FLOW_TABLE_DEFAULTS } from '../../capture/flow-table.js';
+import { captureDevices } from '../../capture/live/device-list.js';
 import { libvirtTaps } from '../../capture/live/libvirt-taps.js';
 import type { LocalVm, WindowDocument } from '../../capture/window-document.js';
 import { HttpSink } from '../collect/http-sink.js';
 import { NdjsonSink } from '../collect/ndjson-sink.js';
 import { runCapture } from '../collect/run-capture.js';
 import { EXIT, UserError } from '../errors.js';
+import { textTable } from '../text-format.js';
 import { parseDuration } from './duration.js';
 import { parseSize } from './size.js';
 import { readToken } from './token.js';
 
 interface CaptureFlags {
+  list?: boolean;
   interface: string[];
   libvirt?: string | boolean;
   libvirtEvery: string;
@@ -47,6 +50,7 @@ export function registerCapture(program: Command): void {
         'and/or to an aggregator (--to, sky-plan collect). Memory stays that of one flow table however long ' +
         'it runs. SIGINT/SIGTERM emit the open window, then stop. Needs root or CAP_NET_RAW+CAP_NET_ADMIN.',
     )
+    .option('--list', 'list the interfaces libpcap can capture on, with their addresses, and exit')
     .option('-i, --interface <names>', 'interfaces to capture, comma-separated (repeatable)', commaList, [])
     .option('--libvirt [uri]', "capture every running VM's tap, named by libvirt (virsh domiflist)")
     .option('--libvirt-every <duration>', 'read the VMs and their taps again this often', '60s')
@@ -80,6 +84,11 @@ function commaList(value: string, previous: string[]): string[] {
 }
 
 async function captureAction(flags: CaptureFlags): Promise<void> {
+  if (flags.list) {
+    const rows = captureDevices().map((d) => [d.name, d.addresses.join(' '), d.description ?? '']);
+    process.stdout.write(`${textTable(['interface', 'addresses', 'description'], rows)}\n`);
+    return;
+  }
   // Every flag is checked before anything starts, so a typo never leaves a half-started collector.
   const windowSeconds = parseDuration(flags.window, '--window');
   const snaplen = integer(flags.snaplen, '--snaplen', 64, 262144);

@@ -12,6 +12,7 @@ import { registerFingerprint } from './fingerprint-command.js';
 import { registerInventory } from './inventory-command.js';
 import { registerPlan } from './plan-command.js';
 import { registerReport } from './report-command.js';
+import { registerShell } from './shell-command.js';
 import { registerTunnel } from './tunnel-command.js';
 import { registerVerify } from './verify-command.js';
 
@@ -34,6 +35,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   registerTunnel(program);
   registerFingerprint(program);
   registerInventory(program);
+  registerShell(program);
   try {
     await program.parseAsync(argv, { from: 'user' });
     // A command that finished with a result other than success (execute: some moves failed) says so.
