@@ -44,8 +44,9 @@ export function formatCount(n: number): string {
 export function formatMoney(n: number): string {
   if (Math.abs(n) < 1e-9) return '$0'; // floating-point noise from subtracting costs
   if (n < 0) return `-${formatMoney(-n)}`;
+  // Under a dollar, three significant digits ($0.945, $0.00600); from a dollar on, cents.
   if (n < 1e-4) return '<$0.0001';
-  if (n < 1) return `$${n.toFixed(4)}`;
+  if (n < 1) return `$${n.toFixed(Math.min(12, 2 - Math.floor(Math.log10(n))))}`;
   const [whole = '0', cents = '00'] = n.toFixed(2).split('.');
   return `$${formatCount(Number(whole))}.${cents}`;
 }

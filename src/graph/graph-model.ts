@@ -67,8 +67,12 @@ export interface GraphSummary {
   edgePackets: number;
   broadcastBytes: number;
   multicastBytes: number;
-  /** Traffic between different clouds (and to the internet), the part that is billed. */
+  /** Traffic between two different clouds (the internet is not a cloud: see internetBytes). */
   crossCloudBytes: number;
+  /** Traffic between a cloud and the internet, either way. */
+  internetBytes: number;
+  /** Traffic of nodes no inventory places (left out of cloudPairs and of the two totals above). */
+  unlocatedBytes: number;
   cloudPairs: CloudPairTraffic[];
   egressCost?: number;
   egressCostPerMonth?: number;

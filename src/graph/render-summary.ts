@@ -46,11 +46,11 @@ export function renderSummary(doc: GraphDocument): string {
     );
   }
 
-  if (sm.cloudPairs.some((p) => p.from !== '?' || p.to !== '?')) {
+  if (sm.cloudPairs.length > 0) {
     const priced = sm.egressCost !== undefined;
     out.push(
       '',
-      `Traffic by cloud pair (sender → receiver); cross-cloud ${formatBytes(sm.crossCloudBytes)} (${formatPercent(sm.crossCloudBytes, sm.edgeBytes)})`,
+      `Traffic by cloud pair (sender → receiver); cross-cloud ${formatBytes(sm.crossCloudBytes)} (${formatPercent(sm.crossCloudBytes, sm.edgeBytes)}), internet ${formatBytes(sm.internetBytes)} (${formatPercent(sm.internetBytes, sm.edgeBytes)})`,
     );
     out.push(
       textTable(
@@ -76,7 +76,13 @@ export function renderSummary(doc: GraphDocument): string {
           : `, ${formatMoney(sm.egressCostPerMonth)} per month at this rate`;
       out.push(`  egress cost of the captured traffic: ${formatMoney(sm.egressCost ?? 0)}${month}`);
     }
+    // Without an inventory every node is unlocated, and there are no cloud pairs to set them apart from.
+    if (sm.unlocatedBytes > 0)
+      out.push(
+        `  unlocated nodes (in no cloud of the inventory): ${formatBytes(sm.unlocatedBytes)} (${formatPercent(sm.unlocatedBytes, sm.edgeBytes)}), in no cloud pair`,
+      );
   }
+
   if (sm.topEdges.length > 0) {
     out.push('', 'Top talkers');
     out.push(

@@ -2,9 +2,12 @@ import type { Cloud } from '../inventory/schema.js';
 import { compareNames } from '../text-format.js';
 import type { CloudPairTraffic, GraphEdge, GraphNode, GraphSummary } from './graph-model.js';
 
-/** Where a node's traffic is billed from/to: its cloud, "internet" for external peers, "?" when unknown. */
+/**
+ * Where a node's traffic is billed from/to: its cloud, "internet" for external peers, "unlocated" for a
+ * node of the capture no inventory places (a gateway, a VM left out): kept out of the cloud pairs.
+ */
 export const INTERNET = 'internet';
-export const UNPLACED = '?';
+export const UNPLACED = 'unlocated';
 const GB = 1e9;
 const MONTH_SECONDS = 30 * 86400;
 const TOP = 10;
@@ -44,13 +47,20 @@ export function summarize(
   let edgeBytes = 0;
   let edgePackets = 0;
   let crossCloudBytes = 0;
+  let internetBytes = 0;
+  let unlocatedBytes = 0;
   for (const e of edges) {
     edgeBytes += e.bytes;
     edgePackets += e.packets;
     nodeBytes.set(e.source, (nodeBytes.get(e.source) ?? 0) + e.bytes);
     nodeBytes.set(e.target, (nodeBytes.get(e.target) ?? 0) + e.bytes);
     const count = (from: string, to: string, bytes: number, packets: number) => {
-      if (from !== to && from !== UNPLACED && to !== UNPLACED) crossCloudBytes += bytes;
+      if (from === UNPLACED || to === UNPLACED) {
+        unlocatedBytes += bytes;
+        return;
+      }
+      if (from === INTERNET || to === INTERNET) internetBytes += bytes;
+      else if (from !== to) crossCloudBytes += bytes;
       const key = `${from}\u0000${to}`;
       const pair = pairs.get(key) ?? { from, to, bytes: 0, packets: 0 };
       pair.bytes += bytes;
@@ -83,6 +93,8 @@ export function summarize(
     broadcastBytes: nodes.reduce((s, n) => s + (n.broadcastBytes ?? 0), 0),
     multicastBytes: nodes.reduce((s, n) => s + (n.multicastBytes ?? 0), 0),
     crossCloudBytes,
+    internetBytes,
+    unlocatedBytes,
     cloudPairs: [...pairs.values()].sort(
       (a, b) => b.bytes - a.bytes || a.from.localeCompare(b.from) || a.to.localeCompare(b.to),
     ),

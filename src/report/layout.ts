@@ -2,6 +2,7 @@ import { UndirectedGraph } from 'graphology';
 import forceAtlas2Module from 'graphology-layout-forceatlas2';
 import { seededRng } from '../../planner/rng.js';
 import type { GraphView } from '../graph/graph-view.js';
+import { UNPLACED } from '../graph/summarize.js';
 
 // CommonJS typed as an ES default export: under Node (and esbuild) the default import is module.exports.
 const forceAtlas2 = forceAtlas2Module as unknown as typeof forceAtlas2Module.default;
@@ -16,10 +17,10 @@ export function layout(
   cloudOf: Map<string, string>,
 ): Map<string, { x: number; y: number }> {
   const rng = seededRng(1);
-  const clouds = [...new Set(graph.nodes.map((n) => cloudOf.get(n.id) ?? '?'))].sort();
+  const clouds = [...new Set(graph.nodes.map((n) => cloudOf.get(n.id) ?? UNPLACED))].sort();
   const g = new UndirectedGraph({ allowSelfLoops: false });
   for (const n of graph.nodes) {
-    const i = clouds.indexOf(cloudOf.get(n.id) ?? '?');
+    const i = clouds.indexOf(cloudOf.get(n.id) ?? UNPLACED);
     const angle = (2 * Math.PI * i) / clouds.length;
     g.addNode(n.id, {
       x: 100 * Math.cos(angle) + 20 * (rng() - 0.5),

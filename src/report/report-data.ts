@@ -3,7 +3,7 @@ import { communities } from '../graph/communities.js';
 import type { GraphDocument } from '../graph/graph-model.js';
 import type { GraphView } from '../graph/graph-view.js';
 import { classifyPatterns } from '../graph/patterns.js';
-import { INTERNET, nodeCloud } from '../graph/summarize.js';
+import { INTERNET, nodeCloud, UNPLACED } from '../graph/summarize.js';
 import type { PlanView } from '../plan/read-plan.js';
 import { layout } from './layout.js';
 
@@ -32,7 +32,14 @@ export interface ReportData {
   title: string;
   timeRange: { first: number; seconds: number } | null;
   clouds: { name: string; colour: string }[];
-  totals: { nodes: number; edges: number; bytes: number; crossCloudBytes: number };
+  totals: {
+    nodes: number;
+    edges: number;
+    bytes: number;
+    crossCloudBytes: number;
+    internetBytes: number;
+    unlocatedBytes: number;
+  };
   communities: { count: number; modularity: number };
   /** What each community does (see analyze's patterns), by community number. */
   patterns: {
@@ -78,10 +85,14 @@ export function reportData(graph: ReportGraph, plan: PlanView | null, title: str
       [index.get(e.source) as number, index.get(e.target) as number, e.bytes] as [number, number, number],
   );
   const bytes = graph.edges.reduce((s, e) => s + e.bytes, 0);
-  const crossCloudBytes = graph.edges.reduce(
-    (s, e) => s + (cloudOf.get(e.source) === cloudOf.get(e.target) ? 0 : e.bytes),
-    0,
-  );
+  // The vocabulary of analyze: cross-cloud is between two clouds; the internet and unlocated nodes apart.
+  let [crossCloudBytes, internetBytes, unlocatedBytes] = [0, 0, 0];
+  for (const e of graph.edges) {
+    const [a, b] = [cloudOf.get(e.source), cloudOf.get(e.target)];
+    if (a === UNPLACED || b === UNPLACED) unlocatedBytes += e.bytes;
+    else if (a === INTERNET || b === INTERNET) internetBytes += e.bytes;
+    else if (a !== b) crossCloudBytes += e.bytes;
+  }
   return {
     title,
     timeRange:
@@ -92,7 +103,14 @@ export function reportData(graph: ReportGraph, plan: PlanView | null, title: str
       name,
       colour: palette.get(name) ?? (name === INTERNET ? INTERNET_COLOUR : NO_CLOUD_COLOUR),
     })),
-    totals: { nodes: graph.nodes.length, edges: graph.edges.length, bytes, crossCloudBytes },
+    totals: {
+      nodes: graph.nodes.length,
+      edges: graph.edges.length,
+      bytes,
+      crossCloudBytes,
+      internetBytes,
+      unlocatedBytes,
+    },
     communities: { count: found.count, modularity: found.modularity },
     patterns: classifyPatterns(graph, found, graph.window).communities.map((c) => ({
       community: c.id,
@@ -113,7 +131,7 @@ export function reportData(graph: ReportGraph, plan: PlanView | null, title: str
         : {
             ...plan,
             current: Object.fromEntries(
-              Object.keys(plan.placement).map((vm) => [vm, cloudOf.get(vm) ?? '?']),
+              Object.keys(plan.placement).map((vm) => [vm, cloudOf.get(vm) ?? UNPLACED]),
             ),
           },
   };

@@ -28,14 +28,19 @@ export function cloudMatrix(data: ReportData): HTMLElement {
       return el('span', { class: from === to ? 'muted' : 'cross' }, `${formatBytes(p.bytes)}${cost}`);
     }),
   ]);
-  const share = data.totals.bytes === 0 ? 0 : (100 * data.totals.crossCloudBytes) / data.totals.bytes;
+  const t = data.totals;
+  const share = (x: number) => `${(t.bytes === 0 ? 0 : (100 * x) / t.bytes).toFixed(1)}%`;
+  const unlocated =
+    t.unlocatedBytes > 0
+      ? ` Unlocated nodes (in no cloud of the inventory) carry ${formatBytes(t.unlocatedBytes)} (${share(t.unlocatedBytes)}), in neither total.`
+      : '';
   return section(
     'cloud-matrix',
     'Traffic between clouds',
     el(
       'p',
       { class: 'muted' },
-      `Rows send, columns receive. ${formatBytes(data.totals.crossCloudBytes)} of ${formatBytes(data.totals.bytes)} (${share.toFixed(1)}%) crosses a cloud boundary; the cost is the egress analyze priced for the captured traffic.`,
+      `Rows send, columns receive. Cross-cloud: ${formatBytes(t.crossCloudBytes)} of ${formatBytes(t.bytes)} (${share(t.crossCloudBytes)}); internet: ${formatBytes(t.internetBytes)} (${share(t.internetBytes)}).${unlocated} The cost is the egress analyze priced for the captured traffic.`,
     ),
     table(['from \\ to', ...clouds], rows, 'cloud-matrix-table'),
   );
