@@ -17,7 +17,10 @@ export type PatternName = (typeof PATTERNS)[number];
 export interface CommunityPattern {
   id: number;
   members: string[];
+  /** Bytes between members. */
   bytes: number;
+  /** Bytes between members and external peers (a client-server community's may be all of it). */
+  externalBytes: number;
   /** The best-scoring pattern, or "unclassified" when none scores at least 0.5. */
   pattern: PatternName | 'unclassified';
   confidence: number;
@@ -144,6 +147,7 @@ function classify(id: number, members: string[], own: Edge[], external: number):
     id,
     members,
     bytes: internal,
+    externalBytes: external,
     pattern: score >= 0.5 ? best : 'unclassified',
     confidence: Number(score.toFixed(3)),
     scores: Object.fromEntries(Object.entries(scores).map(([k, v]) => [k, Number(v.toFixed(3))])) as Record<

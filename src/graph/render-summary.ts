@@ -124,7 +124,15 @@ export function renderSummary(doc: GraphDocument): string {
     );
     out.push(
       textTable(
-        ['pattern', 'confidence', 'members', 'bytes', 'busiest phase', 'latest phase'],
+        [
+          'pattern',
+          'confidence',
+          'members',
+          'bytes inside',
+          'to/from external',
+          'busiest phase',
+          'latest phase',
+        ],
         doc.patterns.communities.map((c) => {
           const shown = c.members.filter((m) => !c.control.includes(m));
           // Phase times from the first window's start, as the capture reads.
@@ -139,6 +147,7 @@ export function renderSummary(doc: GraphDocument): string {
             c.confidence.toFixed(2),
             `${shown.slice(0, 4).join(', ')}${shown.length > 4 ? `, … (${shown.length})` : ''}${c.control.length > 0 ? ` + control: ${c.control.join(', ')}` : ''}`,
             formatBytes(c.bytes),
+            formatBytes(c.externalBytes),
             phase(busiest),
             c.phases.length > 1 ? phase(c.phases.at(-1)) : '-',
           ];

@@ -1,4 +1,5 @@
 import { formatBytes, formatCount, formatMoney, formatPercent, textTable } from '../text-format.js';
+import { moveReason } from './move-reason.js';
 import type { PlanDocument } from './plan-document.js';
 
 const TOP_MOVES = 20;
@@ -59,18 +60,6 @@ export function renderPlan(doc: PlanDocument): string {
     '',
     `Moves: ${doc.moves.length}, ${formatBytes(after.migrationBytes)} over the WAN (dedup-aware), ${minutes.toFixed(1)} min at the given WAN bandwidth if run one after another`,
   );
-  const reason = (m: PlanDocument['moves'][number]) => {
-    const joins = m.bringsTogether.slice(0, 2).map((x) => `${x.peer} ${formatBytes(x.bytesPerSecond)}/s`);
-    const leaves = m.separates.slice(0, 1).map((x) => `${x.peer} ${formatBytes(x.bytesPerSecond)}/s`);
-    return (
-      [
-        joins.length > 0 ? `joins ${joins.join(', ')}` : '',
-        leaves.length > 0 ? `leaves ${leaves.join(', ')}` : '',
-      ]
-        .filter(Boolean)
-        .join('; ') || 'cheaper compute or egress there'
-    );
-  };
   out.push(
     textTable(
       ['VM', 'from', 'to', 'memory', 'disk', 'cost', 'because it'],
@@ -83,7 +72,7 @@ export function renderPlan(doc: PlanDocument): string {
           formatBytes(m.memoryBytes),
           formatBytes(m.diskBytes),
           formatMoney(m.cost),
-          reason(m),
+          moveReason(m),
         ]),
     ),
   );

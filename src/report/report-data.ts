@@ -4,6 +4,7 @@ import type { GraphDocument } from '../graph/graph-model.js';
 import type { GraphView } from '../graph/graph-view.js';
 import { classifyPatterns } from '../graph/patterns.js';
 import { INTERNET, nodeCloud, UNPLACED } from '../graph/summarize.js';
+import { moveReason } from '../plan/move-reason.js';
 import type { PlanView } from '../plan/read-plan.js';
 import { layout } from './layout.js';
 
@@ -49,6 +50,7 @@ export interface ReportData {
     members: string[];
     control: string[];
     bytes: number;
+    externalBytes: number;
     /** Its phases over time (with windows): start and end in seconds since the epoch. */
     phases: { start: number; end: number; pattern: string; bytes: number }[];
   }[];
@@ -58,7 +60,13 @@ export interface ReportData {
   cloudMatrix: { from: string; to: string; bytes: number; egressCost: number | null }[];
   /** Per-window bytes of each graph-view edge ([window, bytes] pairs), for the time slider. */
   windows: { first: number; seconds: number; count: number; edges: [number, number][][] } | null;
-  plan: (PlanView & { current: Record<string, string> }) | null;
+  /** Each move with its reason, the text the CLI prints too. */
+  plan:
+    | (Omit<PlanView, 'moves'> & {
+        moves: (PlanView['moves'][number] & { reason: string })[];
+        current: Record<string, string>;
+      })
+    | null;
 }
 
 /** What the report reads of a graph@1 document; a hand-written one may have only nodes and edges. */
@@ -119,6 +127,7 @@ export function reportData(graph: ReportGraph, plan: PlanView | null, title: str
       members: c.members,
       control: c.control,
       bytes: c.bytes,
+      externalBytes: c.externalBytes,
       phases: c.phases.map((p) => ({ start: p.start, end: p.end, pattern: p.pattern, bytes: p.bytes })),
     })),
     graph: { grouped: view !== graph, nodes, edges },
@@ -130,6 +139,7 @@ export function reportData(graph: ReportGraph, plan: PlanView | null, title: str
         ? null
         : {
             ...plan,
+            moves: plan.moves.map((m) => ({ ...m, reason: moveReason(m) })),
             current: Object.fromEntries(
               Object.keys(plan.placement).map((vm) => [vm, cloudOf.get(vm) ?? UNPLACED]),
             ),

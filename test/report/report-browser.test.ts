@@ -5,7 +5,9 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Locator, Page } from 'playwright-core';
 import type { GraphDocument } from '../../src/graph/graph-model.js';
+import { moveReason } from '../../src/plan/move-reason.js';
 import type { PlanDocument } from '../../src/plan/plan-document.js';
+import { renderPlan } from '../../src/plan/render-plan.js';
 import { formatBytes } from '../../src/text-format.js';
 import { fixture, ROOT, runCli, tempDir } from '../helpers.js';
 import { launchChromium } from './browser.js';
@@ -102,6 +104,14 @@ describe('report in headless Chromium (bundled cluster and its plan)', () => {
 
   it('shows the plan: costs before and after, every move marked and explained', async () => {
     assert.equal(await page.locator('#moves-table tbody tr').count(), plan.moves.length);
+    // Each move's explanation is the one the CLI prints (plan's "because it" column), word for word.
+    // (The golden plan leaves its solver time out: it is the only field that changes between runs.)
+    const cli = renderPlan({ ...plan, solver: { ...plan.solver, seconds: 1 } });
+    for (const [i, m] of plan.moves.slice(0, 5).entries()) {
+      const why = await textOf(page.locator('#moves-table tbody tr').nth(i).locator('td').last());
+      assert.equal(why, moveReason(m));
+      assert.ok(cli.includes(why), `the CLI says "${why}" too`);
+    }
     const after = page.locator('.placement').nth(1);
     assert.equal(await after.locator('.vm.moved').count(), plan.moves.length);
     assert.equal(await after.locator('.vm').count(), Object.keys(plan.placement).length);

@@ -54,6 +54,7 @@ export function patternTable(data: ReportData): HTMLElement | null {
     el('strong', {}, p.pattern),
     p.confidence.toFixed(2),
     formatBytes(p.bytes),
+    formatBytes(p.externalBytes),
     `${p.members.filter((m) => !p.control.includes(m)).join(', ')}${p.control.length > 0 ? ` (control plane: ${p.control.join(', ')})` : ''}`,
   ]);
   return section(
@@ -64,7 +65,11 @@ export function patternTable(data: ReportData): HTMLElement | null {
       { class: 'muted' },
       `Louvain communities (modularity ${data.communities.modularity.toFixed(2)}), each named by the shape of its traffic.`,
     ),
-    table(['community', 'pattern', 'confidence', 'bytes', 'members'], rows, 'pattern-table'),
+    table(
+      ['community', 'pattern', 'confidence', 'bytes inside', 'to/from external', 'members'],
+      rows,
+      'pattern-table',
+    ),
     ...phaseTimeline(data),
   );
 }
@@ -157,8 +162,6 @@ export function planView(data: ReportData, colour: (cloud: string) => string): H
         ),
     );
   };
-  const peers = (list: { peer: string; bytesPerSecond: number }[]) =>
-    list.map((p) => `${p.peer} (${formatBytes(p.bytesPerSecond)}/s)`).join(', ');
   const moves = table(
     ['VM', 'move', 'WAN bytes', 'time', 'cost', 'why'],
     plan.moves.map((m) => [
@@ -167,12 +170,7 @@ export function planView(data: ReportData, colour: (cloud: string) => string): H
       formatBytes(m.wanBytes),
       `${m.seconds.toFixed(0)} s`,
       formatMoney(m.cost),
-      [
-        m.bringsTogether.length > 0 ? `joins ${peers(m.bringsTogether)}` : '',
-        m.separates.length > 0 ? `leaves ${peers(m.separates)}` : '',
-      ]
-        .filter((s) => s !== '')
-        .join('; ') || 'cheaper compute or capacity',
+      m.reason,
     ]),
     'moves-table',
   );
