@@ -10,6 +10,7 @@ import { PSK_CIPHERS, PSK_IDENTITY } from '../../src/tunnel/psk.js';
 import { tunnelDest } from '../../src/tunnel/tunnel-dest.js';
 import { tunnelSource } from '../../src/tunnel/tunnel-source.js';
 import { tempDir } from '../helpers.js';
+import { connectWithKey } from './psk-client.js';
 import { numberedPage, ramStream } from './synthetic-stream.js';
 
 const STALL_MS = 600;
@@ -53,17 +54,7 @@ after(() => {
   sink.close();
 });
 
-/** A peer that holds the right key, so what it sends after the handshake is what is under test. */
-function authenticated(): Socket {
-  return tlsConnect({
-    host: '127.0.0.1',
-    port: port(dest),
-    ciphers: PSK_CIPHERS,
-    maxVersion: 'TLSv1.2',
-    checkServerIdentity: () => undefined,
-    pskCallback: () => ({ psk, identity: PSK_IDENTITY }),
-  });
-}
+const authenticated = () => connectWithKey(port(dest), psk);
 
 /** What the destination answered before closing the connection, as text. */
 async function answer(send: Buffer[]): Promise<string> {

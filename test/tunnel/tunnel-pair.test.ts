@@ -3,14 +3,13 @@ import { randomBytes } from 'node:crypto';
 import { createConnection, createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { connect as tlsConnect } from 'node:tls';
 import { ContentStore, sha256 } from '../../src/tunnel/content-store.js';
 import { FRAME, FrameReader, frame, u16 } from '../../src/tunnel/frames.js';
 import { PAGE_SIZE } from '../../src/tunnel/precopy-parser.js';
-import { PSK_CIPHERS, PSK_IDENTITY } from '../../src/tunnel/psk.js';
 import { tunnelDest } from '../../src/tunnel/tunnel-dest.js';
 import { tunnelSource } from '../../src/tunnel/tunnel-source.js';
 import { tempDir } from '../helpers.js';
+import { connectWithKey } from './psk-client.js';
 import { numberedPage, ramStream } from './synthetic-stream.js';
 
 const psk = randomBytes(32);
@@ -53,17 +52,7 @@ after(() => {
   for (const s of [source, dest, sink]) s.close();
 });
 
-/** A TLS connection to the destination proxy with the right key, speaking as a source would. */
-function connectAsSource() {
-  return tlsConnect({
-    host: '127.0.0.1',
-    port: port(dest),
-    ciphers: PSK_CIPHERS,
-    maxVersion: 'TLSv1.2',
-    checkServerIdentity: () => undefined,
-    pskCallback: () => ({ psk, identity: PSK_IDENTITY }),
-  });
-}
+const connectAsSource = () => connectWithKey(port(dest), psk);
 
 function delivered(): Promise<void> {
   return new Promise((resolve) => {
