@@ -1,17 +1,14 @@
 import { createRequire } from 'node:module';
 import { CaptureError } from '../capture-error.js';
 
-const loaded = new Map<string, unknown>();
-
 /**
  * Loads a native libpcap binding (`pcap`, `cap`: optional dependencies) only when live capture asks for
  * it, so every other command works where it was never built; its absence is an error that says what to do.
  */
 export function nativeModule<T>(name: 'pcap' | 'cap', purpose: string): T {
-  if (loaded.has(name)) return loaded.get(name) as T;
-  let module: T;
+  // require keeps what it loaded: a second call costs a lookup.
   try {
-    module = createRequire(import.meta.url)(name) as T;
+    return createRequire(import.meta.url)(name) as T;
   } catch (err) {
     throw new CaptureError(
       'no_live_capture',
@@ -21,8 +18,6 @@ export function nativeModule<T>(name: 'pcap' | 'cap', purpose: string): T {
         'it under allowScripts)',
     );
   }
-  loaded.set(name, module);
-  return module;
 }
 
 export function firstLine(err: unknown): string {

@@ -9,6 +9,13 @@ import type { CloudPairTraffic, GraphEdge, GraphNode, GraphSummary } from './gra
 export const INTERNET = 'internet';
 export const UNPLACED = 'unlocated';
 const GB = 1e9;
+
+/** How traffic between two nodes' clouds counts: one vocabulary for analyze and the report. */
+export function trafficClass(from: string, to: string): 'unlocated' | 'internet' | 'cross-cloud' | 'inside' {
+  if (from === UNPLACED || to === UNPLACED) return 'unlocated';
+  if (from === INTERNET || to === INTERNET) return 'internet';
+  return from === to ? 'inside' : 'cross-cloud';
+}
 const MONTH_SECONDS = 30 * 86400;
 const TOP = 10;
 
@@ -55,12 +62,13 @@ export function summarize(
     nodeBytes.set(e.source, (nodeBytes.get(e.source) ?? 0) + e.bytes);
     nodeBytes.set(e.target, (nodeBytes.get(e.target) ?? 0) + e.bytes);
     const count = (from: string, to: string, bytes: number, packets: number) => {
-      if (from === UNPLACED || to === UNPLACED) {
+      const traffic = trafficClass(from, to);
+      if (traffic === 'unlocated') {
         unlocatedBytes += bytes;
         return;
       }
-      if (from === INTERNET || to === INTERNET) internetBytes += bytes;
-      else if (from !== to) crossCloudBytes += bytes;
+      if (traffic === 'internet') internetBytes += bytes;
+      else if (traffic === 'cross-cloud') crossCloudBytes += bytes;
       const key = `${from}\u0000${to}`;
       const pair = pairs.get(key) ?? { from, to, bytes: 0, packets: 0 };
       pair.bytes += bytes;

@@ -3,7 +3,7 @@ import { communities } from '../graph/communities.js';
 import type { GraphDocument } from '../graph/graph-model.js';
 import type { GraphView } from '../graph/graph-view.js';
 import { classifyPatterns } from '../graph/patterns.js';
-import { INTERNET, nodeCloud, UNPLACED } from '../graph/summarize.js';
+import { INTERNET, nodeCloud, trafficClass, UNPLACED } from '../graph/summarize.js';
 import { moveReason } from '../plan/move-reason.js';
 import type { PlanView } from '../plan/read-plan.js';
 import { layout } from './layout.js';
@@ -96,10 +96,10 @@ export function reportData(graph: ReportGraph, plan: PlanView | null, title: str
   // The vocabulary of analyze: cross-cloud is between two clouds; the internet and unlocated nodes apart.
   let [crossCloudBytes, internetBytes, unlocatedBytes] = [0, 0, 0];
   for (const e of graph.edges) {
-    const [a, b] = [cloudOf.get(e.source), cloudOf.get(e.target)];
-    if (a === UNPLACED || b === UNPLACED) unlocatedBytes += e.bytes;
-    else if (a === INTERNET || b === INTERNET) internetBytes += e.bytes;
-    else if (a !== b) crossCloudBytes += e.bytes;
+    const traffic = trafficClass(cloudOf.get(e.source) ?? UNPLACED, cloudOf.get(e.target) ?? UNPLACED);
+    if (traffic === 'unlocated') unlocatedBytes += e.bytes;
+    else if (traffic === 'internet') internetBytes += e.bytes;
+    else if (traffic === 'cross-cloud') crossCloudBytes += e.bytes;
   }
   return {
     title,

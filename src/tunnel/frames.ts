@@ -1,3 +1,5 @@
+import type { Duplex } from 'node:stream';
+
 /**
  * The tunnel's wire format between the two proxies (inside TLS): u8 type, be32 length, payload.
  * The source sends the stream as RAW bytes and pages as NEW (content) or REF (hash); the destination
@@ -67,6 +69,30 @@ export class FrameReader {
     }
     this.buffer = this.buffer.subarray(at);
   }
+}
+
+/** How long a peer may stay silent while it owes something (default of both proxies' stallMs). */
+export const STALL_MS = 30_000;
+
+/**
+ * Times out a peer that goes silent while it owes something: its handshake, or the rest of a frame.
+ * Silence between frames is a link's normal state (a ready disk mirror sends nothing for minutes), and
+ * so is silence while this side has paused the link. `owed` names what is awaited, or null; `stalled`
+ * gets the reason. The returned timer is to be cleared when the session ends.
+ */
+export function watchStall(
+  link: Duplex,
+  ms: number,
+  owed: () => string | null,
+  stalled: (reason: string) => void,
+): NodeJS.Timeout {
+  const timer: NodeJS.Timeout = setTimeout(() => {
+    const what = link.isPaused() ? null : owed();
+    if (what === null) timer.refresh();
+    else stalled(`stalled for ${ms / 1000} s ${what}`);
+  }, ms);
+  link.on('data', () => timer.refresh());
+  return timer;
 }
 
 const BATCH = 256 * 1024;

@@ -5,7 +5,7 @@ import type { Duplex } from 'node:stream';
 import { type Server, createServer as tlsServer } from 'node:tls';
 import type { ContentStore } from './content-store.js';
 import { hashKey, sha256 } from './content-store.js';
-import { FRAME, FrameReader, frame, STORE_HASHES } from './frames.js';
+import { FRAME, FrameReader, frame, STALL_MS, STORE_HASHES, watchStall } from './frames.js';
 import { PAGE_SIZE } from './precopy-parser.js';
 import { PSK_CIPHERS, PSK_IDENTITY } from './psk.js';
 
@@ -22,7 +22,6 @@ export interface DestOptions {
 }
 
 const ACK_EVERY = 1024;
-const STALL_MS = 30_000;
 /**
  * Frames held while a page asked for again is on its way: a link's bandwidth times its round trip.
  * Past this the source is not answering its NACK, and the session ends rather than memory growing.
@@ -236,19 +235,16 @@ export function destSession(
     qemu.on('data', (bytes: Buffer) => tls.write(frame(FRAME.BACK, bytes)));
     qemu.on('error', (err) => close(`destination QEMU ${h.forward}: ${err.message}`));
   };
-  // Silence between frames is the normal state of a ready disk mirror: only a source that owes the
-  // rest of a frame, or its HELLO, is timed out, and not while this side has paused the link.
-  const stallMs = o.stallMs ?? STALL_MS;
-  const stall: NodeJS.Timeout = setTimeout(() => {
-    if (closed) return;
-    if (tls.isPaused() || (hello && reader.pending === 0)) return void stall.refresh();
-    close(
-      `the source stalled for ${stallMs / 1000} s ${hello ? 'in the middle of a frame' : 'before its HELLO'}`,
-    );
-    tls.destroy();
-  }, stallMs);
+  const stall = watchStall(
+    tls,
+    o.stallMs ?? STALL_MS,
+    () => (!hello ? 'before its HELLO' : reader.pending > 0 ? 'in the middle of a frame' : null),
+    (reason) => {
+      close(`the source ${reason}`);
+      tls.destroy();
+    },
+  );
   tls.on('data', (chunk: Buffer) => {
-    stall.refresh();
     try {
       reader.push(chunk);
     } catch (err) {

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { connect as tlsConnect } from 'node:tls';
 import { hashKey } from './content-store.js';
-import { FRAME, FrameReader, frame } from './frames.js';
+import { FRAME, FrameReader, frame, STALL_MS, watchStall } from './frames.js';
 import type { Passthrough } from './precopy-parser.js';
 import { PSK_CIPHERS, PSK_IDENTITY } from './psk.js';
 import { StorePicture } from './store-picture.js';
@@ -26,8 +26,6 @@ export interface SourceOptions {
   /** A destination silent this long before READY or in the middle of a frame is given up (default 30 s). */
   stallMs?: number;
 }
-
-const STALL_MS = 30_000;
 
 export interface SessionCounters {
   session: string;
@@ -157,18 +155,15 @@ export function sourceSession(qemu: Duplex, wan: Duplex, o: SourceOptions, pictu
     ),
   );
   // QEMU waits while the destination owes READY or the rest of a frame: past stallMs of silence, the
-  // migration fails instead of hanging. Between frames a link may be quiet (a ready disk mirror).
-  const stallMs = o.stallMs ?? STALL_MS;
-  const stall: NodeJS.Timeout = setTimeout(() => {
-    if (finished) return;
-    if (wan.isPaused() || (ready && reader.pending === 0)) return void stall.refresh();
-    fail(
-      `the destination proxy stalled for ${stallMs / 1000} s ${ready ? 'in the middle of a frame' : 'before READY'}`,
-    );
-  }, stallMs);
+  // migration fails instead of hanging.
+  const stall = watchStall(
+    wan,
+    o.stallMs ?? STALL_MS,
+    () => (!ready ? 'before READY' : reader.pending > 0 ? 'in the middle of a frame' : null),
+    (reason) => fail(`the destination proxy ${reason}`),
+  );
   stall.unref();
   wan.on('data', (chunk: Buffer) => {
-    stall.refresh();
     try {
       reader.push(chunk);
     } catch (err) {

@@ -65,16 +65,19 @@ const theStore = () => {
   return store;
 };
 
-/** A stand-in for the destination QEMU: it takes whatever it is sent. */
-function qemuSink(_port: number, _host: string, onConnect: () => void): Duplex {
-  const sink = new Duplex({
+/** A QEMU's side of a socket: it takes whatever it is sent, and sends what it is given to push. */
+const quietPeer = () =>
+  new Duplex({
     read() {},
     write(_chunk, _encoding, done) {
       done();
     },
   });
+
+/** A stand-in for the destination QEMU. */
+function qemuSink(_port: number, _host: string, onConnect: () => void): Duplex {
   setImmediate(onConnect);
-  return sink;
+  return quietPeer();
 }
 
 /** A source's side of a session: HELLO, then the stream as RAW, NEW, REF and END frames. */
@@ -152,12 +155,7 @@ export const TUNNEL_TARGETS: Target[] = [
       const reasons: string[] = [];
       const { side, closed } = link(input);
       // QEMU's side: a short precopy stream, sent once the destination says READY.
-      const qemu = new Duplex({
-        read() {},
-        write(_chunk, _encoding, done) {
-          done();
-        },
-      });
+      const qemu = quietPeer();
       qemu.push(ramStream([numberedPage(1), Buffer.alloc(PAGE_SIZE)]));
       qemu.push(null);
       sourceSession(
