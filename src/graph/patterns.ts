@@ -122,12 +122,7 @@ function classify(id: number, members: string[], own: Edge[], external: number):
   const mean = (2 * internal) / n;
   const isControl = (v: number) =>
     (strength[v] as number) < 0.1 * mean && (degree[v] as number) >= (n - 1) / 2 && n > 3;
-  const core: number[] = [];
-  const control: string[] = [];
-  members.forEach((m, v) => {
-    if (isControl(v)) control.push(m);
-    else core.push(v);
-  });
+  const core = members.flatMap((_, v) => (isControl(v) ? [] : [v]));
   const inCore = new Uint8Array(n);
   for (const v of core) inCore[v] = 1;
   const corePairs: Link[] = [];
@@ -138,8 +133,16 @@ function classify(id: number, members: string[], own: Edge[], external: number):
   // Edges that matter: at least 1% of the heaviest pair (keeps keep-alives from blurring the shape).
   const heaviest = corePairs.reduce((top, [, , w]) => Math.max(top, w), 0);
   const links = corePairs.filter(([, , w]) => w >= 0.01 * heaviest);
+  // A member none of whose links matters (a launcher that speaks to one daemon) is control plane too: left
+  // in, it would count as a node with no link and make an all-to-all look sparse.
+  const linked = new Uint8Array(n);
+  for (const [a, b] of links) linked[a] = linked[b] = 1;
+  const shaped = links.length === 0 ? core : core.filter((v) => linked[v] === 1);
+  const inShape = new Uint8Array(n);
+  for (const v of shaped) inShape[v] = 1;
+  const control = members.filter((_, v) => inShape[v] === 0);
   const sent = (a: number, b: number) => directed.get(a * n + b) ?? 0;
-  const scores = scorePatterns(n, core, links, sent, external / Math.max(1, external + internal));
+  const scores = scorePatterns(n, shaped, links, sent, external / Math.max(1, external + internal));
   const [best, score] = (Object.entries(scores) as [PatternName, number][]).sort(
     (a, b) => b[1] - a[1],
   )[0] as [PatternName, number];

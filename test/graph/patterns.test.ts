@@ -81,6 +81,14 @@ describe('communication patterns', () => {
     assert.equal(c.pattern, 'ring');
   });
 
+  it('sets apart a launcher all of whose links are light, even one speaking to a single member', () => {
+    const all = ids('r', 4).flatMap((v, i, vs) => vs.slice(i + 1).flatMap((w) => both(v, w, 1e6)));
+    const c = onlyPattern(graph([...all, ...both('mpirun', 'r0', 1e3)]));
+    assert.deepEqual(c.control, ['mpirun']);
+    assert.equal(c.pattern, 'all-to-all');
+    assert.equal(c.confidence, 1);
+  });
+
   it('leaves a shapeless community unclassified rather than guessing', () => {
     // Random sparse traffic: no hub, no cycle structure, not bipartite, not dense.
     const edges: Edges = [

@@ -50,4 +50,24 @@ describe('lab fixtures against their ground truth', () => {
       assert.equal(wire.pattern, pattern);
     });
   }
+
+  it('two-jobs-switch: a launcher that speaks to one member at the end does not blur the all-to-all phase', () => {
+    const r = runCli([
+      'analyze',
+      fixture('lab', 'two-jobs-switch.pcap.gz'),
+      '-i',
+      fixture('lab', 'two-jobs.inventory.json'),
+      '--window',
+      '1s',
+      '--json',
+    ]);
+    assert.equal(r.status, 0, r.stderr);
+    const doc = JSON.parse(r.stdout) as GraphDocument;
+    const switching = doc.patterns.communities.find((c) => c.members.includes('vm0'));
+    assert.deepEqual(switching?.control, ['10.77.0.254'], 'the launcher is control plane');
+    assert.deepEqual(
+      switching?.phases.map((p) => p.pattern),
+      ['ring', 'all-to-all'],
+    );
+  });
 });
