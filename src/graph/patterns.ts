@@ -137,10 +137,9 @@ function classify(id: number, members: string[], own: Edge[], external: number):
   // in, it would count as a node with no link and make an all-to-all look sparse.
   const linked = new Uint8Array(n);
   for (const [a, b] of links) linked[a] = linked[b] = 1;
-  const shaped = links.length === 0 ? core : core.filter((v) => linked[v] === 1);
-  const inShape = new Uint8Array(n);
-  for (const v of shaped) inShape[v] = 1;
-  const control = members.filter((_, v) => inShape[v] === 0);
+  const inShape = (v: number) => inCore[v] === 1 && (links.length === 0 || linked[v] === 1);
+  const shaped = core.filter(inShape);
+  const control = members.filter((_, v) => !inShape(v));
   const sent = (a: number, b: number) => directed.get(a * n + b) ?? 0;
   const scores = scorePatterns(n, shaped, links, sent, external / Math.max(1, external + internal));
   const [best, score] = (Object.entries(scores) as [PatternName, number][]).sort(

@@ -3,10 +3,10 @@ import { randomBytes } from 'node:crypto';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { connect as tlsConnect, createServer as tlsServer } from 'node:tls';
+import { createServer as tlsServer } from 'node:tls';
 import { ContentStore } from '../../src/tunnel/content-store.js';
 import { FRAME, frame } from '../../src/tunnel/frames.js';
-import { PSK_CIPHERS, PSK_IDENTITY } from '../../src/tunnel/psk.js';
+import { PSK_CIPHERS } from '../../src/tunnel/psk.js';
 import { tunnelDest } from '../../src/tunnel/tunnel-dest.js';
 import { tunnelSource } from '../../src/tunnel/tunnel-source.js';
 import { tempDir } from '../helpers.js';
@@ -96,14 +96,7 @@ describe('tunnel under abuse: each bad peer is refused or timed out, and other m
     const raw = createConnection(port(dest), '127.0.0.1', () => raw.write(randomBytes(4096)));
     raw.on('error', () => undefined);
     await closed(raw);
-    const wrongKey = tlsConnect({
-      host: '127.0.0.1',
-      port: port(dest),
-      ciphers: PSK_CIPHERS,
-      maxVersion: 'TLSv1.2',
-      checkServerIdentity: () => undefined,
-      pskCallback: () => ({ psk: randomBytes(32), identity: PSK_IDENTITY }),
-    });
+    const wrongKey = connectWithKey(port(dest), randomBytes(32));
     wrongKey.on('error', () => undefined);
     await closed(wrongKey);
     assert.ok(events.filter((e) => e.event === 'rejected').length >= 2);
