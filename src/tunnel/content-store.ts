@@ -92,6 +92,11 @@ export class ContentStore {
     return out;
   }
 
+  /** Every page's hash key (see hashKey), for a filter of the whole store. */
+  keys(): string[] {
+    return [...this.index.keys()];
+  }
+
   has(hash: Buffer): boolean {
     return this.index.has(hashKey(hash));
   }

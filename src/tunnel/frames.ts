@@ -3,7 +3,8 @@ import type { Duplex } from 'node:stream';
 /**
  * The tunnel's wire format between the two proxies (inside TLS): u8 type, be32 length, payload.
  * The source sends the stream as RAW bytes and pages as NEW (content) or REF (hash); the destination
- * answers with its store's picture at the start, NACK for a page it lacks, ACKs, and DONE or ERROR.
+ * answers with its store's picture at the start (the hashes stored since the source's last session, or
+ * a filter of the whole store when that is smaller), NACK for a page it lacks, ACKs, and DONE or ERROR.
  */
 export const FRAME = {
   HELLO: 1, // source → dest: JSON { version, session, forward }
@@ -19,6 +20,7 @@ export const FRAME = {
   ERROR: 11, // either way: UTF-8 reason, then the connection closes
   BACK: 12, // dest → source: bytes the destination QEMU sends back (the return path)
   READY: 13, // dest → source: the store's picture is complete, the stream may start
+  FILTER: 14, // dest → source: u8 epoch length, epoch, one shard of a filter of the whole store (page-filter.ts)
 } as const;
 
 /** Hashes per STORE frame, well under MAX_FRAME. */

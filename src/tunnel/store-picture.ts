@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type { PageFilter } from './page-filter.js';
 
 /**
  * What a source believes the destination site's store holds: the hashes it was told of and those it sent
@@ -11,6 +12,8 @@ export class StorePicture {
   /** Sessions that share this picture: pages one of them sends are known to all. */
   readonly id = randomBytes(8).toString('hex');
   readonly known = new Set<string>();
+  /** What a first contact with a large store was told: a filter of the store, not its hashes. */
+  filter: PageFilter | null = null;
   epoch = '';
   /** Every page the store held before this point of its log is in `known`. */
   generation = 0;
@@ -19,8 +22,22 @@ export class StorePicture {
   setEpoch(epoch: string): void {
     if (epoch === this.epoch) return;
     this.known.clear();
+    this.filter = null;
     this.generation = 0;
     this.epoch = epoch;
+  }
+
+  has(key: string): boolean {
+    return this.known.has(key) || this.filter?.has(key) === true;
+  }
+
+  add(key: string): void {
+    this.known.add(key);
+  }
+
+  /** Pages it believes the store holds (those in the filter counted once, as the store had them). */
+  get size(): number {
+    return this.known.size + (this.filter?.entries ?? 0);
   }
 
   /** The destination says the picture is complete up to `generation` (at the end of a session). */

@@ -13,6 +13,12 @@ export interface EncoderCounters {
   pagesZero: number;
 }
 
+/** What the source believes the destination holds (a StorePicture). */
+export interface KnownPages {
+  has(key: string): boolean;
+  add(key: string): void;
+}
+
 /**
  * The source side's core, without I/O: QEMU's stream in, tunnel frames out (a memory page or a 4 KiB disk
  * block alike: the destination rebuilds bytes, whatever the protocol). A page whose hash is in
@@ -30,7 +36,7 @@ export class StreamEncoder {
   /** Acknowledged references already removed from `order`. */
   private dropped = 0;
 
-  constructor(known: Set<string>, write: (batch: Buffer) => void, protocol: StreamProtocol = 'precopy') {
+  constructor(known: KnownPages, write: (batch: Buffer) => void, protocol: StreamProtocol = 'precopy') {
     this.out = new FrameWriter(write);
     const Parser = protocol === 'nbd' ? NbdParser : PrecopyParser;
     this.parser = new Parser({

@@ -6,6 +6,7 @@ import { type Server, createServer as tlsServer } from 'node:tls';
 import type { ContentStore } from './content-store.js';
 import { hashKey, sha256 } from './content-store.js';
 import { FRAME, FrameReader, frame, STALL_MS, STORE_HASHES, watchStall } from './frames.js';
+import { buildFilter, encodeShard, filterBytes } from './page-filter.js';
 import { PAGE_SIZE } from './precopy-parser.js';
 import { PSK_CIPHERS, PSK_IDENTITY } from './psk.js';
 
@@ -212,10 +213,15 @@ export function destSession(
       live.add(me);
       // Nor of what the sessions sharing its picture are storing right now.
       const hashes = o.store.hashesSince(since, ownRuns(live, me.picture));
-      for (let at = 0; at === 0 || at < hashes.length; at += STORE_HASHES)
-        tls.write(
-          frame(FRAME.STORE, Buffer.from([epoch.length]), epoch, ...hashes.slice(at, at + STORE_HASHES)),
-        );
+      const head = Buffer.from([epoch.length]);
+      // Past a sixteenth of the store, a filter of all of it is the smaller message (page-filter.ts).
+      const filter = hashes.length * 32 > filterBytes(o.store.pages) + 1024;
+      if (filter)
+        for (const shard of buildFilter(o.store.keys()))
+          tls.write(frame(FRAME.FILTER, head, epoch, encodeShard(shard)));
+      else
+        for (let at = 0; at === 0 || at < hashes.length; at += STORE_HASHES)
+          tls.write(frame(FRAME.STORE, head, epoch, ...hashes.slice(at, at + STORE_HASHES)));
       tls.write(frame(FRAME.READY));
       ready = true;
       o.log({
@@ -224,6 +230,7 @@ export function destSession(
         forward: h.forward,
         storePages: o.store.pages,
         handshakePages: hashes.length,
+        handshake: filter ? 'filter' : 'hashes',
       });
       drain();
     });

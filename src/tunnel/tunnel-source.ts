@@ -6,6 +6,7 @@ import type { Duplex } from 'node:stream';
 import { connect as tlsConnect } from 'node:tls';
 import { hashKey } from './content-store.js';
 import { FRAME, FrameReader, frame, STALL_MS, watchStall } from './frames.js';
+import { decodeShard, type FilterShard, readShards } from './page-filter.js';
 import type { Passthrough } from './precopy-parser.js';
 import { PSK_CIPHERS, PSK_IDENTITY } from './psk.js';
 import { StorePicture } from './store-picture.js';
@@ -94,17 +95,32 @@ export function sourceSession(qemu: Duplex, wan: Duplex, o: SourceOptions, pictu
     wanBytes += bytes.length;
     if (!wan.write(bytes)) qemu.pause();
   };
-  const encoder = new StreamEncoder(picture.known, send, o.protocol);
+  const encoder = new StreamEncoder(picture, send, o.protocol);
+  const shards: FilterShard[] = [];
   const reader = new FrameReader((type, payload) => {
-    if (type === FRAME.STORE) {
-      if (payload.length === 0 || ready) return fail('a STORE frame out of turn');
+    if (type === FRAME.STORE || type === FRAME.FILTER) {
+      if (payload.length === 0 || ready)
+        return fail(`a ${type === FRAME.STORE ? 'STORE' : 'FILTER'} frame out of turn`);
       handshakeBytes += 5 + payload.length;
-      picture.setEpoch(payload.subarray(1, 1 + (payload[0] as number)).toString());
-      for (let at = 1 + (payload[0] as number); at + 32 <= payload.length; at += 32)
-        picture.known.add(hashKey(payload.subarray(at, at + 32)));
+      const body = 1 + (payload[0] as number);
+      picture.setEpoch(payload.subarray(1, body).toString());
+      if (type === FRAME.STORE)
+        for (let at = body; at + 32 <= payload.length; at += 32)
+          picture.add(hashKey(payload.subarray(at, at + 32)));
+      else {
+        const shard = decodeShard(payload.subarray(body));
+        if (typeof shard === 'string') return fail(shard);
+        shards.push(shard);
+      }
     } else if (type === FRAME.READY) {
+      if (ready) return fail('a second READY');
+      if (shards.length > 0) {
+        const filter = readShards(shards);
+        if (typeof filter === 'string') return fail(filter);
+        picture.filter = filter;
+      }
       ready = true;
-      o.log({ event: 'session', session: id, known: picture.known.size, handshakeBytes });
+      o.log({ event: 'session', session: id, known: picture.size, handshakeBytes });
       qemu.resume();
     } else if (type === FRAME.NACK) {
       const content = encoder.held(payload);

@@ -1,8 +1,9 @@
 import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { Duplex } from 'node:stream';
-import { ContentStore, sha256 } from '../../src/tunnel/content-store.js';
+import { ContentStore, hashKey, sha256 } from '../../src/tunnel/content-store.js';
 import { FRAME, frame, u16 } from '../../src/tunnel/frames.js';
+import { buildFilter, encodeShard } from '../../src/tunnel/page-filter.js';
 import { PAGE_SIZE } from '../../src/tunnel/precopy-parser.js';
 import { StorePicture } from '../../src/tunnel/store-picture.js';
 import { destSession, type LiveSession } from '../../src/tunnel/tunnel-dest.js';
@@ -113,6 +114,15 @@ function destFrames(): Buffer[] {
       frame(FRAME.ACK, ack),
       frame(FRAME.BACK, Buffer.from('ok')),
       frame(FRAME.DONE, Buffer.from(JSON.stringify({ generation: 3 }))),
+    ]),
+    // A store told by a filter, then a page the source took for stored asked for again.
+    Buffer.concat([
+      ...buildFilter([hashKey(sha256(numberedPage(1))), hashKey(sha256(numberedPage(2)))]).map((s) =>
+        frame(FRAME.FILTER, Buffer.from([epoch.length]), epoch, encodeShard(s)),
+      ),
+      frame(FRAME.READY),
+      frame(FRAME.NACK, sha256(numberedPage(3))),
+      frame(FRAME.DONE, Buffer.from(JSON.stringify({ generation: 2 }))),
     ]),
     Buffer.concat([
       frame(FRAME.STORE, Buffer.from([0])),

@@ -5,9 +5,11 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ContentStore, sha256 } from '../../src/tunnel/content-store.js';
 import { FRAME, FrameReader, frame, u16 } from '../../src/tunnel/frames.js';
+import { PageFilter } from '../../src/tunnel/page-filter.js';
 import { PAGE_SIZE } from '../../src/tunnel/precopy-parser.js';
+import { StorePicture } from '../../src/tunnel/store-picture.js';
 import { tunnelDest } from '../../src/tunnel/tunnel-dest.js';
-import { tunnelSource } from '../../src/tunnel/tunnel-source.js';
+import { type SessionCounters, tunnelSource } from '../../src/tunnel/tunnel-source.js';
 import { tempDir } from '../helpers.js';
 import { connectWithKey } from './psk-client.js';
 import { numberedPage, ramStream } from './synthetic-stream.js';
@@ -122,6 +124,57 @@ describe('tunnel pair (in process)', () => {
     );
   });
 
+  /** One migration of `stream` through a new source proxy (a first contact, unless `picture` says). */
+  async function migrate(stream: Buffer, picture?: StorePicture) {
+    const log: Record<string, unknown>[] = [];
+    const src = tunnelSource({
+      psk,
+      dest: { host: '127.0.0.1', port: port(dest) },
+      forward: `127.0.0.1:${port(sink)}`,
+      ...(picture === undefined ? {} : { picture }),
+      log: (e) => log.push(e),
+    });
+    await listen(src);
+    received.length = 0;
+    const finished = delivered();
+    const qemu = createConnection(port(src), '127.0.0.1', () => qemu.end(stream));
+    await finished;
+    for (let i = 0; i < 40 && !log.some((e) => e.event === 'done'); i++)
+      await new Promise((r) => setTimeout(r, 50));
+    src.close();
+    return log.find((e) => e.event === 'done') as unknown as SessionCounters;
+  }
+
+  it('tells a first contact with a large store of it by a filter, 2 bytes a page, and the stream is rebuilt exactly', async () => {
+    // Half of the pages are in the store (stored above), half are new.
+    const stream = ramStream(
+      Array.from({ length: 2000 }, (_, i) => numberedPage(i < 1000 ? 1_000_000 + i : 3_000_000 + i)),
+    );
+    const pages = store.pages;
+    const done = await migrate(stream);
+    assert.ok(Buffer.concat(received).equals(stream), 'the stream came out byte for byte');
+    assert.ok(
+      done.handshakeBytes >= pages * 2 && done.handshakeBytes < pages * 2 + 200,
+      `${done.handshakeBytes} handshake bytes for a store of ${pages} pages (the hashes: ${pages * 32})`,
+    );
+    assert.ok(done.pagesRef >= 1000, `${done.pagesRef} pages crossed as references`);
+    assert.ok(done.pagesNew >= 1000 - done.recovered, `${done.pagesNew} new pages`);
+  });
+
+  it('a page the filter claims wrongly is asked for again and delivered', async () => {
+    // A filter with every bit set claims every page: each new page is a false positive.
+    const picture = new StorePicture();
+    picture.setEpoch(store.epoch);
+    picture.advance(store.generation);
+    picture.filter = new PageFilter([
+      { index: 0, count: 1, entries: 1, probes: 3, bits: Buffer.alloc(8, 0xff) },
+    ]);
+    const stream = ramStream(Array.from({ length: 50 }, (_, i) => numberedPage(4_000_000 + i)));
+    const done = await migrate(stream, picture);
+    assert.ok(Buffer.concat(received).equals(stream), 'the stream came out byte for byte');
+    assert.equal(done.recovered, 50);
+  });
+
   it('rejects a page whose content does not match its hash, and cuts the stream', async () => {
     received.length = 0;
     const done = delivered();
@@ -147,9 +200,10 @@ describe('tunnel pair (in process)', () => {
     );
     await new Promise((resolve) => tls.on('close', resolve));
     await done;
-    assert.equal(reply[0]?.type, FRAME.STORE);
+    // The store is large by now: a first contact is told of it by a filter.
+    assert.equal(reply[0]?.type, FRAME.FILTER);
     assert.deepEqual(
-      reply.map((r) => r.type).filter((t) => t !== FRAME.STORE),
+      reply.map((r) => r.type).filter((t) => t !== FRAME.FILTER),
       [FRAME.READY, FRAME.NACK, FRAME.ERROR],
     );
     assert.match(reply.at(-1)?.payload.toString() ?? '', /does not match its hash/);
