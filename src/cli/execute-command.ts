@@ -1,9 +1,12 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
 import type { Command } from 'commander';
 import { EXIT, UserError } from '../errors.js';
 import type { MigrationDriver } from '../execute/driver.js';
+import { DedupRoutes } from '../execute/drivers/dedup-tunnel.js';
 import { LibvirtDriver } from '../execute/drivers/libvirt-driver.js';
 import { libvirtScript } from '../execute/drivers/libvirt-script.js';
 import { QmpDriver } from '../execute/drivers/qmp-driver.js';
@@ -42,6 +45,7 @@ interface ExecuteFlags {
   maxPerLink: string;
   json?: boolean;
   dedup?: boolean;
+  dedupCache?: string | false;
 }
 
 export function registerExecute(program: Command): void {
@@ -84,6 +88,11 @@ export function registerExecute(program: Command): void {
       '--dedup',
       "qmp, libvirt: send each migration through the destination cloud's dedup tunnel (tunnel settings)",
     )
+    .option(
+      '--dedup-cache <dir>',
+      "with --dedup: keep each destination store's picture here between runs, so a later run's first handshake carries only what changed (default: $XDG_CACHE_HOME/sky-plan/dedup, else ~/.cache/sky-plan/dedup)",
+    )
+    .option('--no-dedup-cache', 'with --dedup: forget the pictures at the end of the run')
     .action(async (flags: ExecuteFlags) => {
       process.exitCode = await executeAction(flags);
     });
@@ -145,10 +154,11 @@ async function executeAction(flags: ExecuteFlags): Promise<number> {
     throw new UserError('dedup_driver', '--dedup works with --driver qmp or libvirt');
   // The QMP driver takes disks along: what the inventory leaves out of them is read from the files.
   if (flags.driver === 'qmp' && spec !== undefined) await fillDiskInfo(spec);
+  const routes = flags.dedup ? new DedupRoutes(clouds, dedupCache(flags.dedupCache)) : undefined;
   const driver: MigrationDriver =
     flags.driver === 'qmp' && spec !== undefined
-      ? new QmpDriver(clouds, flags.dedup === true, spec)
-      : new LibvirtDriver(clouds, spec, flags.dedup === true);
+      ? new QmpDriver(clouds, routes, spec)
+      : new LibvirtDriver(clouds, spec, routes);
   const afterMove = spec === undefined ? undefined : overlayHooks(clouds, spec);
   const journalPath = flags.resume ?? flags.journal ?? `${flags.plan}.journal`;
   if (flags.resume === undefined && existsSync(journalPath))
@@ -173,6 +183,27 @@ async function executeAction(flags: ExecuteFlags): Promise<number> {
     return ok ? EXIT.ok : EXIT.incomplete;
   } finally {
     journal.close();
+    if (routes !== undefined) saveRoutes(routes);
+  }
+}
+
+/** Where the store pictures live between runs: the flag, the user's cache directory, or nowhere. */
+function dedupCache(flag: string | false | undefined): string | undefined {
+  if (flag === false) return undefined;
+  if (flag !== undefined) return flag;
+  const base = process.env.XDG_CACHE_HOME || join(homedir(), '.cache');
+  return join(base, 'sky-plan', 'dedup');
+}
+
+/** The pictures are a cache: one that cannot be read or written costs a larger handshake, nothing else. */
+function saveRoutes(routes: DedupRoutes): void {
+  for (const w of routes.warnings) process.stderr.write(`sky-plan: warning: ${w}\n`);
+  try {
+    routes.save();
+  } catch (err) {
+    process.stderr.write(
+      `sky-plan: warning: the dedup store pictures were not saved: ${(err as Error).message}\n`,
+    );
   }
 }
 

@@ -38,7 +38,7 @@ export const sha256Key = (content: Buffer): string => hash('sha256', content, 'b
  * picture of it.
  */
 export class ContentStore {
-  readonly epoch: string;
+  private epochValue: string;
   private readonly index = new Map<string, { segment: number; record: number }>();
   private segments: number[] = [];
   private fd = -1;
@@ -55,11 +55,27 @@ export class ContentStore {
       .flatMap((f) => (/^segment-(\d+)\.dat$/.exec(f) === null ? [] : [Number(f.slice(8, -4))]))
       .sort((a, b) => a - b);
     for (const s of this.segments) this.load(s);
-    const epochFile = join(dir, 'epoch');
-    if (this.index.size === 0 || !existsSync(epochFile))
-      writeFileSync(epochFile, randomBytes(16).toString('hex'));
-    this.epoch = readFileSync(epochFile, 'utf8').trim();
+    if (this.index.size === 0 || !existsSync(this.epochFile)) this.newEpoch();
+    this.epochValue = readFileSync(this.epochFile, 'utf8').trim();
     this.openSegment(this.segments.at(-1) ?? 0);
+  }
+
+  /**
+   * The store's identity for the sources' pictures of it. A new one whenever the store starts empty or
+   * evicts: a picture from before an eviction would claim pages the store no longer has, each to be
+   * asked for again at a round trip's cost, so such a picture is made void instead.
+   */
+  get epoch(): string {
+    return this.epochValue;
+  }
+
+  private get epochFile(): string {
+    return join(this.dir, 'epoch');
+  }
+
+  private newEpoch(): void {
+    this.epochValue = randomBytes(16).toString('hex');
+    writeFileSync(this.epochFile, this.epochValue);
   }
 
   get pages(): number {
@@ -159,6 +175,7 @@ export class ContentStore {
   }
 
   private evict(): void {
+    if (this.segments.length > 1 && this.index.size * RECORD > this.maxBytes) this.newEpoch();
     while (this.segments.length > 1 && this.index.size * RECORD > this.maxBytes) {
       const oldest = this.segments.shift() as number;
       for (const [key, at] of this.index) if (at.segment === oldest) this.index.delete(key);

@@ -69,7 +69,7 @@ export class PageFilter {
   readonly entries: number;
 
   /** `shards` complete and in order (see readShards). */
-  constructor(private readonly shards: FilterShard[]) {
+  constructor(readonly shards: FilterShard[]) {
     this.entries = shards.reduce((s, x) => s + x.entries, 0);
   }
 

@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import type { PageFilter } from './page-filter.js';
+import { decodeShard, encodeShard, type FilterShard, type PageFilter, readShards } from './page-filter.js';
+
+const MAGIC = 'sky-plan store picture 1\n';
 
 /**
  * What a source believes the destination site's store holds: the hashes it was told of and those it sent
@@ -48,5 +50,67 @@ export class StorePicture {
   /** What the source tells the destination in its HELLO. */
   summary(): { id: string; epoch: string; generation: number } {
     return { id: this.id, epoch: this.epoch, generation: this.generation };
+  }
+
+  /** The picture as a file's content, to be read back by a later run (fromFile). */
+  toFile(): Buffer {
+    const shards = this.filter?.shards ?? [];
+    const head = {
+      epoch: this.epoch,
+      generation: this.generation,
+      known: this.known.size,
+      shards: shards.length,
+    };
+    const parts: Buffer[] = [Buffer.from(`${MAGIC}${JSON.stringify(head)}\n`)];
+    for (const key of this.known) parts.push(Buffer.from(key, 'latin1'));
+    for (const shard of shards) {
+      const bytes = encodeShard(shard);
+      const length = Buffer.alloc(4);
+      length.writeUInt32BE(bytes.length);
+      parts.push(length, bytes);
+    }
+    return Buffer.concat(parts);
+  }
+
+  /** A picture saved by toFile, or why the bytes are not one. */
+  static fromFile(bytes: Buffer): StorePicture | string {
+    if (!bytes.subarray(0, MAGIC.length).equals(Buffer.from(MAGIC))) return 'not a store picture';
+    const end = bytes.indexOf(10, MAGIC.length);
+    let head: { epoch?: unknown; generation?: unknown; known?: unknown; shards?: unknown };
+    try {
+      head = JSON.parse(bytes.subarray(MAGIC.length, end).toString());
+    } catch {
+      return 'its header is not JSON';
+    }
+    const { epoch, generation, known, shards } = head;
+    if (
+      typeof epoch !== 'string' ||
+      !Number.isSafeInteger(generation) ||
+      !Number.isSafeInteger(known) ||
+      !Number.isSafeInteger(shards)
+    )
+      return 'its header lacks epoch, generation, known or shards';
+    const picture = new StorePicture();
+    picture.setEpoch(epoch);
+    picture.generation = generation as number;
+    let at = end + 1;
+    if (at + (known as number) * 32 > bytes.length) return 'it is cut short';
+    for (let i = 0; i < (known as number); i++, at += 32)
+      picture.known.add(bytes.subarray(at, at + 32).toString('latin1'));
+    const read: FilterShard[] = [];
+    for (let i = 0; i < (shards as number); i++) {
+      const length = at + 4 <= bytes.length ? bytes.readUInt32BE(at) : -1;
+      if (length < 0 || at + 4 + length > bytes.length) return 'it is cut short';
+      const shard = decodeShard(bytes.subarray(at + 4, at + 4 + length));
+      if (typeof shard === 'string') return shard;
+      read.push(shard);
+      at += 4 + length;
+    }
+    if (read.length > 0) {
+      const filter = readShards(read);
+      if (typeof filter === 'string') return filter;
+      picture.filter = filter;
+    }
+    return picture;
   }
 }

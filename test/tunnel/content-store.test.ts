@@ -66,8 +66,15 @@ describe('content store', () => {
     store.begin();
     for (let i = 0; i < 40000; i++) store.put(page(i)); // three segments
     assert.equal(store.pages, 40000, 'nothing is evicted during a migration');
+    const before = store.epoch;
     store.end();
     assert.ok(store.pages * (PAGE_SIZE + 32) <= bound, `${store.pages} pages kept`);
+    // Pictures of the store from before claim evicted pages: a new epoch voids them.
+    assert.notEqual(store.epoch, before, 'an eviction starts a new epoch');
+    const epoch = store.epoch;
+    store.begin();
+    store.end();
+    assert.equal(store.epoch, epoch, 'no eviction, same epoch');
     assert.ok(store.get(sha256(page(39999)))?.equals(page(39999)), 'the newest pages stay');
     assert.equal(store.get(sha256(page(0))), undefined, 'the oldest go');
     store.close();

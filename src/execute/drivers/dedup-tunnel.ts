@@ -1,3 +1,5 @@
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Cloud } from '../../inventory/schema.js';
 import { readPsk } from '../../tunnel/psk.js';
@@ -16,11 +18,49 @@ export interface DedupTunnel {
 /**
  * The dedup tunnels of one run, for any driver: one picture of each destination cloud's store, shared
  * by every proxy into that cloud, so only the run's first handshake there carries the whole store.
+ * With a cache directory, the pictures outlive the run: the next run's first handshake carries only
+ * what changed at the destination since.
  */
 export class DedupRoutes {
   private readonly pictures = new Map<string, StorePicture>();
+  /** Cached pictures that could not be used (each is replaced at save). */
+  readonly warnings: string[] = [];
 
-  constructor(private readonly clouds: Map<string, Cloud>) {}
+  constructor(
+    private readonly clouds: Map<string, Cloud>,
+    private readonly cacheDir?: string,
+  ) {}
+
+  /** Writes every picture of this run to the cache directory (a no-op without one). */
+  save(): void {
+    if (this.cacheDir === undefined) return;
+    mkdirSync(this.cacheDir, { recursive: true });
+    for (const [cloud, picture] of this.pictures) {
+      const file = this.cacheFile(cloud);
+      // Another run may save the same cloud's picture at the same time: either file is a valid picture.
+      writeFileSync(`${file}.${process.pid}`, picture.toFile());
+      renameSync(`${file}.${process.pid}`, file);
+    }
+  }
+
+  private cacheFile(cloud: string): string {
+    return join(this.cacheDir as string, `${cloud}.picture`);
+  }
+
+  private picture(cloud: string): StorePicture {
+    let picture = this.pictures.get(cloud);
+    if (picture !== undefined) return picture;
+    picture = new StorePicture();
+    const file = this.cacheDir === undefined ? undefined : this.cacheFile(cloud);
+    if (file !== undefined && existsSync(file)) {
+      const cached = StorePicture.fromFile(readFileSync(file));
+      if (typeof cached === 'string')
+        this.warnings.push(`${file}: ${cached}; starting from an empty picture`);
+      else picture = cached;
+    }
+    this.pictures.set(cloud, picture);
+    return picture;
+  }
 
   /**
    * A source proxy on 127.0.0.1 (`port`, or a free one) for one migration's memory stream or one disk
@@ -32,12 +72,7 @@ export class DedupRoutes {
       throw new MigrationFailed(
         `--dedup: cloud ${cloud} has no tunnel settings (dest, pskFile) in the clouds spec`,
       );
-    let picture = this.pictures.get(cloud);
-    if (picture === undefined) {
-      picture = new StorePicture();
-      this.pictures.set(cloud, picture);
-    }
-    return dedupTunnel(settings, forward, protocol, picture, port);
+    return dedupTunnel(settings, forward, protocol, this.picture(cloud), port);
   }
 
   /**

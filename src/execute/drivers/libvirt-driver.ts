@@ -60,16 +60,14 @@ interface StoragePlan {
 export class LibvirtDriver implements MigrationDriver {
   readonly name = 'libvirt';
   private readonly hosts: Map<string, Host>;
-  /** With --dedup: memory and disks go through the destination cloud's dedup tunnel. */
-  private readonly routes: DedupRoutes | undefined;
 
   constructor(
     private readonly clouds: Map<string, Cloud>,
     private readonly inventory: Inventory = { clouds: [], hosts: [], vms: [], images: [] },
-    dedup = false,
+    /** With --dedup: memory and disks go through the destination cloud's dedup tunnel. */
+    private readonly routes: DedupRoutes | undefined = undefined,
   ) {
     this.hosts = new Map(inventory.hosts.map((h) => [h.name, h]));
-    this.routes = dedup ? new DedupRoutes(clouds) : undefined;
   }
 
   async preflight(migrations: Migration[]): Promise<string[]> {

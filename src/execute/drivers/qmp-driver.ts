@@ -41,17 +41,15 @@ export class QmpDriver implements MigrationDriver {
   readonly name = 'qmp';
 
   private readonly vms: Map<string, InventoryVm>;
-  /** With --dedup: each migration goes through the destination cloud's dedup tunnel. */
-  private readonly routes: DedupRoutes | undefined;
 
   constructor(
     private readonly clouds: Map<string, Cloud>,
-    dedup = false,
+    /** With --dedup: each migration goes through the destination cloud's dedup tunnel. */
+    private readonly routes: DedupRoutes | undefined = undefined,
     /** The VMs' disks and the images' copies per cloud: VMs with disks take them along. */
     private readonly inventory: Inventory = { clouds: [], hosts: [], vms: [], images: [] },
   ) {
     this.vms = new Map(inventory.vms.map((vm) => [vm.name, vm]));
-    this.routes = dedup ? new DedupRoutes(clouds) : undefined;
   }
 
   async preflight(migrations: Migration[]): Promise<string[]> {
