@@ -40,6 +40,8 @@ export type ErrorCode =
   | 'conflicting_format'
   | 'deadlock'
   | 'dedup_driver'
+  | 'events_invalid'
+  | 'events_unreadable'
   | 'fingerprint_directory'
   | 'fingerprint_source'
   | 'graph_bad_vm_name'

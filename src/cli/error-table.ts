@@ -49,6 +49,11 @@ export const ERROR_TABLE: Record<ErrorCode, ErrorEntry> = {
   conflicting_format: { exit: 'usage', meaning: 'analyze --json with another --format' },
   deadlock: { exit: 'input', meaning: 'no order of the moves keeps every cloud within capacity' },
   dedup_driver: { exit: 'usage', meaning: 'execute --dedup with a driver other than qmp or libvirt' },
+  events_invalid: {
+    exit: 'input',
+    meaning: 'an autopilot event is not JSON or not a known event (file and line named)',
+  },
+  events_unreadable: { exit: 'input', meaning: 'autopilot --events: the file or directory cannot be read' },
   file_eacces: { exit: 'input', meaning: 'permission denied on a path you named' },
   file_edquot: { exit: 'input', meaning: 'disk quota exceeded writing a path you named' },
   file_eexist: { exit: 'input', meaning: 'a path you named already exists' },

@@ -1,0 +1,63 @@
+import { existsSync, renameSync, writeFileSync } from 'node:fs';
+import * as v from 'valibot';
+import { UserError } from '../errors.js';
+import type { Inventory } from '../inventory/schema.js';
+import { readTextSync } from '../read-text.js';
+import { firstIssue } from '../schema-issue.js';
+import type { MoveRecord } from './policy.js';
+
+/**
+ * What autopilot keeps across restarts: the moves it carried out (so a restarted autopilot knows where
+ * each VM runs now and repeats none of them, and damping counts them) and when it last decided.
+ */
+export interface AutopilotState {
+  history: MoveRecord[];
+  lastRound: number | null;
+}
+
+const stateSchema = v.strictObject({
+  history: v.array(v.strictObject({ vm: v.string(), from: v.string(), to: v.string(), at: v.number() })),
+  lastRound: v.nullable(v.number()),
+});
+
+export function readState(file: string): AutopilotState {
+  if (!existsSync(file)) return { history: [], lastRound: null };
+  let json: unknown;
+  try {
+    json = JSON.parse(readTextSync(file, 'journal_unreadable', 'the autopilot state'));
+  } catch (err) {
+    if (err instanceof UserError) throw err;
+    throw new UserError('journal_invalid', `${file}: not JSON (${(err as Error).message})`);
+  }
+  const r = v.safeParse(stateSchema, json);
+  if (!r.success) throw new UserError('journal_invalid', `${file}: ${firstIssue(r.issues)}`);
+  return r.output;
+}
+
+/** Written whole and renamed into place: a crash leaves the old state or the new one. */
+export function writeState(file: string, state: AutopilotState): void {
+  writeFileSync(`${file}.tmp`, `${JSON.stringify(state, null, 1)}\n`);
+  renameSync(`${file}.tmp`, file);
+}
+
+/** The spec with every VM where the moves left it. */
+export function applyHistory(spec: Inventory, history: MoveRecord[]): Inventory {
+  const at = new Map<string, string>();
+  for (const m of history) at.set(m.vm, m.to);
+  return {
+    ...spec,
+    vms: spec.vms.map((vm) => (at.has(vm.name) ? { ...vm, cloud: at.get(vm.name) as string } : vm)),
+  };
+}
+
+/** Where a VM ran at `time`: its cloud in the spec, followed through the moves up to then. */
+export function cloudAt(
+  spec: Inventory,
+  history: MoveRecord[],
+  vm: string,
+  time: number,
+): string | undefined {
+  let cloud = spec.vms.find((x) => x.name === vm)?.cloud;
+  for (const m of history) if (m.vm === vm && m.at <= time) cloud = m.to;
+  return cloud;
+}
