@@ -12,16 +12,33 @@ import type { MoveRecord } from './policy.js';
  */
 export interface AutopilotState {
   history: MoveRecord[];
+  /** When the last round decided (seconds since the epoch). */
   lastRound: number | null;
+  /** The next round's number. */
+  round: number;
+  /** A round whose plan was being carried out: a restart resumes it from its journal first. */
+  pending: number | null;
 }
 
+export const NEW_STATE: AutopilotState = { history: [], lastRound: null, round: 0, pending: null };
+
 const stateSchema = v.strictObject({
-  history: v.array(v.strictObject({ vm: v.string(), from: v.string(), to: v.string(), at: v.number() })),
+  history: v.array(
+    v.strictObject({
+      vm: v.string(),
+      from: v.string(),
+      to: v.string(),
+      at: v.number(),
+      round: v.optional(v.number()),
+    }),
+  ),
   lastRound: v.nullable(v.number()),
+  round: v.pipe(v.number(), v.integer(), v.minValue(0)),
+  pending: v.nullable(v.number()),
 });
 
 export function readState(file: string): AutopilotState {
-  if (!existsSync(file)) return { history: [], lastRound: null };
+  if (!existsSync(file)) return NEW_STATE;
   let json: unknown;
   try {
     json = JSON.parse(readTextSync(file, 'journal_unreadable', 'the autopilot state'));

@@ -43,6 +43,8 @@ export interface MoveRecord {
   from: string;
   to: string;
   at: number;
+  /** The autopilot round that made it. */
+  round?: number | undefined;
 }
 
 export interface DecideInput {
@@ -71,6 +73,11 @@ export interface Decision {
   /** The same plan's saving on the longer window's traffic. */
   baselineSaving: number;
   migrationCost: number;
+  /** Bytes the plan's migrations put on the WAN. */
+  migrationBytes: number;
+  /** Cross-cloud traffic of the window per cloud pair, where the VMs run now and after the plan. */
+  crossCloudNow: { from: string; to: string; bytesPerSecond: number }[];
+  crossCloudAfter: { from: string; to: string; bytesPerSecond: number }[];
   /** VMs kept where they are by damping. */
   damped: string[];
   /** VMs with a termination notice that cannot leave in time, and why. */
@@ -198,7 +205,16 @@ async function evacuate(input: DecideInput, notices: Notice[], o: PolicyOptions)
   };
 }
 
-const noFigures = { costNow: 0, costAfter: 0, saving: 0, baselineSaving: 0, migrationCost: 0 };
+const noFigures = {
+  costNow: 0,
+  costAfter: 0,
+  saving: 0,
+  baselineSaving: 0,
+  migrationCost: 0,
+  migrationBytes: 0,
+  crossCloudNow: [],
+  crossCloudAfter: [],
+};
 
 function evacuationSpec(spec: Inventory, notices: Notice[], leaving: string[]): Inventory {
   return {
@@ -261,5 +277,8 @@ function measure(plan: PlanDocument, baseline: PlannerGraph, spec: Inventory, o:
     saving: costNow - costAfter,
     baselineSaving: running(evaluate(problem, now).cost) - running(evaluate(problem, after).cost),
     migrationCost: plan.after.cost.migration,
+    migrationBytes: plan.after.migrationBytes,
+    crossCloudNow: plan.before.crossCloud,
+    crossCloudAfter: plan.after.crossCloud,
   };
 }

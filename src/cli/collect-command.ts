@@ -1,10 +1,10 @@
 import type { Command } from 'commander';
-import type { ListenAddress } from '../collect/collect-server.js';
 import { runCollect } from '../collect/collect-service.js';
 import { UserError } from '../errors.js';
 import { renderSummary } from '../graph/render-summary.js';
 import { loadInventory } from '../inventory/load-inventory.js';
 import { parseDuration } from './duration.js';
+import { listenAddress } from './listen-address.js';
 import { checkOutputPath } from './output-path.js';
 import { repeatable } from './repeatable.js';
 import { readToken } from './token.js';
@@ -70,8 +70,8 @@ async function collectAction(files: string[], flags: CollectFlags): Promise<void
   if (flags.bytes !== 'wire' && flags.bytes !== 'payload') {
     throw new UserError('bad_bytes', `--bytes: "${flags.bytes}" is not wire or payload`);
   }
-  const http = flags.listen === undefined ? undefined : address(flags.listen, '--listen');
-  const udp = flags.flows === undefined ? undefined : address(flags.flows, '--flows');
+  const http = flags.listen === undefined ? undefined : listenAddress(flags.listen, '--listen');
+  const udp = flags.flows === undefined ? undefined : listenAddress(flags.flows, '--flows');
   const exporterHosts = new Map(
     flags.exporterHost.map((pair) => {
       const eq = pair.indexOf('=');
@@ -105,13 +105,4 @@ async function collectAction(files: string[], flags: CollectFlags): Promise<void
   });
   if (flags.json) process.stdout.write(json);
   else process.stdout.write(renderSummary(JSON.parse(json)));
-}
-
-function address(text: string, option: string): ListenAddress {
-  const m = /^(?:\[?([^\]]*?)\]?:)?(\d{1,5})$/.exec(text);
-  const port = Number(m?.[2]);
-  if (m === null || port > 65535) {
-    throw new UserError('bad_listen', `${option}: "${text}" is not [host:]port`);
-  }
-  return { host: m[1] === undefined || m[1] === '' ? '0.0.0.0' : m[1], port };
 }

@@ -30,6 +30,7 @@ export const ERROR_TABLE: Record<ErrorCode, ErrorEntry> = {
   bad_protocol: { exit: 'usage', meaning: 'tunnel --protocol is not precopy or nbd' },
   bad_seed: { exit: 'usage', meaning: 'plan --seed is not an integer from 0 to 2^31-1' },
   bad_size: { exit: 'usage', meaning: 'an option wants a size (64M, 512K)' },
+  bad_stat: { exit: 'usage', meaning: 'autopilot --stat is not mean, p95 or peak' },
   bad_solver: { exit: 'usage', meaning: 'plan --solver names no solver' },
   bad_store_max: { exit: 'usage', meaning: 'tunnel --store-max-gib is not a positive number' },
   cannot_listen: {
@@ -88,6 +89,7 @@ export const ERROR_TABLE: Record<ErrorCode, ErrorEntry> = {
   libvirt_unreachable: { exit: 'input', meaning: 'inventory --libvirt: a host cannot be reached' },
   listen_failed: { exit: 'input', meaning: 'the tunnel cannot listen there' },
   matrix_too_large: { exit: 'usage', meaning: 'export matrix-csv of a graph too large for a matrix' },
+  missing_driver: { exit: 'usage', meaning: 'autopilot without --driver or --dry-run' },
   missing_clouds: { exit: 'usage', meaning: 'execute with a driver that needs --clouds, without it' },
   missing_format: {
     exit: 'usage',

@@ -1,15 +1,10 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
-import { homedir } from 'node:os';
-import { join } from 'node:path';
 import type { Command } from 'commander';
 import { EXIT, UserError } from '../errors.js';
-import type { MigrationDriver } from '../execute/driver.js';
 import { DedupRoutes } from '../execute/drivers/dedup-tunnel.js';
-import { LibvirtDriver } from '../execute/drivers/libvirt-driver.js';
 import { libvirtScript } from '../execute/drivers/libvirt-script.js';
-import { QmpDriver } from '../execute/drivers/qmp-driver.js';
 import { executePlan } from '../execute/execute-plan.js';
 import { Journal, readJournal } from '../execute/journal.js';
 import { overlayHooks } from '../execute/overlay-hooks.js';
@@ -28,6 +23,7 @@ import { fillDiskInfo } from '../inventory/disk-info.js';
 import { loadInventory } from '../inventory/load-inventory.js';
 import type { Cloud } from '../inventory/schema.js';
 import { readExecutablePlan } from '../plan/read-plan.js';
+import { dedupCache, migrationDriver, saveRoutes } from './migration-driver.js';
 import { checkOutputPath } from './output-path.js';
 
 const DRIVERS = ['dry-run', 'script', 'libvirt', 'qmp'] as const;
@@ -155,10 +151,7 @@ async function executeAction(flags: ExecuteFlags): Promise<number> {
   // The QMP driver takes disks along: what the inventory leaves out of them is read from the files.
   if (flags.driver === 'qmp' && spec !== undefined) await fillDiskInfo(spec);
   const routes = flags.dedup ? new DedupRoutes(clouds, dedupCache(flags.dedupCache)) : undefined;
-  const driver: MigrationDriver =
-    flags.driver === 'qmp' && spec !== undefined
-      ? new QmpDriver(clouds, routes, spec)
-      : new LibvirtDriver(clouds, spec, routes);
+  const driver = migrationDriver(flags.driver, clouds, spec, routes);
   const afterMove = spec === undefined ? undefined : overlayHooks(clouds, spec);
   const journalPath = flags.resume ?? flags.journal ?? `${flags.plan}.journal`;
   if (flags.resume === undefined && existsSync(journalPath))
@@ -184,26 +177,6 @@ async function executeAction(flags: ExecuteFlags): Promise<number> {
   } finally {
     journal.close();
     if (routes !== undefined) saveRoutes(routes);
-  }
-}
-
-/** Where the store pictures live between runs: the flag, the user's cache directory, or nowhere. */
-function dedupCache(flag: string | false | undefined): string | undefined {
-  if (flag === false) return undefined;
-  if (flag !== undefined) return flag;
-  const base = process.env.XDG_CACHE_HOME || join(homedir(), '.cache');
-  return join(base, 'sky-plan', 'dedup');
-}
-
-/** The pictures are a cache: one that cannot be read or written costs a larger handshake, nothing else. */
-function saveRoutes(routes: DedupRoutes): void {
-  for (const w of routes.warnings) process.stderr.write(`sky-plan: warning: ${w}\n`);
-  try {
-    routes.save();
-  } catch (err) {
-    process.stderr.write(
-      `sky-plan: warning: the dedup store pictures were not saved: ${(err as Error).message}\n`,
-    );
   }
 }
 

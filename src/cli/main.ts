@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { asUserError, EXIT } from '../errors.js';
 import { VERSION } from '../version.js';
 import { registerAnalyze } from './analyze-command.js';
+import { registerAutopilot } from './autopilot-command.js';
 import { registerCapture } from './capture-command.js';
 import { registerCollect } from './collect-command.js';
 import { ERROR_TABLE } from './error-table.js';
@@ -31,6 +32,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   registerExport(program);
   registerReport(program);
   registerExecute(program);
+  registerAutopilot(program);
   registerVerify(program);
   registerTunnel(program);
   registerFingerprint(program);

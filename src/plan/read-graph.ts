@@ -100,7 +100,11 @@ function plainEdge(e: unknown): e is v.InferOutput<typeof edge> {
 }
 
 export async function readGraph(path: string): Promise<PlannerGraph> {
-  const text = await readText(path, 'graph_unreadable', 'the graph');
+  return parseGraph(await readText(path, 'graph_unreadable', 'the graph'), path);
+}
+
+/** A graph@1 document's text, checked; `path` names where it came from in errors (a file or a URL). */
+export function parseGraph(text: string, path: string): PlannerGraph {
   let data: unknown;
   try {
     data = JSON.parse(text);

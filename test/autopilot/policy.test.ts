@@ -398,8 +398,10 @@ describe('autopilot policy', () => {
     assert.equal(first.moves.length, 1);
     const file = join(tempDir(), 'autopilot.state.json');
     writeState(file, {
-      history: first.moves.map((m) => ({ vm: m.vm, from: m.from, to: m.to, at: 7200 })),
+      history: first.moves.map((m) => ({ vm: m.vm, from: m.from, to: m.to, at: 7200, round: 0 })),
       lastRound: 7200,
+      round: 1,
+      pending: null,
     });
     // A new process: the state file is all it knows of the last one.
     const state = readState(file);

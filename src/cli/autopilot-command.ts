@@ -1,0 +1,298 @@
+import { createHash } from 'node:crypto';
+import {
+  appendFileSync,
+  existsSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import type { Command } from 'commander';
+import { autopilotMetrics } from '../autopilot/autopilot-metrics.js';
+import { type AutopilotEvent, parseEvents } from '../autopilot/events.js';
+import { POLICY_DEFAULTS } from '../autopilot/policy.js';
+import { type RoundExecutor, runAutopilot } from '../autopilot/run-autopilot.js';
+import { WINDOW_STATS, type WindowStat } from '../autopilot/traffic-window.js';
+import { EXIT, UserError } from '../errors.js';
+import { DedupRoutes } from '../execute/drivers/dedup-tunnel.js';
+import { executePlan } from '../execute/execute-plan.js';
+import { Journal, type JournalEntry, readJournal } from '../execute/journal.js';
+import { CONCURRENCY_DEFAULTS } from '../execute/schedule.js';
+import { loadInventory } from '../inventory/load-inventory.js';
+import type { Cloud } from '../inventory/schema.js';
+import { parseGraph, readGraph } from '../plan/read-graph.js';
+import { type ExecutablePlan, readExecutablePlan } from '../plan/read-plan.js';
+import { readTextSync } from '../read-text.js';
+import { parseDuration } from './duration.js';
+import { listenAddress } from './listen-address.js';
+import { dedupCache, migrationDriver, saveRoutes } from './migration-driver.js';
+
+interface AutopilotFlags {
+  graph: string;
+  clouds: string;
+  events?: string;
+  state: string;
+  log?: string;
+  period: string;
+  window: string;
+  stat: string;
+  baselineWindow: string;
+  margin: string;
+  minSaving: string;
+  maxMovesPerVm: string;
+  damping: string;
+  horizon: string;
+  driver?: string;
+  dedup?: boolean;
+  dryRun?: boolean;
+  once?: boolean;
+  now?: string;
+  listen?: string;
+}
+
+export function registerAutopilot(program: Command): void {
+  program
+    .command('autopilot')
+    .summary('re-plan as traffic, prices and capacity change, and carry the plans out')
+    .description(
+      'Every --period, and at once when an event falls due, plans on the last --window of the live graph\n' +
+        "(collect's, a file or its URL) and the clouds spec with the events applied, and migrates only when\n" +
+        'the saving over --horizon exceeds the migrations by --margin, also on the longer --baseline-window.\n' +
+        'A VM moved --max-moves-per-vm times within --damping stays. A termination notice evacuates its VM\n' +
+        'first. Each round is a line of the decision log: its trigger, the figures weighed, and why it acted or\n' +
+        'held. Run it with --dry-run first.',
+    )
+    .requiredOption(
+      '-g, --graph <file|url>',
+      "the live graph: a graph@1 file, or collect's http://HOST:PORT/v1/graph",
+    )
+    .requiredOption(
+      '-c, --clouds <file>',
+      'clouds spec (prices, capacities, placement, driver settings), read each round',
+    )
+    .option(
+      '--events <file|dir>',
+      'JSON events (price, capacity, drain, undrain, terminate, pin, unpin): a file or a directory of them',
+    )
+    .option('--state <file>', 'where autopilot keeps its moves across restarts', 'autopilot.state.json')
+    .option('--log <file>', 'decision log, JSON lines (default: stdout)')
+    .option('--period <duration>', 'time between rounds', '5m')
+    .option('--window <duration>', 'the traffic each round plans on: this much of the latest windows', '1h')
+    .option('--stat <stat>', `per-edge statistic over the window: ${WINDOW_STATS.join('|')}`, 'p95')
+    .option('--baseline-window <duration>', 'a plan must also pay on the mean of this longer window', '24h')
+    .option(
+      '--margin <ratio>',
+      'the saving must exceed the migration cost by this share',
+      String(POLICY_DEFAULTS.margin),
+    )
+    .option('--min-saving <dollars>', 'and by at least this much', String(POLICY_DEFAULTS.minSavingDollars))
+    .option(
+      '--max-moves-per-vm <n>',
+      'moves of one VM within --damping',
+      String(POLICY_DEFAULTS.maxMovesPerVm),
+    )
+    .option('--damping <duration>', 'the period --max-moves-per-vm counts over', '24h')
+    .option('--horizon <duration>', 'how long a placement is expected to stay right', '7d')
+    .option('-d, --driver <name>', 'qmp|libvirt: how the moves are carried out')
+    .option('--dedup', "with --driver: through each destination cloud's dedup tunnel")
+    .option('--dry-run', 'decide and log, move nothing')
+    .option('--once', 'one round, then exit')
+    .option(
+      '--now <time>',
+      "the round's time instead of the clock: seconds since the epoch, ISO 8601, or 'end' (the graph's last window)",
+    )
+    .option(
+      '--listen <host:port>',
+      'serve GET /v1/status (the last decision) and GET /metrics (Prometheus text)',
+    )
+    .action(async (flags: AutopilotFlags) => {
+      process.exitCode = await autopilotAction(flags);
+    });
+}
+
+async function autopilotAction(flags: AutopilotFlags): Promise<number> {
+  if (flags.driver === undefined && !flags.dryRun)
+    throw new UserError(
+      'missing_driver',
+      'autopilot moves VMs: give --driver qmp|libvirt, or --dry-run to only decide',
+    );
+  if (flags.driver !== undefined && flags.driver !== 'qmp' && flags.driver !== 'libvirt')
+    throw new UserError('bad_driver', `--driver: "${flags.driver}" is not qmp or libvirt`);
+  if (!(WINDOW_STATS as readonly string[]).includes(flags.stat))
+    throw new UserError('bad_stat', `--stat: "${flags.stat}" is not one of ${WINDOW_STATS.join(', ')}`);
+  const policy = {
+    ...POLICY_DEFAULTS,
+    horizonSeconds: parseDuration(flags.horizon, '--horizon'),
+    margin: nonNegative(flags.margin, '--margin'),
+    minSavingDollars: nonNegative(flags.minSaving, '--min-saving'),
+    maxMovesPerVm: Math.max(1, Math.round(nonNegative(flags.maxMovesPerVm, '--max-moves-per-vm'))),
+    dampingSeconds: parseDuration(flags.damping, '--damping'),
+  };
+  const graph = graphSource(flags.graph);
+  const clock = await clockOf(flags.now, graph);
+  const log =
+    flags.log === undefined
+      ? (e: Record<string, unknown>) => process.stdout.write(`${JSON.stringify(e)}\n`)
+      : (e: Record<string, unknown>) => appendFileSync(flags.log as string, `${JSON.stringify(e)}\n`);
+  const spec = await loadInventory(flags.clouds);
+  const clouds = new Map<string, Cloud>(spec.clouds.map((c) => [c.name, c]));
+  const routes = flags.dedup ? new DedupRoutes(clouds, dedupCache(undefined)) : undefined;
+  const execute =
+    flags.dryRun || flags.driver === undefined
+      ? undefined
+      : roundExecutor(flags.state, migrationDriver(flags.driver, clouds, spec, routes), log);
+  const abort = new AbortController();
+  const stop = () => abort.abort();
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  const metrics = autopilotMetrics();
+  const server =
+    flags.listen === undefined ? undefined : await metrics.listen(listenAddress(flags.listen, '--listen'));
+  try {
+    await runAutopilot({
+      graph,
+      spec: () => loadInventory(flags.clouds),
+      events: async () => (flags.events === undefined ? [] : readEvents(flags.events)),
+      stateFile: flags.state,
+      log,
+      window: {
+        seconds: parseDuration(flags.window, '--window'),
+        stat: flags.stat as WindowStat,
+        baselineSeconds: parseDuration(flags.baselineWindow, '--baseline-window'),
+      },
+      policy,
+      period: parseDuration(flags.period, '--period'),
+      clock,
+      once: flags.once === true,
+      execute,
+      signal: abort.signal,
+      onDecision: metrics.record,
+    });
+  } finally {
+    server?.close();
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
+    if (routes !== undefined) saveRoutes(routes);
+  }
+  return EXIT.ok;
+}
+
+function nonNegative(text: string, flag: string): number {
+  const n = Number(text);
+  if (!(n >= 0) || !Number.isFinite(n))
+    throw new UserError('bad_number', `${flag}: "${text}" is not a number of at least 0`);
+  return n;
+}
+
+/** The graph, from a file or from collect's HTTP API. */
+function graphSource(where: string) {
+  if (!/^https?:\/\//.test(where)) return () => readGraph(where);
+  return async () => {
+    let text: string;
+    try {
+      const res = await fetch(where, { signal: AbortSignal.timeout(30_000) });
+      if (!res.ok) throw new Error(`HTTP ${res.status}`);
+      text = await res.text();
+    } catch (err) {
+      throw new UserError(
+        'graph_unreadable',
+        `cannot read the graph from ${where}: ${(err as Error).message}`,
+      );
+    }
+    return parseGraph(text, where);
+  };
+}
+
+async function clockOf(
+  now: string | undefined,
+  graph: ReturnType<typeof graphSource>,
+): Promise<() => number> {
+  if (now === undefined) return () => Date.now() / 1000;
+  if (now === 'end') {
+    const g = await graph();
+    const w = g.window;
+    if (w == null)
+      throw new UserError(
+        'not_windows',
+        '--now end: the graph has no windows (analyze or collect it with --window)',
+      );
+    const end = w.first + w.count * w.seconds;
+    return () => end;
+  }
+  const t = /^\d+(\.\d+)?$/.test(now) ? Number(now) : Date.parse(now) / 1000;
+  if (!Number.isFinite(t))
+    throw new UserError(
+      'bad_number',
+      `--now: "${now}" is not a time (seconds since the epoch, ISO 8601 or end)`,
+    );
+  return () => t;
+}
+
+/** Every event of a file, or of each *.json and *.jsonl file of a directory, in name order. */
+function readEvents(where: string): AutopilotEvent[] {
+  let files: string[];
+  try {
+    files = statSync(where).isDirectory()
+      ? readdirSync(where)
+          .filter((f) => /\.jsonl?$/.test(f))
+          .sort()
+          .map((f) => join(where, f))
+      : [where];
+  } catch (err) {
+    throw new UserError('events_unreadable', `cannot read the events ${where}: ${(err as Error).message}`);
+  }
+  return files.flatMap((f) => parseEvents(readTextSync(f, 'events_unreadable', 'the events'), f));
+}
+
+/**
+ * Carries out a round's plan through the executor, with the plan and its journal kept beside the state
+ * file (`STATE.round-N.plan.json`, `.journal`): a round cut short is resumed from them.
+ */
+function roundExecutor(
+  stateFile: string,
+  driver: ReturnType<typeof migrationDriver>,
+  log: (e: Record<string, unknown>) => void,
+): RoundExecutor {
+  const files = (round: number) => {
+    const base = join(dirname(stateFile), `${basename(stateFile)}.round-${round}`);
+    return { plan: `${base}.plan.json`, journal: `${base}.journal` };
+  };
+  const execute = async (plan: ExecutablePlan, round: number, moved: Moved, resumed?: JournalEntry[]) => {
+    const f = files(round);
+    const journal = new Journal(f.journal);
+    try {
+      await executePlan(plan, {
+        driver,
+        journal,
+        planId: createHash('sha256').update(readFileSync(f.plan)).digest('hex'),
+        limits: CONCURRENCY_DEFAULTS,
+        onFailure: 'skip',
+        ...(resumed === undefined ? {} : { resumed }),
+        events: (e) => {
+          if (e.type === 'done') moved({ vm: e.vm, from: e.from, to: e.to });
+          if (e.type === 'done' || e.type === 'failed' || e.type === 'start' || e.type === 'reconciled')
+            log({ round, ...e });
+        },
+      });
+    } finally {
+      journal.close();
+    }
+  };
+  return {
+    run: async (plan, round, moved) => {
+      const f = files(round);
+      writeFileSync(f.plan, `${JSON.stringify(plan, null, 1)}\n`);
+      rmSync(f.journal, { force: true });
+      await execute(plan, round, moved);
+    },
+    resume: async (round, moved) => {
+      const f = files(round);
+      const resumed = existsSync(f.journal) ? readJournal(f.journal) : undefined;
+      await execute(await readExecutablePlan(f.plan), round, moved, resumed);
+    },
+  };
+}
+
+type Moved = Parameters<RoundExecutor['run']>[2];
