@@ -60,12 +60,13 @@ export async function runAutopilot(o: AutopilotOptions): Promise<void> {
     });
     state = await carryOut(o, state, round, (moved) => (o.execute as RoundExecutor).resume(round, moved));
   }
-  for (;;) {
+  // A round at start, restarts included: whatever changed while autopilot was down is weighed at once.
+  for (let first = true; ; first = false) {
     const now = o.clock();
     const events = await o.events();
     const due = events.filter((e) => e.time <= now && (state.lastRound === null || e.time > state.lastRound));
     const trigger =
-      state.lastRound === null
+      first || state.lastRound === null
         ? 'start'
         : due.length > 0
           ? `event:${[...new Set(due.map((e) => e.type))].join(',')}`
@@ -78,7 +79,7 @@ export async function runAutopilot(o: AutopilotOptions): Promise<void> {
       } catch (err) {
         // The first round fails loudly (a wrong path, a bad spec); later, a collector or a spec being
         // rewritten is a round skipped, tried again next period.
-        if (o.once || state.lastRound === null || !(err instanceof UserError)) throw err;
+        if (o.once || first || !(err instanceof UserError)) throw err;
         o.log({ time: now, round: state.round, trigger, action: 'skipped', reason: err.message });
         state = { ...state, lastRound: now, round: state.round + 1 };
       }

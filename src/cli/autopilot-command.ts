@@ -272,6 +272,10 @@ function roundExecutor(
         ...(resumed === undefined ? {} : { resumed }),
         events: (e) => {
           if (e.type === 'done') moved({ vm: e.vm, from: e.from, to: e.to });
+          // A migration QEMU finished while no executor watched: found at its destination on resume.
+          const move = e.type === 'reconciled' ? plan.moves.find((m) => m.vm === e.vm) : undefined;
+          if (move !== undefined && e.type === 'reconciled' && e.at === move.to)
+            moved({ vm: move.vm, from: move.from, to: move.to });
           if (e.type === 'done' || e.type === 'failed' || e.type === 'start' || e.type === 'reconciled')
             log({ round, ...e });
         },
