@@ -4,6 +4,7 @@ import { UserError } from '../errors.js';
 import type { Inventory } from '../inventory/schema.js';
 import { readTextSync } from '../read-text.js';
 import { firstIssue } from '../schema-issue.js';
+import type { Prediction } from './check-prediction.js';
 import type { MoveRecord } from './policy.js';
 
 /**
@@ -18,9 +19,17 @@ export interface AutopilotState {
   round: number;
   /** A round whose plan was being carried out: a restart resumes it from its journal first. */
   pending: number | null;
+  /** The last round of moves' prediction, until a window after them has measured it. */
+  prediction: Prediction | null;
 }
 
-export const NEW_STATE: AutopilotState = { history: [], lastRound: null, round: 0, pending: null };
+export const NEW_STATE: AutopilotState = {
+  history: [],
+  lastRound: null,
+  round: 0,
+  pending: null,
+  prediction: null,
+};
 
 const stateSchema = v.strictObject({
   history: v.array(
@@ -35,6 +44,16 @@ const stateSchema = v.strictObject({
   lastRound: v.nullable(v.number()),
   round: v.pipe(v.number(), v.integer(), v.minValue(0)),
   pending: v.nullable(v.number()),
+  prediction: v.optional(
+    v.nullable(
+      v.strictObject({
+        round: v.number(),
+        at: v.number(),
+        pairs: v.array(v.strictObject({ from: v.string(), to: v.string(), bytesPerSecond: v.number() })),
+      }),
+    ),
+    null,
+  ),
 });
 
 export function readState(file: string): AutopilotState {

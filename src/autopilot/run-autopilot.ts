@@ -4,6 +4,7 @@ import type { Inventory } from '../inventory/schema.js';
 import type { PlanDocument } from '../plan/plan-document.js';
 import type { PlannerGraph } from '../plan/read-graph.js';
 import { type AutopilotState, applyHistory, cloudAt, readState, writeState } from './autopilot-state.js';
+import { checkPrediction, type Prediction } from './check-prediction.js';
 import { type AutopilotEvent, applyEvents } from './events.js';
 import { type Decision, decide, type MoveRecord, type PolicyOptions } from './policy.js';
 import { type WindowStat, windowGraph } from './traffic-window.js';
@@ -114,6 +115,11 @@ async function oneRound(
   );
   const seconds = (performance.now() - started) / 1000;
   o.onDecision?.(d, seconds);
+  // The last moves' prediction, once the whole window is after them: what the capture says of it.
+  const measured = state.prediction !== null && now - o.window.seconds >= state.prediction.at;
+  const verification = measured
+    ? checkPrediction(state.prediction as Prediction, d.crossCloudNow)
+    : undefined;
   const { plan, time, trigger: _t, action, reason, moves, ...figures } = d;
   o.log({
     time,
@@ -125,12 +131,16 @@ async function oneRound(
     dryRun: o.execute === undefined,
     decisionSeconds: seconds,
     ...figures,
+    ...(verification === undefined ? {} : { verification }),
     ...(recent.windowed ? {} : { note: 'the graph has no windows: planned on its mean rates' }),
   });
-  const decided = { ...state, lastRound: now, round: round + 1 };
+  const decided = { ...state, lastRound: now, round: round + 1, ...(measured ? { prediction: null } : {}) };
   if (plan === undefined || o.execute === undefined) return decided;
   const executor = o.execute;
-  return carryOut(o, decided, round, (moved) => executor.run(plan, round, moved));
+  const done = await carryOut(o, decided, round, (moved) => executor.run(plan, round, moved));
+  const prediction = { round, at: o.clock(), pairs: plan.after.crossCloud };
+  writeState(o.stateFile, { ...done, prediction });
+  return { ...done, prediction };
 }
 
 /**

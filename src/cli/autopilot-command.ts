@@ -73,8 +73,8 @@ export function registerAutopilot(program: Command): void {
       'clouds spec (prices, capacities, placement, driver settings), read each round',
     )
     .option(
-      '--events <file|dir>',
-      'JSON events (price, capacity, drain, undrain, terminate, pin, unpin): a file or a directory of them',
+      '--events <file|dir|url>',
+      'JSON events (price, capacity, drain, undrain, terminate, pin, unpin): a file, a directory of them, or an HTTP endpoint',
     )
     .option('--state <file>', 'where autopilot keeps its moves across restarts', 'autopilot.state.json')
     .option('--log <file>', 'decision log, JSON lines (default: stdout)')
@@ -154,7 +154,7 @@ async function autopilotAction(flags: AutopilotFlags): Promise<number> {
     await runAutopilot({
       graph,
       spec: () => loadInventory(flags.clouds),
-      events: async () => (flags.events === undefined ? [] : readEvents(flags.events)),
+      events: async () => (flags.events === undefined ? [] : await readEvents(flags.events)),
       stateFile: flags.state,
       log,
       window: {
@@ -189,20 +189,21 @@ function nonNegative(text: string, flag: string): number {
 /** The graph, from a file or from collect's HTTP API. */
 function graphSource(where: string) {
   if (!/^https?:\/\//.test(where)) return () => readGraph(where);
-  return async () => {
-    let text: string;
-    try {
-      const res = await fetch(where, { signal: AbortSignal.timeout(30_000) });
-      if (!res.ok) throw new Error(`HTTP ${res.status}`);
-      text = await res.text();
-    } catch (err) {
-      throw new UserError(
-        'graph_unreadable',
-        `cannot read the graph from ${where}: ${(err as Error).message}`,
-      );
-    }
-    return parseGraph(text, where);
-  };
+  return async () => parseGraph(await fetchText(where, 'graph_unreadable', 'the graph'), where);
+}
+
+async function fetchText(
+  url: string,
+  code: 'graph_unreadable' | 'events_unreadable',
+  what: string,
+): Promise<string> {
+  try {
+    const res = await fetch(url, { signal: AbortSignal.timeout(30_000) });
+    if (!res.ok) throw new Error(`HTTP ${res.status}`);
+    return await res.text();
+  } catch (err) {
+    throw new UserError(code, `cannot read ${what} from ${url}: ${(err as Error).message}`);
+  }
 }
 
 async function clockOf(
@@ -230,8 +231,13 @@ async function clockOf(
   return () => t;
 }
 
-/** Every event of a file, or of each *.json and *.jsonl file of a directory, in name order. */
-function readEvents(where: string): AutopilotEvent[] {
+/**
+ * Every event of a file, of each *.json and *.jsonl file of a directory in name order, or of what an
+ * HTTP endpoint answers to GET.
+ */
+async function readEvents(where: string): Promise<AutopilotEvent[]> {
+  if (/^https?:\/\//.test(where))
+    return parseEvents(await fetchText(where, 'events_unreadable', 'the events'), where);
   let files: string[];
   try {
     files = statSync(where).isDirectory()

@@ -402,6 +402,7 @@ describe('autopilot policy', () => {
       lastRound: 7200,
       round: 1,
       pending: null,
+      prediction: null,
     });
     // A new process: the state file is all it knows of the last one.
     const state = readState(file);
