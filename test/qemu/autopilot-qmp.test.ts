@@ -17,7 +17,7 @@ import {
   writeLaunchScript,
 } from './guest.js';
 
-const VMS = ['p1', 'p2', 'q1'];
+const VMS = ['p1', 'p2', 'q1', 's1'];
 const mac = (vm: string) => `52:54:00:00:01:${(10 + VMS.indexOf(vm)).toString(16).padStart(2, '0')}`;
 let guest: Guest;
 let dir: string;
@@ -197,5 +197,85 @@ describe('sky-plan autopilot --driver qmp on real QEMU', { timeout: 600_000 }, (
       ['p1', 'p2'],
       'each move recorded once',
     );
+  });
+
+  it('a spot termination notice during the run evacuates its guest before the deadline', async () => {
+    await startVm('s1', 'a');
+    // Its own graph and spec: s1 alone, both clouds at one price, so nothing but the notice moves it.
+    const spotGraph = join(dir, 'spot-graph.json');
+    writeFileSync(
+      spotGraph,
+      JSON.stringify({
+        schema: 'sky-plan/graph@1',
+        timeRange: { first: 0, seconds: 3600 },
+        window: { seconds: 60, first: 0, count: 60 },
+        nodes: [{ id: 's1', kind: 'vm', cloud: 'a', vcpus: 1, memoryGiB: 0.125 }],
+        edges: [],
+      }),
+    );
+    const spotClouds = join(dir, 'spot-clouds.json');
+    const spec = JSON.parse(readFileSync(clouds, 'utf8')) as { clouds: { compute: unknown }[] };
+    for (const c of spec.clouds) c.compute = { vmHour: 0.1 };
+    writeFileSync(spotClouds, JSON.stringify(spec));
+    const state = join(dir, 'spot-state.json');
+    const events = join(dir, 'spot-events.jsonl');
+    writeFileSync(events, '');
+    const log: Record<string, unknown>[] = [];
+    // The wall clock this time: the recorded graph's windows are long past, so no traffic argues for a move.
+    const child = spawn(
+      process.execPath,
+      [
+        CLI,
+        'autopilot',
+        '--driver',
+        'qmp',
+        '-g',
+        spotGraph,
+        '-c',
+        spotClouds,
+        '--period',
+        '1h',
+        '--events',
+        events,
+        '--state',
+        state,
+      ],
+      { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    let buffer = '';
+    child.stdout.on('data', (d: Buffer) => {
+      buffer += d.toString();
+      for (let nl = buffer.indexOf('\n'); nl >= 0; nl = buffer.indexOf('\n')) {
+        log.push(JSON.parse(buffer.slice(0, nl)));
+        buffer = buffer.slice(nl + 1);
+      }
+    });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    try {
+      for (let i = 0; i < 200 && log.length === 0; i++) await sleep(100);
+      assert.equal(log[0]?.action, 'hold', JSON.stringify(log[0]));
+      const notice = Date.now() / 1000;
+      const deadline = notice + 60;
+      writeFileSync(events, `${JSON.stringify({ type: 'terminate', time: notice, vm: 's1', deadline })}\n`);
+      for (let i = 0; i < 600 && !log.some((e) => e.type === 'done' && e.vm === 's1'); i++) await sleep(100);
+      const decision = log.find((e) => e.action === 'evacuate');
+      const moves = (decision?.moves ?? []) as { vm: string; from: string; to: string }[];
+      assert.deepEqual(
+        moves.map((m) => [m.vm, m.from, m.to]),
+        [['s1', 'a', 'b']],
+      );
+      assert.ok(
+        log.some((e) => e.type === 'done' && e.vm === 's1'),
+        JSON.stringify(log),
+      );
+      assert.ok(Date.now() / 1000 < deadline, 'evacuated before the deadline');
+      for (let i = 0; i < 100 && (await status('b', 's1')) !== 'running'; i++) await sleep(100);
+      assert.equal(await status('b', 's1'), 'running');
+      assert.equal(await status('a', 's1'), undefined);
+      child.kill('SIGTERM');
+      assert.equal(await exited, 0);
+    } finally {
+      child.kill('SIGKILL');
+    }
   });
 });
