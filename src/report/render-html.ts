@@ -15,6 +15,15 @@ svg { display: block; width: 100%; height: auto; max-height: 80vh; }
 .node { stroke: #fff; stroke-width: 0.8; }
 .node:hover, .node.match { stroke: #000; stroke-width: 2.5; }
 .node.dim { opacity: 0.15; }
+.arrow-head { fill: #777; }
+.label { display: none; font-size: var(--label-size, 9px); fill: #222; pointer-events: none; paint-order: stroke; stroke: #fff; stroke-width: calc(var(--label-size, 9px) / 4); }
+.label.top, .zoomed .label { display: inline; }
+.legend-node { fill: #999; stroke: #fff; }
+.row-name, .column-name { font-size: 9px; fill: #333; }
+.axis-title { font-size: 10px; fill: #666; }
+th.sortable { cursor: pointer; user-select: none; }
+th[aria-sort=ascending]::after { content: ' ▲'; }
+th[aria-sort=descending]::after { content: ' ▼'; }
 .cell:hover { stroke: #000; stroke-width: 0.5; }
 .boundary { stroke: #000; stroke-width: 0.8; }
 .controls { display: flex; gap: 16px; align-items: center; flex-wrap: wrap; }

@@ -102,6 +102,109 @@ describe('report in headless Chromium (bundled cluster and its plan)', () => {
     await page.fill('#search', '');
   });
 
+  it('draws each edge with an arrow to its receiver, names the heaviest nodes, and says what size and width mean', async () => {
+    assert.equal(
+      await page.locator('#graph line.edge[marker-end="url(#arrow)"]').count(),
+      graph.edges.length,
+    );
+    assert.equal(await page.locator('#graph marker#arrow path').count(), 1);
+    const traffic = new Map<string, number>();
+    for (const e of graph.edges)
+      for (const id of [e.source, e.target]) traffic.set(id, (traffic.get(id) ?? 0) + e.bytes);
+    const heaviest = [...traffic]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 12)
+      .map(([id]) => id);
+    const named = await page
+      .locator('#graph text.label.top')
+      .evaluateAll((ts) => ts.map((t) => t.textContent));
+    assert.deepEqual(new Set(named), new Set(heaviest));
+    const quiet = graph.nodes.find((n) => !heaviest.includes(n.id)) as GraphDocument['nodes'][number];
+    const label = page.locator(`#graph text.label[data-id="${quiet.id}"]`);
+    assert.equal(await label.isVisible(), false, 'a light node is not named at first');
+    const legend = await textOf(page.locator('#graph-legend'));
+    assert.match(
+      legend,
+      new RegExp(`up to ${formatBytes(Math.max(...traffic.values())).replace('.', '\\.')}`),
+    );
+    assert.match(legend, /sender → receiver/);
+    // Zoomed in, every node is named.
+    const box = (await page.locator('#graph').boundingBox()) as {
+      x: number;
+      y: number;
+      width: number;
+      height: number;
+    };
+    await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+    for (let i = 0; i < 12; i++) await page.mouse.wheel(0, -300);
+    await page.waitForTimeout(200);
+    assert.equal(await page.locator('#graph').evaluate((g) => g.classList.contains('zoomed')), true);
+    assert.equal(await label.isVisible(), true, 'zoomed in, the light node is named too');
+  });
+
+  it('search frames the match and every neighbour of it', async () => {
+    const vm = 'cfd-1-1';
+    const peers = new Set(
+      graph.edges.flatMap((e) => (e.source === vm ? [e.target] : e.target === vm ? [e.source] : [])),
+    );
+    assert.ok(peers.size > 1);
+    await page.fill('#search', vm);
+    await page.waitForTimeout(200);
+    const frame = (await page.locator('#graph').boundingBox()) as {
+      x: number;
+      y: number;
+      width: number;
+      height: number;
+    };
+    for (const id of [vm, ...peers]) {
+      const b = (await page.locator(`#graph circle.node[data-id="${id}"]`).boundingBox()) as {
+        x: number;
+        y: number;
+      };
+      assert.ok(
+        b.x >= frame.x && b.y >= frame.y && b.x <= frame.x + frame.width && b.y <= frame.y + frame.height,
+        `${id} is in view`,
+      );
+    }
+    await page.fill('#search', '');
+  });
+
+  it('names the heatmap rows and columns', async () => {
+    const names = await page
+      .locator('#heatmap text.row-name')
+      .evaluateAll((ts) => ts.map((t) => t.textContent));
+    const columns = await page.locator('#heatmap text.column-name').count();
+    assert.ok(names.length > 0 && names.length === columns);
+    // Every node has a row here (29 rows have room for every name).
+    assert.equal(names.length, graph.nodes.length);
+    assert.ok(names.includes('external'));
+  });
+
+  it('sorts a table by the column clicked, by value, and back', async () => {
+    const header = page.locator('#moves-table th', { hasText: 'WAN bytes' });
+    const values = () =>
+      page
+        .locator('#moves-table tbody tr')
+        .evaluateAll((rows) => rows.map((r) => Number((r as HTMLTableRowElement).cells[2]?.dataset.value)));
+    await header.click();
+    const up = await values();
+    assert.deepEqual(
+      up,
+      [...up].sort((a, b) => a - b),
+    );
+    assert.equal(await header.getAttribute('aria-sort'), 'ascending');
+    await header.click();
+    const down = await values();
+    assert.deepEqual(
+      down,
+      [...up].sort((a, b) => b - a),
+    );
+    assert.ok(up[0] !== down[0], 'the moves differ in bytes');
+    // Back in the plan's order, for the tests that read it.
+    await page.reload();
+    await page.waitForSelector('body[data-ready=true]');
+  });
+
   it('shows the plan: costs before and after, every move marked and explained', async () => {
     assert.equal(await page.locator('#moves-table tbody tr').count(), plan.moves.length);
     // Each move's explanation is the one the CLI prints (plan's "because it" column), word for word.

@@ -7,10 +7,16 @@ import { el, section, svg, type Tooltip } from './dom.js';
 
 const SIZE = 640;
 
+/** Nodes named on the drawing at any zoom: the heaviest by traffic. */
+const LABELLED = 12;
+/** Zoomed in this far, every node is named. */
+const ALL_LABELS_AT = 3;
+
 /**
  * The communication graph: nodes coloured by cloud at their precomputed positions, edge width by
- * bytes (log scale); pan and zoom, hover details, search by name, and a time slider when the capture
- * had windows.
+ * bytes (log scale), an arrow from sender to receiver; the heaviest nodes named (all of them when
+ * zoomed in); pan and zoom, hover details, search by name that frames the match and its neighbours,
+ * and a time slider when the capture had windows.
  */
 export function graphView(
   data: ReportData,
@@ -38,17 +44,25 @@ export function graphView(
     'aria-label': 'communication graph',
   });
   const viewport = svg('g');
-  root.append(viewport);
+  root.append(arrowMarker(), viewport);
+  const pairs = new Set(edges.map(([s, t]) => `${s}>${t}`));
   const lines = edges.map(([s, t, bytes]) => {
     const a = nodes[s] as (typeof nodes)[number];
     const b = nodes[t] as (typeof nodes)[number];
+    const [ax, ay, bx, by] = [px(a.x), py(a.y), px(b.x), py(b.y)];
+    const length = Math.hypot(bx - ax, by - ay) || 1;
+    const [ux, uy] = [(bx - ax) / length, (by - ay) / length];
+    // Both directions of a pair side by side, each ending at its receiver's rim, where the arrow shows.
+    const shift = pairs.has(`${t}>${s}`) ? 1.5 : 0;
+    const end = Math.min(radius(t) + 1, length / 2);
     const line = svg('line', {
       class: 'edge',
-      x1: px(a.x).toFixed(1),
-      y1: py(a.y).toFixed(1),
-      x2: px(b.x).toFixed(1),
-      y2: py(b.y).toFixed(1),
+      x1: (ax - uy * shift).toFixed(1),
+      y1: (ay + ux * shift).toFixed(1),
+      x2: (bx - ux * end - uy * shift).toFixed(1),
+      y2: (by - uy * end + ux * shift).toFixed(1),
       'stroke-width': width(bytes).toFixed(2),
+      'marker-end': 'url(#arrow)',
     });
     viewport.append(line);
     return line;
@@ -74,11 +88,37 @@ export function graphView(
     viewport.append(c);
     return c;
   });
+  const heaviest = new Set(
+    nodes
+      .map((_, i) => i)
+      .sort((a, b) => (traffic[b] as number) - (traffic[a] as number))
+      .slice(0, LABELLED),
+  );
+  nodes.forEach((n, i) => {
+    const label = svg('text', {
+      class: heaviest.has(i) ? 'label top' : 'label',
+      'data-id': n.id,
+      x: (px(n.x) + radius(i) + 2).toFixed(1),
+      y: (py(n.y) + 3).toFixed(1),
+    });
+    label.textContent = n.id;
+    viewport.append(label);
+  });
 
   const zoomer = zoom<SVGSVGElement, unknown>()
     .scaleExtent([0.5, 40])
-    .on('zoom', (event) => viewport.setAttribute('transform', event.transform.toString()));
+    .on('zoom', (event) => {
+      viewport.setAttribute('transform', event.transform.toString());
+      root.classList.toggle('zoomed', event.transform.k >= ALL_LABELS_AT);
+      // Names stay the same size on screen, however far the drawing is zoomed.
+      viewport.style.setProperty('--label-size', `${(9 / event.transform.k).toFixed(3)}px`);
+    });
   select(root).call(zoomer);
+  const neighbours = nodes.map(() => new Set<number>());
+  for (const [s, t] of edges) {
+    neighbours[s]?.add(t);
+    neighbours[t]?.add(s);
+  }
 
   const search = el('input', {
     type: 'search',
@@ -96,15 +136,20 @@ export function graphView(
       c.classList.toggle('dim', q !== '' && !hit.has(i));
     });
     found.textContent = q === '' ? '' : `${hits.length} match${hits.length === 1 ? '' : 'es'}`;
-    const first = nodes[hits[0] ?? -1];
-    if (first !== undefined)
-      select(root).call(
-        zoomer.transform,
-        zoomIdentity
-          .translate(SIZE / 2, SIZE / 2)
-          .scale(3)
-          .translate(-px(first.x), -py(first.y)),
-      );
+    const first = hits[0];
+    if (first === undefined) return;
+    // Frame the first match with its neighbours: the box around them, fitted to the drawing with a margin.
+    const framed = [first, ...(neighbours[first] ?? [])].map((i) => nodes[i] as (typeof nodes)[number]);
+    const [fx0, fx1] = [Math.min(...framed.map((n) => px(n.x))), Math.max(...framed.map((n) => px(n.x)))];
+    const [fy0, fy1] = [Math.min(...framed.map((n) => py(n.y))), Math.max(...framed.map((n) => py(n.y)))];
+    const k = Math.min(8, (SIZE - 80) / Math.max(fx1 - fx0, fy1 - fy0, 40));
+    select(root).call(
+      zoomer.transform,
+      zoomIdentity
+        .translate(SIZE / 2, SIZE / 2)
+        .scale(k)
+        .translate(-(fx0 + fx1) / 2, -(fy0 + fy1) / 2),
+    );
   });
 
   const controls = el('div', { class: 'controls' }, search, found);
@@ -120,7 +165,68 @@ export function graphView(
         { class: 'muted' },
         `${nodes.length} nodes, ${edges.length} edges; scroll to zoom, drag to pan.`,
       );
-  return section('graph-view', 'Communication graph', controls, note, el('div', { class: 'frame' }, root));
+  return section(
+    'graph-view',
+    'Communication graph',
+    controls,
+    note,
+    graphLegend(maxTraffic, maxEdge, radius(traffic.indexOf(maxTraffic)), width(maxEdge)),
+    el('div', { class: 'frame' }, root),
+  );
+}
+
+function arrowMarker(): SVGDefsElement {
+  const defs = svg('defs');
+  const marker = svg('marker', {
+    id: 'arrow',
+    viewBox: '0 0 10 10',
+    refX: 10,
+    refY: 5,
+    markerWidth: 5,
+    markerHeight: 5,
+    markerUnits: 'userSpaceOnUse',
+    orient: 'auto',
+  });
+  marker.append(svg('path', { d: 'M0,0 L10,5 L0,10 z', class: 'arrow-head' }));
+  defs.append(marker);
+  return defs;
+}
+
+/** What size, width and arrow stand for, with the largest values drawn. */
+function graphLegend(maxTraffic: number, maxEdge: number, maxRadius: number, maxWidth: number): HTMLElement {
+  const key = svg('svg', { id: 'graph-legend', viewBox: '0 0 640 30', width: 640, height: 30 });
+  const text = (x: number, content: string) => {
+    const t = svg('text', { x, y: 19, 'font-size': 11 });
+    t.textContent = content;
+    key.append(t);
+  };
+  key.append(svg('circle', { class: 'legend-node', cx: 8, cy: 15, r: 3 }));
+  key.append(svg('circle', { class: 'legend-node', cx: 26, cy: 15, r: maxRadius.toFixed(1) }));
+  text(42, `node: traffic, up to ${formatBytes(maxTraffic)}`);
+  key.append(
+    svg('line', {
+      class: 'edge',
+      x1: 230,
+      y1: 15,
+      x2: 262,
+      y2: 15,
+      'stroke-width': 0.3,
+      'marker-end': 'url(#arrow)',
+    }),
+  );
+  key.append(
+    svg('line', {
+      class: 'edge',
+      x1: 270,
+      y1: 15,
+      x2: 302,
+      y2: 15,
+      'stroke-width': maxWidth.toFixed(2),
+      'marker-end': 'url(#arrow)',
+    }),
+  );
+  text(310, `edge: sender → receiver, width by bytes (log scale), up to ${formatBytes(maxEdge)}`);
+  return el('div', { class: 'legend' }, key);
 }
 
 function timeSlider(

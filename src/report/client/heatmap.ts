@@ -5,6 +5,10 @@ import type { ReportData } from '../report-data.js';
 import { el, section, svg, type Tooltip } from './dom.js';
 
 const SIZE = 640;
+/** Room on the left and at the top for the row and column names. */
+const NAMES = 96;
+/** A name at most every this many units: denser rows have every k-th row named. */
+const NAME_PITCH = 11;
 
 /**
  * The sender × receiver byte matrix, rows and columns ordered by cloud then community, on a log
@@ -20,15 +24,18 @@ export function heatmap(data: ReportData, colour: (cloud: string) => string, too
   const hi = Math.max(lo * 10, ...values);
   const fill = scaleSequentialLog(interpolateViridis).domain([lo, hi]);
   const root = svg('svg', {
-    viewBox: `0 0 ${SIZE} ${SIZE}`,
+    viewBox: `0 0 ${SIZE + NAMES} ${SIZE + NAMES}`,
     id: 'heatmap',
     role: 'img',
     'aria-label': 'traffic heatmap',
   });
+  root.append(...axisNames(labels, cell, margin));
+  const matrix = svg('g', { transform: `translate(${NAMES} ${NAMES})` });
+  root.append(matrix);
   // A strip on the left and top says which cloud each row and column is in.
   labels.forEach((_, i) => {
     const fillColour = colour(clouds[i] as string);
-    root.append(
+    matrix.append(
       svg('rect', {
         class: 'cloud-strip',
         x: 0,
@@ -61,13 +68,13 @@ export function heatmap(data: ReportData, colour: (cloud: string) => string, too
       tooltip.show(event, [`${labels[row]} → ${labels[col]}`, formatBytes(bytes)]),
     );
     r.addEventListener('mouseleave', () => tooltip.hide());
-    root.append(r);
+    matrix.append(r);
   }
   // Cloud boundaries.
   for (let i = 1; i < labels.length; i++) {
     if (clouds[i] === clouds[i - 1]) continue;
     const at = margin + i * cell;
-    root.append(
+    matrix.append(
       svg('line', { class: 'boundary', x1: margin, y1: at, x2: SIZE, y2: at }),
       svg('line', { class: 'boundary', x1: at, y1: margin, x2: at, y2: SIZE }),
     );
@@ -91,4 +98,33 @@ export function heatmap(data: ReportData, colour: (cloud: string) => string, too
     legend,
     el('div', { class: 'frame' }, root),
   );
+}
+
+/** Row names on the left, column names rotated above, every k-th one when rows are too dense to name each. */
+function axisNames(labels: string[], cell: number, margin: number): SVGElement[] {
+  const every = Math.max(1, Math.ceil(NAME_PITCH / cell));
+  const short = (name: string) => (name.length > 16 ? `${name.slice(0, 15)}…` : name);
+  const out: SVGElement[] = [];
+  for (let i = 0; i < labels.length; i += every) {
+    const at = NAMES + margin + (i + 0.5) * cell;
+    const row = svg('text', {
+      class: 'row-name',
+      x: NAMES - 4,
+      y: (at + 3).toFixed(1),
+      'text-anchor': 'end',
+    });
+    const column = svg('text', {
+      class: 'column-name',
+      x: (at + 3).toFixed(1),
+      y: NAMES - 4,
+      transform: `rotate(-90 ${(at + 3).toFixed(1)} ${NAMES - 4})`,
+    });
+    row.textContent = short(labels[i] as string);
+    column.textContent = short(labels[i] as string);
+    out.push(row, column);
+  }
+  const title = svg('text', { class: 'axis-title', x: 2, y: 12 });
+  title.textContent = `rows send, columns receive${every > 1 ? ` (one in ${every} named)` : ''}`;
+  out.push(title);
+  return out;
 }

@@ -3,16 +3,43 @@ import type { ReportData } from '../report-data.js';
 import { el, section, svg } from './dom.js';
 
 type Cell = Node | string;
+/** A cell shown as `show` and sorted by `value` (bytes, dollars, seconds: not their text). */
+type Sorted = { show: Cell; value: number };
 
 const signed = (n: number) => (n > 0 ? `+${formatMoney(n)}` : formatMoney(n));
+const sorted = (show: Cell, value: number): Sorted => ({ show, value });
 
-function table(header: Cell[], rows: Cell[][], id: string): HTMLTableElement {
-  return el(
-    'table',
-    { id },
-    el('thead', {}, el('tr', {}, ...header.map((h) => el('th', {}, h)))),
-    el('tbody', {}, ...rows.map((r) => el('tr', {}, ...r.map((c) => el('td', {}, c))))),
-  );
+/** A table whose rows sort by a column when its header is clicked (again: the other way). */
+function table(header: Cell[], rows: (Cell | Sorted)[][], id: string): HTMLTableElement {
+  const body = el('tbody', {}, ...rows.map((r) => el('tr', {}, ...r.map(cell))));
+  const heads = header.map((h) => el('th', { class: 'sortable', tabindex: '0', 'aria-sort': 'none' }, h));
+  heads.forEach((th, column) => {
+    const sort = () => {
+      const descending = th.getAttribute('aria-sort') === 'ascending';
+      for (const other of heads) other.setAttribute('aria-sort', 'none');
+      th.setAttribute('aria-sort', descending ? 'descending' : 'ascending');
+      const key = (row: HTMLTableRowElement) => row.cells[column] as HTMLTableCellElement;
+      const ordered = Array.from(body.rows).sort((a, b) => {
+        const [x, y] = [key(a), key(b)];
+        const order =
+          x.dataset.value !== undefined && y.dataset.value !== undefined
+            ? Number(x.dataset.value) - Number(y.dataset.value)
+            : (x.textContent ?? '').localeCompare(y.textContent ?? '', undefined, { numeric: true });
+        return descending ? -order : order;
+      });
+      body.append(...ordered);
+    };
+    th.addEventListener('click', sort);
+    th.addEventListener('keydown', (event) => {
+      if (event.key === 'Enter' || event.key === ' ') sort();
+    });
+  });
+  return el('table', { id }, el('thead', {}, el('tr', {}, ...heads)), body);
+}
+
+function cell(c: Cell | Sorted): HTMLTableCellElement {
+  if (typeof c === 'string' || c instanceof Node) return el('td', {}, c);
+  return el('td', { 'data-value': String(c.value) }, c.show);
 }
 
 /** Sender cloud × receiver cloud: bytes and, where analyze had prices, the egress cost. */
@@ -52,9 +79,9 @@ export function patternTable(data: ReportData): HTMLElement | null {
   const rows = data.patterns.map((p) => [
     `community ${p.community + 1}`,
     el('strong', {}, p.pattern),
-    p.confidence.toFixed(2),
-    formatBytes(p.bytes),
-    formatBytes(p.externalBytes),
+    sorted(p.confidence.toFixed(2), p.confidence),
+    sorted(formatBytes(p.bytes), p.bytes),
+    sorted(formatBytes(p.externalBytes), p.externalBytes),
     `${p.members.filter((m) => !p.control.includes(m)).join(', ')}${p.control.length > 0 ? ` (control plane: ${p.control.join(', ')})` : ''}`,
   ]);
   return section(
@@ -135,9 +162,9 @@ export function planView(data: ReportData, colour: (cloud: string) => string): H
     ['', 'before', 'after', 'change'],
     kinds.map((k) => [
       k,
-      formatMoney(plan.before.cost[k]),
-      formatMoney(plan.after.cost[k]),
-      signed(plan.after.cost[k] - plan.before.cost[k]),
+      sorted(formatMoney(plan.before.cost[k]), plan.before.cost[k]),
+      sorted(formatMoney(plan.after.cost[k]), plan.after.cost[k]),
+      sorted(signed(plan.after.cost[k] - plan.before.cost[k]), plan.after.cost[k] - plan.before.cost[k]),
     ]),
     'cost-table',
   );
@@ -167,9 +194,9 @@ export function planView(data: ReportData, colour: (cloud: string) => string): H
     plan.moves.map((m) => [
       m.vm,
       `${m.from} → ${m.to}`,
-      formatBytes(m.wanBytes),
-      `${m.seconds.toFixed(0)} s`,
-      formatMoney(m.cost),
+      sorted(formatBytes(m.wanBytes), m.wanBytes),
+      sorted(`${m.seconds.toFixed(0)} s`, m.seconds),
+      sorted(formatMoney(m.cost), m.cost),
       m.reason,
     ]),
     'moves-table',
