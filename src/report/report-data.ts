@@ -56,7 +56,14 @@ export interface ReportData {
   }[];
   /** The graph view: all nodes, or one per (cloud, community) when there are too many. */
   graph: { grouped: boolean; nodes: ReportNode[]; edges: [number, number, number][] };
-  heatmap: { grouped: boolean; labels: string[]; clouds: string[]; cells: [number, number, number][] };
+  heatmap: {
+    grouped: boolean;
+    labels: string[];
+    clouds: string[];
+    /** Each row's community (for the filters). */
+    communities: number[];
+    cells: [number, number, number][];
+  };
   cloudMatrix: { from: string; to: string; bytes: number; egressCost: number | null }[];
   /** Per-window bytes of each graph-view edge ([window, bytes] pairs), for the time slider. */
   windows: { first: number; seconds: number; count: number; edges: [number, number][][] } | null;
@@ -197,7 +204,7 @@ function reportNodes(
     id: n.id,
     cloud: cloudOf.get(n.id) as string,
     kind: isGrouped ? 'group' : (n.kind ?? 'vm'),
-    community: isGrouped ? -1 : (community.get(n.id) ?? 0),
+    community: isGrouped ? groupCommunity(n.id) : (community.get(n.id) ?? 0),
     members: view.members?.get(n.id) ?? 1,
     x: positions.get(n.id)?.x ?? 0,
     y: positions.get(n.id)?.y ?? 0,
@@ -230,7 +237,13 @@ function heatmap(
     (e) =>
       [index.get(e.source) as number, index.get(e.target) as number, e.bytes] as [number, number, number],
   );
-  return { grouped: isGrouped, labels, clouds: labels.map((id) => cloudOf.get(id) as string), cells };
+  return {
+    grouped: isGrouped,
+    labels,
+    clouds: labels.map((id) => cloudOf.get(id) as string),
+    communities: labels.map((id) => community.get(id) ?? groupCommunity(id)),
+    cells,
+  };
 }
 
 /** Bytes per (sender cloud, receiver cloud), with the egress cost analyze priced when it had prices. */
@@ -263,4 +276,9 @@ function windows(graph: ReportGraph): ReportData['windows'] {
       ),
     ),
   };
+}
+
+/** The community of a group named `<cloud> · community N` (N counts from 1). */
+function groupCommunity(id: string): number {
+  return Number.parseInt(id.split('community ')[1] ?? '0', 10) - 1;
 }

@@ -205,6 +205,76 @@ describe('report in headless Chromium (bundled cluster and its plan)', () => {
     await page.waitForSelector('body[data-ready=true]');
   });
 
+  it('draws the planned placement on demand: moved VMs ringed, edges it makes cross-cloud marked', async () => {
+    const cloud = new Map(graph.nodes.map((n) => [n.id, n.kind === 'vm' ? n.cloud : `(${n.kind})`]));
+    const planned = (id: string) => plan.placement[id] ?? cloud.get(id);
+    const newCross = graph.edges.filter(
+      (e) => cloud.get(e.source) === cloud.get(e.target) && planned(e.source) !== planned(e.target),
+    ).length;
+    const moved = plan.moves.filter((m) => cloud.has(m.vm)).map((m) => m.vm);
+    assert.ok(moved.length > 0);
+    await page.locator('#planned').check();
+    const ringed = await page
+      .locator('#graph circle.node.moved')
+      .evaluateAll((cs) => cs.map((c) => c.getAttribute('data-id')));
+    assert.deepEqual(ringed.sort(), [...moved].sort());
+    assert.equal(await page.locator('#graph line.edge.new-cross').count(), newCross);
+    assert.match(
+      await textOf(page.locator('#planned-summary')),
+      new RegExp(`${moved.length} VMs moved.*${newCross} edges newly cross-cloud`),
+    );
+    // A moved VM takes the colour of a VM that stays in its new cloud.
+    const m = plan.moves.find((x) => cloud.has(x.vm)) as PlanDocument['moves'][number];
+    const stayer = graph.nodes.find((n) => n.kind === 'vm' && n.cloud === m.to && planned(n.id) === m.to);
+    if (stayer !== undefined)
+      assert.equal(
+        await page.locator(`#graph circle.node[data-id="${m.vm}"]`).getAttribute('fill'),
+        await page.locator(`#graph circle.node[data-id="${stayer.id}"]`).getAttribute('fill'),
+      );
+    await page.locator('#planned').uncheck();
+    assert.equal(await page.locator('#graph circle.node.moved').count(), 0);
+    assert.equal(await page.locator('#graph line.edge.new-cross').count(), 0);
+  });
+
+  it('filters the graph, the heatmap and the moves by cloud, and edges by rate', async () => {
+    const cloud = new Map(graph.nodes.map((n) => [n.id, n.kind === 'vm' ? n.cloud : undefined]));
+    const target = graph.nodes.find((n) => n.kind === 'vm')?.cloud as string;
+    await page.selectOption('#filter-cloud', target);
+    const visible = await page
+      .locator('#graph circle.node:not(.filtered)')
+      .evaluateAll((cs) => cs.map((c) => c.getAttribute('data-id')));
+    assert.deepEqual(
+      visible.sort(),
+      graph.nodes
+        .filter((n) => cloud.get(n.id) === target)
+        .map((n) => n.id)
+        .sort(),
+    );
+    const inside = new Set(
+      graph.edges
+        .filter((e) => cloud.get(e.source) === target && cloud.get(e.target) === target)
+        .map((e) => `${e.source}>${e.target}`),
+    );
+    assert.equal(
+      await page.locator('#graph line.edge:not(.filtered)').count(),
+      graph.edges.filter((e) => inside.has(`${e.source}>${e.target}`)).length,
+    );
+    assert.equal(await page.locator('#heatmap rect.cell:not(.filtered)').count(), inside.size);
+    const moves = plan.moves.filter((m) => m.from === target || m.to === target).length;
+    assert.equal(await page.locator('#moves-table tbody tr:not(.filtered)').count(), moves);
+    await page.selectOption('#filter-cloud', '');
+    assert.equal(await page.locator('#graph circle.node.filtered').count(), 0);
+    // No edge is faster than its bytes over the whole capture: a rate above the largest hides them all.
+    const seconds = graph.timeRange?.seconds ?? 1;
+    const fastest = Math.max(...graph.edges.map((e) => e.bytes / seconds));
+    await page.fill('#filter-rate', String(Math.ceil(fastest * 1.01)));
+    assert.equal(await page.locator('#graph line.edge:not(.filtered)').count(), 0);
+    await page.fill('#filter-rate', String(fastest / 2));
+    const above = graph.edges.filter((e) => e.bytes / seconds >= fastest / 2).length;
+    assert.equal(await page.locator('#graph line.edge:not(.filtered)').count(), above);
+    await page.fill('#filter-rate', '0');
+  });
+
   it('shows the plan: costs before and after, every move marked and explained', async () => {
     assert.equal(await page.locator('#moves-table tbody tr').count(), plan.moves.length);
     // Each move's explanation is the one the CLI prints (plan's "because it" column), word for word.

@@ -4,6 +4,7 @@ import { formatBytes } from '../../text-format.js';
 import { utcTime } from '../../utc-time.js';
 import type { ReportData } from '../report-data.js';
 import { el, section, svg, type Tooltip } from './dom.js';
+import { type Filtered, passes } from './filters.js';
 
 const SIZE = 640;
 
@@ -22,7 +23,7 @@ export function graphView(
   data: ReportData,
   colour: (cloud: string) => string,
   tooltip: Tooltip,
-): HTMLElement {
+): { element: HTMLElement; filter: Filtered } {
   const { nodes, edges } = data.graph;
   const patternOf = new Map(data.patterns.map((p) => [p.community, p.pattern]));
   const xs = nodes.map((n) => n.x);
@@ -94,7 +95,7 @@ export function graphView(
       .sort((a, b) => (traffic[b] as number) - (traffic[a] as number))
       .slice(0, LABELLED),
   );
-  nodes.forEach((n, i) => {
+  const labels = nodes.map((n, i) => {
     const label = svg('text', {
       class: heaviest.has(i) ? 'label top' : 'label',
       'data-id': n.id,
@@ -103,6 +104,7 @@ export function graphView(
     });
     label.textContent = n.id;
     viewport.append(label);
+    return label;
   });
 
   const zoomer = zoom<SVGSVGElement, unknown>()
@@ -154,6 +156,8 @@ export function graphView(
 
   const controls = el('div', { class: 'controls' }, search, found);
   if (data.windows !== null) controls.append(timeSlider(data.windows, edges, lines, width));
+  if (data.plan !== null && !data.graph.grouped)
+    controls.append(placementToggle(data, data.plan, colour, circles, lines));
   const note = data.graph.grouped
     ? el(
         'p',
@@ -165,7 +169,18 @@ export function graphView(
         { class: 'muted' },
         `${nodes.length} nodes, ${edges.length} edges; scroll to zoom, drag to pan.`,
       );
-  return section(
+  const seconds = data.timeRange?.seconds ?? 1;
+  const filter: Filtered = (f) => {
+    const shown = nodes.map((n) => passes(f, n.cloud, n.community, patternOf));
+    nodes.forEach((_, i) => {
+      circles[i]?.classList.toggle('filtered', !shown[i]);
+      labels[i]?.classList.toggle('filtered', !shown[i]);
+    });
+    edges.forEach(([s, t, bytes], i) => {
+      lines[i]?.classList.toggle('filtered', !shown[s] || !shown[t] || bytes / seconds < f.minRate);
+    });
+  };
+  const element = section(
     'graph-view',
     'Communication graph',
     controls,
@@ -173,6 +188,49 @@ export function graphView(
     graphLegend(maxTraffic, maxEdge, radius(traffic.indexOf(maxTraffic)), width(maxEdge)),
     el('div', { class: 'frame' }, root),
   );
+  return { element, filter };
+}
+
+/**
+ * Now or planned: with the plan's placement, nodes take their new cloud's colour, moved VMs are ringed,
+ * and edges that cross clouds only after the plan are marked (those it brings into one cloud fade).
+ */
+function placementToggle(
+  data: ReportData,
+  plan: NonNullable<ReportData['plan']>,
+  colour: (cloud: string) => string,
+  circles: SVGCircleElement[],
+  lines: SVGLineElement[],
+): HTMLElement {
+  const { nodes, edges } = data.graph;
+  const planned = nodes.map((n) => plan.placement[n.id] ?? n.cloud);
+  const toggle = el('input', { type: 'checkbox', id: 'planned', 'aria-label': 'show the planned placement' });
+  const summary = el('span', { class: 'muted', id: 'planned-summary' });
+  toggle.addEventListener('input', () => {
+    const on = toggle.checked;
+    let moved = 0;
+    nodes.forEach((n, i) => {
+      const cloud = on ? (planned[i] as string) : n.cloud;
+      circles[i]?.setAttribute('fill', colour(cloud));
+      const isMoved = on && cloud !== n.cloud;
+      circles[i]?.classList.toggle('moved', isMoved);
+      if (isMoved) moved++;
+    });
+    let newCross = 0;
+    let joined = 0;
+    edges.forEach(([s, t], i) => {
+      const before = nodes[s]?.cloud !== nodes[t]?.cloud;
+      const after = planned[s] !== planned[t];
+      lines[i]?.classList.toggle('new-cross', on && after && !before);
+      lines[i]?.classList.toggle('joined', on && before && !after);
+      if (after && !before) newCross++;
+      if (before && !after) joined++;
+    });
+    summary.textContent = on
+      ? `planned: ${moved} VMs moved (ringed), ${newCross} edges newly cross-cloud (red), ${joined} brought into one cloud (faded)`
+      : '';
+  });
+  return el('label', { class: 'toggle' }, toggle, ' planned placement ', summary);
 }
 
 function arrowMarker(): SVGDefsElement {

@@ -3,6 +3,7 @@ import { interpolateViridis } from 'd3-scale-chromatic';
 import { formatBytes } from '../../text-format.js';
 import type { ReportData } from '../report-data.js';
 import { el, section, svg, type Tooltip } from './dom.js';
+import { type Filtered, passes } from './filters.js';
 
 const SIZE = 640;
 /** Room on the left and at the top for the row and column names. */
@@ -14,7 +15,11 @@ const NAME_PITCH = 11;
  * The sender × receiver byte matrix, rows and columns ordered by cloud then community, on a log
  * viridis scale (legible in grey and to colour-blind readers). Only non-zero cells are drawn.
  */
-export function heatmap(data: ReportData, colour: (cloud: string) => string, tooltip: Tooltip): HTMLElement {
+export function heatmap(
+  data: ReportData,
+  colour: (cloud: string) => string,
+  tooltip: Tooltip,
+): { element: HTMLElement; filter: Filtered } {
   const { labels, clouds, cells } = data.heatmap;
   const n = Math.max(1, labels.length);
   const margin = 8;
@@ -55,7 +60,7 @@ export function heatmap(data: ReportData, colour: (cloud: string) => string, too
     );
   });
   const side = Math.max(cell, 0.6).toFixed(2);
-  for (const [row, col, bytes] of cells) {
+  const rects = cells.map(([row, col, bytes]) => {
     const r = svg('rect', {
       class: 'cell',
       x: (margin + col * cell).toFixed(2),
@@ -69,7 +74,8 @@ export function heatmap(data: ReportData, colour: (cloud: string) => string, too
     );
     r.addEventListener('mouseleave', () => tooltip.hide());
     matrix.append(r);
-  }
+    return r;
+  });
   // Cloud boundaries.
   for (let i = 1; i < labels.length; i++) {
     if (clouds[i] === clouds[i - 1]) continue;
@@ -91,13 +97,24 @@ export function heatmap(data: ReportData, colour: (cloud: string) => string, too
   const note = data.heatmap.grouped
     ? `One row per community within a cloud (${labels.length} rows for ${data.totals.nodes} nodes). Rows send, columns receive.`
     : `${labels.length} × ${labels.length}, ${cells.length} non-zero cells. Rows send, columns receive; ordered by cloud, then community.`;
-  return section(
+  const patternOf = new Map(data.patterns.map((p) => [p.community, p.pattern]));
+  const seconds = data.timeRange?.seconds ?? 1;
+  const filter: Filtered = (f) => {
+    const shown = labels.map((_, i) =>
+      passes(f, clouds[i] as string, data.heatmap.communities[i] as number, patternOf),
+    );
+    cells.forEach(([row, col, bytes], i) => {
+      rects[i]?.classList.toggle('filtered', !shown[row] || !shown[col] || bytes / seconds < f.minRate);
+    });
+  };
+  const element = section(
     'heatmap-view',
     'Traffic heatmap',
     el('p', { class: 'muted' }, note),
     legend,
     el('div', { class: 'frame' }, root),
   );
+  return { element, filter };
 }
 
 /** Row names on the left, column names rotated above, every k-th one when rows are too dense to name each. */

@@ -1,6 +1,7 @@
 import { utcTime } from '../../utc-time.js';
 import type { ReportData } from '../report-data.js';
 import { el, Tooltip } from './dom.js';
+import { filterBar } from './filters.js';
 import { graphView } from './graph-view.js';
 import { heatmap } from './heatmap.js';
 import { cloudMatrix, patternTable, planView } from './tables.js';
@@ -32,8 +33,12 @@ main.append(
   legend,
 );
 const plan = planView(data, colour);
-if (plan !== null) main.append(plan);
-main.append(graphView(data, colour, tooltip), heatmap(data, colour, tooltip), cloudMatrix(data));
+const graph = graphView(data, colour, tooltip);
+const traffic = heatmap(data, colour, tooltip);
 const patterns = patternTable(data);
-if (patterns !== null) main.append(patterns);
+const filtered = [plan, graph, traffic, patterns].flatMap((v) => (v === null ? [] : [v.filter]));
+main.append(filterBar(data, filtered));
+if (plan !== null) main.append(plan.element);
+main.append(graph.element, traffic.element, cloudMatrix(data));
+if (patterns !== null) main.append(patterns.element);
 document.body.dataset.ready = 'true';

@@ -1,6 +1,7 @@
 import { formatBytes, formatMoney } from '../../text-format.js';
 import type { ReportData } from '../report-data.js';
 import { el, section, svg } from './dom.js';
+import { type Filter, type Filtered, passes } from './filters.js';
 
 type Cell = Node | string;
 /** A cell shown as `show` and sorted by `value` (bytes, dollars, seconds: not their text). */
@@ -9,9 +10,16 @@ type Sorted = { show: Cell; value: number };
 const signed = (n: number) => (n > 0 ? `+${formatMoney(n)}` : formatMoney(n));
 const sorted = (show: Cell, value: number): Sorted => ({ show, value });
 
-/** A table whose rows sort by a column when its header is clicked (again: the other way). */
-function table(header: Cell[], rows: (Cell | Sorted)[][], id: string): HTMLTableElement {
-  const body = el('tbody', {}, ...rows.map((r) => el('tr', {}, ...r.map(cell))));
+/**
+ * A table whose rows sort by a column when its header is clicked (again: the other way); `keys` name
+ * the rows (data-key) for the filters.
+ */
+function table(header: Cell[], rows: (Cell | Sorted)[][], id: string, keys: string[] = []): HTMLTableElement {
+  const body = el(
+    'tbody',
+    {},
+    ...rows.map((r, i) => el('tr', keys[i] === undefined ? {} : { 'data-key': keys[i] }, ...r.map(cell))),
+  );
   const heads = header.map((h) => el('th', { class: 'sortable', tabindex: '0', 'aria-sort': 'none' }, h));
   heads.forEach((th, column) => {
     const sort = () => {
@@ -74,7 +82,7 @@ export function cloudMatrix(data: ReportData): HTMLElement {
 }
 
 /** Each community's communication pattern, with its confidence and members. */
-export function patternTable(data: ReportData): HTMLElement | null {
+export function patternTable(data: ReportData): { element: HTMLElement; filter: Filtered } | null {
   if (data.patterns.length === 0) return null;
   const rows = data.patterns.map((p) => [
     `community ${p.community + 1}`,
@@ -84,7 +92,7 @@ export function patternTable(data: ReportData): HTMLElement | null {
     sorted(formatBytes(p.externalBytes), p.externalBytes),
     `${p.members.filter((m) => !p.control.includes(m)).join(', ')}${p.control.length > 0 ? ` (control plane: ${p.control.join(', ')})` : ''}`,
   ]);
-  return section(
+  const element = section(
     'patterns',
     'Communities and patterns',
     el(
@@ -96,9 +104,33 @@ export function patternTable(data: ReportData): HTMLElement | null {
       ['community', 'pattern', 'confidence', 'bytes inside', 'to/from external', 'members'],
       rows,
       'pattern-table',
+      data.patterns.map((p) => String(p.community)),
     ),
     ...phaseTimeline(data),
   );
+  const filter = rowFilter(element, '#pattern-table', (key) => {
+    const p = data.patterns.find((x) => String(x.community) === key);
+    return (f) =>
+      p !== undefined &&
+      (f.community < 0 || p.community === f.community) &&
+      (f.pattern === '' || p.pattern === f.pattern);
+  });
+  return { element, filter };
+}
+
+/** Hides the rows of a table the filter leaves out; `rule(key)` says which a row's filter keeps. */
+function rowFilter(
+  root: HTMLElement,
+  selector: string,
+  rule: (key: string) => (f: Filter) => boolean,
+): Filtered {
+  const rows = Array.from(root.querySelectorAll<HTMLTableRowElement>(`${selector} tbody tr`));
+  const keeps = rows.map((r) => rule(r.dataset.key ?? ''));
+  return (f) => {
+    rows.forEach((r, i) => {
+      r.classList.toggle('filtered', !keeps[i]?.(f));
+    });
+  };
 }
 
 const PATTERN_COLOURS: Record<string, string> = {
@@ -154,7 +186,10 @@ function phaseTimeline(data: ReportData): Element[] {
 }
 
 /** Costs before and after, the placement side by side with the moves marked, and why each move. */
-export function planView(data: ReportData, colour: (cloud: string) => string): HTMLElement | null {
+export function planView(
+  data: ReportData,
+  colour: (cloud: string) => string,
+): { element: HTMLElement; filter: Filtered } | null {
   const plan = data.plan;
   if (plan === null) return null;
   const kinds = ['egress', 'internet', 'compute', 'migration', 'total'] as const;
@@ -200,10 +235,11 @@ export function planView(data: ReportData, colour: (cloud: string) => string): H
       m.reason,
     ]),
     'moves-table',
+    plan.moves.map((m) => m.vm),
   );
   const horizon = `${(plan.horizonSeconds / 86400).toFixed(0)}-day horizon`;
   const solver = `${plan.solver.name}${plan.solver.optimal ? ', proven optimal' : plan.solver.gap === null ? '' : `, gap ${(100 * plan.solver.gap).toFixed(2)}%`}`;
-  return section(
+  const element = section(
     'plan-view',
     'Plan',
     el('p', { class: 'muted' }, `${plan.moves.length} moves; ${horizon}; solver ${solver}.`),
@@ -211,4 +247,14 @@ export function planView(data: ReportData, colour: (cloud: string) => string): H
     el('div', { class: 'side-by-side' }, side('Before', plan.current), side('After', plan.placement)),
     plan.moves.length === 0 ? el('p', {}, 'No move pays off.') : moves,
   );
+  // A move passes when its VM does, in the cloud it leaves or the one it goes to.
+  const patternOf = new Map(data.patterns.map((p) => [p.community, p.pattern]));
+  const node = new Map(data.graph.nodes.map((n) => [n.id, n]));
+  const filter = rowFilter(element, '#moves-table', (vm) => {
+    const m = plan.moves.find((x) => x.vm === vm);
+    const community = node.get(vm)?.community ?? -1;
+    return (f) =>
+      m !== undefined && (passes(f, m.from, community, patternOf) || passes(f, m.to, community, patternOf));
+  });
+  return { element, filter };
 }
