@@ -20,6 +20,8 @@ svg { display: block; width: 100%; height: auto; max-height: 80vh; }
 .node.moved { stroke: #000; stroke-width: 3; }
 .edge.new-cross { stroke: #d62728; stroke-opacity: 0.9; }
 .edge.joined { stroke-opacity: 0.1; }
+.busiest { fill: #fde0c5; }
+.rate-line { stroke: #d62728; stroke-width: 1.5; }
 .label { display: none; font-size: var(--label-size, 9px); fill: #222; pointer-events: none; paint-order: stroke; stroke: #fff; stroke-width: calc(var(--label-size, 9px) / 4); }
 .label.top, .zoomed .label { display: inline; }
 .legend-node { fill: #999; stroke: #fff; }

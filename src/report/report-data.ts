@@ -65,6 +65,11 @@ export interface ReportData {
     cells: [number, number, number][];
   };
   cloudMatrix: { from: string; to: string; bytes: number; egressCost: number | null }[];
+  /**
+   * Cross-cloud bytes per second in each window (the internet left out), and the busiest stretch: the
+   * windows around the peak at half its rate or more.
+   */
+  crossCloudTimeline: { first: number; seconds: number; rates: number[]; busiest: [number, number] } | null;
   /** Per-window bytes of each graph-view edge ([window, bytes] pairs), for the time slider. */
   windows: { first: number; seconds: number; count: number; edges: [number, number][][] } | null;
   /** Each move with its reason, the text the CLI prints too. */
@@ -141,6 +146,7 @@ export function reportData(graph: ReportGraph, plan: PlanView | null, title: str
     heatmap: heatmap(graph, cloudOf, found.of, byCommunity),
     cloudMatrix: cloudMatrix(graph, cloudOf),
     windows: view === graph ? windows(graph) : null,
+    crossCloudTimeline: crossCloudTimeline(graph, cloudOf),
     plan:
       plan === null
         ? null
@@ -281,4 +287,29 @@ function windows(graph: ReportGraph): ReportData['windows'] {
 /** The community of a group named `<cloud> · community N` (N counts from 1). */
 function groupCommunity(id: string): number {
   return Number.parseInt(id.split('community ')[1] ?? '0', 10) - 1;
+}
+
+function crossCloudTimeline(
+  graph: ReportGraph,
+  cloudOf: Map<string, string>,
+): ReportData['crossCloudTimeline'] {
+  const w = graph.window;
+  if (w === null || w === undefined || w.count < 2 || !graph.edges.some((e) => e.windows !== undefined))
+    return null;
+  const bytes = new Array<number>(w.count).fill(0);
+  for (const e of graph.edges) {
+    if (trafficClass(cloudOf.get(e.source) ?? UNPLACED, cloudOf.get(e.target) ?? UNPLACED) !== 'cross-cloud')
+      continue;
+    for (const [start, b] of e.windows?.series ?? []) {
+      const i = Math.round((start - w.first) / w.seconds);
+      if (i >= 0 && i < w.count) bytes[i] = (bytes[i] as number) + b;
+    }
+  }
+  const rates = bytes.map((b) => b / w.seconds);
+  const peak = rates.indexOf(Math.max(...rates));
+  const half = (rates[peak] as number) / 2;
+  let [from, to] = [peak, peak];
+  while (from > 0 && (rates[from - 1] as number) >= half && half > 0) from--;
+  while (to < rates.length - 1 && (rates[to + 1] as number) >= half && half > 0) to++;
+  return { first: w.first, seconds: w.seconds, rates, busiest: [from, to] };
 }

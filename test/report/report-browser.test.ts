@@ -275,6 +275,27 @@ describe('report in headless Chromium (bundled cluster and its plan)', () => {
     await page.fill('#filter-rate', '0');
   });
 
+  it('draws the cross-cloud rate window by window and names the busiest stretch', async () => {
+    const w = graph.window as NonNullable<GraphDocument['window']>;
+    const cloud = new Map(graph.nodes.map((n) => [n.id, n.kind === 'vm' ? n.cloud : undefined]));
+    const rates = new Array<number>(w.count).fill(0);
+    for (const e of graph.edges) {
+      const [a, b] = [cloud.get(e.source), cloud.get(e.target)];
+      if (a === undefined || b === undefined || a === b) continue;
+      for (const [start, bytes] of e.windows?.series ?? []) {
+        const i = Math.round((start - w.first) / w.seconds);
+        rates[i] = (rates[i] ?? 0) + bytes / w.seconds;
+      }
+    }
+    const points = await page.locator('#cross-cloud-timeline polyline').getAttribute('points');
+    assert.equal(points?.trim().split(' ').length, w.count);
+    assert.match(
+      await textOf(page.locator('#busiest-phase')),
+      new RegExp(`peaking at ${formatBytes(Math.max(...rates)).replace('.', '\\.')}/s`),
+    );
+    assert.equal(await page.locator('#cross-cloud-timeline rect.busiest').count(), 1);
+  });
+
   it('shows the plan: costs before and after, every move marked and explained', async () => {
     assert.equal(await page.locator('#moves-table tbody tr').count(), plan.moves.length);
     // Each move's explanation is the one the CLI prints (plan's "because it" column), word for word.

@@ -36,4 +36,45 @@ describe('report data', () => {
     // A group never mixes clouds.
     for (const n of data.graph.nodes) assert.ok(n.id.startsWith(`${n.cloud} · community`), n.id);
   });
+
+  it('times the cross-cloud rate per window, leaves the internet and inside traffic out, and marks the busiest stretch', () => {
+    const series = (bytes: number[]) => ({
+      series: bytes.map((b, i) => [1000 + 10 * i, b, 1] as [number, number, number]),
+      peakBytesPerSecond: 0,
+      p95BytesPerSecond: 0,
+    });
+    const graph = {
+      schema: 'sky-plan/graph@1' as const,
+      nodes: [
+        { id: 'a1', kind: 'vm' as const, cloud: 'a' },
+        { id: 'a2', kind: 'vm' as const, cloud: 'a' },
+        { id: 'b1', kind: 'vm' as const, cloud: 'b' },
+        { id: 'x', kind: 'external' as const },
+      ],
+      edges: [
+        { source: 'a1', target: 'b1', bytes: 330, packets: 5, windows: series([10, 10, 100, 80, 10, 30]) },
+        { source: 'b1', target: 'a2', bytes: 60, packets: 5, windows: series([0, 0, 0, 20, 40, 0]) },
+        {
+          source: 'a1',
+          target: 'a2',
+          bytes: 6000,
+          packets: 5,
+          windows: series([1000, 1000, 1000, 1000, 1000, 1000]),
+        },
+        {
+          source: 'a1',
+          target: 'x',
+          bytes: 6000,
+          packets: 5,
+          windows: series([1000, 1000, 1000, 1000, 1000, 1000]),
+        },
+      ],
+      window: { seconds: 10, first: 1000, count: 6 },
+      timeRange: { first: 1000, seconds: 60 },
+    };
+    const t = reportData(graph as never, null, 't').crossCloudTimeline;
+    assert.deepEqual(t?.rates, [1, 1, 10, 10, 5, 3]);
+    // The peak (window 2) and its neighbours at half its rate or more: windows 2 to 4.
+    assert.deepEqual(t?.busiest, [2, 4]);
+  });
 });

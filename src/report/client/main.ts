@@ -4,7 +4,7 @@ import { el, Tooltip } from './dom.js';
 import { filterBar } from './filters.js';
 import { graphView } from './graph-view.js';
 import { heatmap } from './heatmap.js';
-import { cloudMatrix, patternTable, planView } from './tables.js';
+import { cloudMatrix, crossCloudTimeline, patternTable, planView } from './tables.js';
 
 /** Entry point of the page: reads the embedded data and builds every view. */
 const data = JSON.parse(
@@ -40,5 +40,7 @@ const filtered = [plan, graph, traffic, patterns].flatMap((v) => (v === null ? [
 main.append(filterBar(data, filtered));
 if (plan !== null) main.append(plan.element);
 main.append(graph.element, traffic.element, cloudMatrix(data));
+const timeline = crossCloudTimeline(data);
+if (timeline !== null) main.append(timeline);
 if (patterns !== null) main.append(patterns.element);
 document.body.dataset.ready = 'true';

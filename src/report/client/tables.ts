@@ -258,3 +258,47 @@ export function planView(
   });
   return { element, filter };
 }
+
+/** Cross-cloud bytes per second, window by window, with the busiest stretch shaded and named. */
+export function crossCloudTimeline(data: ReportData): HTMLElement | null {
+  const t = data.crossCloudTimeline;
+  if (t === null) return null;
+  const [width, height, left, bottom] = [900, 160, 70, 20];
+  const top = Math.max(...t.rates, 1);
+  const x = (i: number) => left + (i / t.rates.length) * (width - left - 10);
+  const y = (rate: number) => height - bottom - (rate / top) * (height - bottom - 10);
+  const chart = svg('svg', { id: 'cross-cloud-timeline', viewBox: `0 0 ${width} ${height}` });
+  const [from, to] = t.busiest;
+  const shade = svg('rect', {
+    class: 'busiest',
+    x: x(from).toFixed(1),
+    y: 4,
+    width: (x(to + 1) - x(from)).toFixed(1),
+    height: height - bottom - 4,
+  });
+  const tip = svg('title');
+  tip.textContent = `busiest: ${((from * t.seconds) | 0).toString()}-${(((to + 1) * t.seconds) | 0).toString()} s`;
+  shade.append(tip);
+  chart.append(shade);
+  const points = t.rates.map((r, i) => `${x(i + 0.5).toFixed(1)},${y(r).toFixed(1)}`).join(' ');
+  chart.append(svg('polyline', { class: 'rate-line', points, fill: 'none' }));
+  const text = (px: number, py: number, content: string, anchor = 'start') => {
+    const label = svg('text', { x: px, y: py, 'font-size': 11, 'text-anchor': anchor });
+    label.textContent = content;
+    chart.append(label);
+  };
+  text(left - 4, 14, `${formatBytes(top)}/s`, 'end');
+  text(left - 4, height - bottom, '0', 'end');
+  text(left, height - 4, '0 s');
+  text(width - 10, height - 4, `${(t.rates.length * t.seconds).toFixed(0)} s`, 'end');
+  return section(
+    'cross-cloud-view',
+    'Cross-cloud traffic over time',
+    el(
+      'p',
+      { class: 'muted', id: 'busiest-phase' },
+      `Per ${t.seconds} s window, the internet left out. Busiest: ${(from * t.seconds).toFixed(0)}-${((to + 1) * t.seconds).toFixed(0)} s (shaded), peaking at ${formatBytes(Math.max(...t.rates))}/s.`,
+    ),
+    el('div', { class: 'frame' }, chart),
+  );
+}
