@@ -108,8 +108,9 @@ export function patternTable(data: ReportData): { element: HTMLElement; filter: 
     ),
     ...phaseTimeline(data),
   );
+  const byCommunity = new Map(data.patterns.map((p) => [String(p.community), p]));
   const filter = rowFilter(element, '#pattern-table', (key) => {
-    const p = data.patterns.find((x) => String(x.community) === key);
+    const p = byCommunity.get(key);
     return (f) =>
       p !== undefined &&
       (f.community < 0 || p.community === f.community) &&
@@ -185,6 +186,21 @@ function phaseTimeline(data: ReportData): Element[] {
   return [el('h3', {}, 'Phases over time'), el('div', { class: 'frame' }, chart)];
 }
 
+/** Moves the table lists at most, in the plan's order: a page of thousands of rows loads and filters slowly. */
+const TABLE_MOVES = 1000;
+
+/** VM names a cloud's box lists at most: thousands of names draw slowly and read as a wall. */
+const BOX_VMS = 200;
+
+/** The names a box shows: the moved VMs first, then the others, in name order, up to BOX_VMS. */
+function shownVms(vms: string[], moved: Set<string>): string[] {
+  const sorted = [...vms].sort();
+  return [...sorted.filter((vm) => moved.has(vm)), ...sorted.filter((vm) => !moved.has(vm))].slice(
+    0,
+    BOX_VMS,
+  );
+}
+
 /** Costs before and after, the placement side by side with the moves marked, and why each move. */
 export function planView(
   data: ReportData,
@@ -219,14 +235,18 @@ export function planView(
             'div',
             { class: 'cloud-box', style: `border-color: ${colour(cloud)}` },
             el('div', { class: 'cloud-name' }, `${cloud} (${vms.length})`),
-            ...vms.sort().map((vm) => el('span', { class: moved.has(vm) ? 'vm moved' : 'vm' }, vm)),
+            ...shownVms(vms, moved).map((vm) => el('span', { class: moved.has(vm) ? 'vm moved' : 'vm' }, vm)),
+            ...(vms.length > BOX_VMS
+              ? [el('span', { class: 'muted' }, ` and ${vms.length - BOX_VMS} more`)]
+              : []),
           ),
         ),
     );
   };
+  const listed = plan.moves.slice(0, TABLE_MOVES);
   const moves = table(
     ['VM', 'move', 'WAN bytes', 'time', 'cost', 'why'],
-    plan.moves.map((m) => [
+    listed.map((m) => [
       m.vm,
       `${m.from} → ${m.to}`,
       sorted(formatBytes(m.wanBytes), m.wanBytes),
@@ -235,8 +255,18 @@ export function planView(
       m.reason,
     ]),
     'moves-table',
-    plan.moves.map((m) => m.vm),
+    listed.map((m) => m.vm),
   );
+  const more =
+    plan.moves.length > listed.length
+      ? [
+          el(
+            'p',
+            { class: 'muted' },
+            `The first ${listed.length} of ${plan.moves.length} moves; the plan JSON has them all.`,
+          ),
+        ]
+      : [];
   const horizon = `${(plan.horizonSeconds / 86400).toFixed(0)}-day horizon`;
   const solver = `${plan.solver.name}${plan.solver.optimal ? ', proven optimal' : plan.solver.gap === null ? '' : `, gap ${(100 * plan.solver.gap).toFixed(2)}%`}`;
   const element = section(
@@ -246,12 +276,14 @@ export function planView(
     costs,
     el('div', { class: 'side-by-side' }, side('Before', plan.current), side('After', plan.placement)),
     plan.moves.length === 0 ? el('p', {}, 'No move pays off.') : moves,
+    ...more,
   );
   // A move passes when its VM does, in the cloud it leaves or the one it goes to.
   const patternOf = new Map(data.patterns.map((p) => [p.community, p.pattern]));
   const node = new Map(data.graph.nodes.map((n) => [n.id, n]));
+  const byVm = new Map(plan.moves.map((m) => [m.vm, m]));
   const filter = rowFilter(element, '#moves-table', (vm) => {
-    const m = plan.moves.find((x) => x.vm === vm);
+    const m = byVm.get(vm);
     const community = node.get(vm)?.community ?? -1;
     return (f) =>
       m !== undefined && (passes(f, m.from, community, patternOf) || passes(f, m.to, community, patternOf));
