@@ -7,6 +7,7 @@ import { buildProblem } from '../plan/build-problem.js';
 import { planCluster } from '../plan/plan-cluster.js';
 import type { PlanDocument } from '../plan/plan-document.js';
 import type { PlannerGraph } from '../plan/read-graph.js';
+import { formatMoney } from '../text-format.js';
 import type { Notice } from './events.js';
 
 export interface PolicyOptions {
@@ -129,8 +130,8 @@ export async function decide(input: DecideInput, o: PolicyOptions): Promise<Deci
       plan,
     };
   const why = !pays
-    ? `saving $${figures.saving.toFixed(2)} does not exceed migrations $${figures.migrationCost.toFixed(2)} by ${o.margin * 100}% + $${o.minSavingDollars}`
-    : `the saving vanishes on the longer window's traffic ($${figures.baselineSaving.toFixed(2)} against migrations $${figures.migrationCost.toFixed(2)}): the pattern may flip back`;
+    ? `saving ${formatMoney(figures.saving)} does not exceed migrations ${formatMoney(figures.migrationCost)} by ${o.margin * 100}% + ${formatMoney(o.minSavingDollars)}`
+    : `the saving vanishes on the longer window's traffic (${formatMoney(figures.baselineSaving)} against migrations ${formatMoney(figures.migrationCost)}): the pattern may flip back`;
   if (forced.size === 0) return { ...base, ...figures, action: 'hold', reason: why, moves: [] };
   // Only what a drain forces: every other VM stays.
   const drained = await planCluster(
@@ -149,7 +150,7 @@ export async function decide(input: DecideInput, o: PolicyOptions): Promise<Deci
 }
 
 function reasonToMove(f: ReturnType<typeof measure>, o: PolicyOptions): string {
-  return `saving $${f.saving.toFixed(2)} over ${(o.horizonSeconds / 86400).toFixed(1)} days exceeds migrations $${f.migrationCost.toFixed(2)} by more than ${o.margin * 100}% + $${o.minSavingDollars}, also on the longer window ($${f.baselineSaving.toFixed(2)})`;
+  return `saving ${formatMoney(f.saving)} over ${(o.horizonSeconds / 86400).toFixed(1)} days exceeds migrations ${formatMoney(f.migrationCost)} by more than ${o.margin * 100}% + ${formatMoney(o.minSavingDollars)}, also on the longer window (${formatMoney(f.baselineSaving)})`;
 }
 
 /** The emergency plan: noticed VMs leave their cloud, nothing else moves. */
@@ -216,14 +217,16 @@ const noFigures = {
   crossCloudAfter: [],
 };
 
+/** Every VM pinned but those leaving, each of them denied the cloud it must leave (and unpinned: it must go). */
 function evacuationSpec(spec: Inventory, notices: Notice[], leaving: string[]): Inventory {
+  const rest = pinned(spec, (vm) => !leaving.includes(vm));
   return {
-    ...pinned(spec, (vm) => !leaving.includes(vm)),
-    vms: pinned(spec, (vm) => !leaving.includes(vm)).vms.map((vm) => {
+    ...rest,
+    vms: rest.vms.map((vm) => {
       const n = notices.find((x) => x.vm === vm.name);
       return n === undefined || !leaving.includes(vm.name)
         ? vm
-        : { ...vm, deniedClouds: [...(vm.deniedClouds ?? []), n.cloud] };
+        : { ...vm, pinned: false, deniedClouds: [...(vm.deniedClouds ?? []), n.cloud] };
     }),
   };
 }

@@ -375,6 +375,56 @@ describe('autopilot policy', () => {
     assert.equal(later.action, 'move');
   });
 
+  it('a drain moves every VM off its cloud whatever it costs, and nothing else', async () => {
+    // Moving costs more than it saves (large VMs, no traffic): only the drain makes them go.
+    const s = spec(
+      [
+        ['d1', 'A', 64],
+        ['d2', 'A', 64],
+        ['k1', 'B', 64],
+      ],
+      twoClouds(),
+    );
+    const g = series(['d1', 'd2', 'k1'], [], 60, () => 0);
+    const input = (events: string) => {
+      const { spec: now, notices } = applyEvents(s, parseEvents(events, 'events'), 3600, () => undefined);
+      return { recent: g, baseline: g, spec: now, notices, history: [], now: 3600, trigger: 'event:drain' };
+    };
+    assert.equal((await decide(input(''), POLICY_DEFAULTS)).action, 'hold');
+    const d = await decide(input('{"type":"drain","time":100,"cloud":"A"}'), POLICY_DEFAULTS);
+    assert.equal(d.action, 'move');
+    assert.match(d.reason, /drained: d1, d2 must leave their cloud/);
+    assert.deepEqual(d.moves.map((m) => [m.vm, m.to]).sort(), [
+      ['d1', 'B'],
+      ['d2', 'B'],
+    ]);
+    const undrained = await decide(
+      input('{"type":"drain","time":100,"cloud":"A"}\n{"type":"undrain","time":200,"cloud":"A"}'),
+      POLICY_DEFAULTS,
+    );
+    assert.equal(undrained.action, 'hold');
+  });
+
+  it('a pinned VM with a termination notice leaves all the same', async () => {
+    const s = spec([['spot', 'A']], twoClouds());
+    const g = series(['spot'], [], 60, () => 0);
+    const events = parseEvents(
+      '{"type":"pin","time":10,"vm":"spot"}\n{"type":"terminate","time":20,"vm":"spot","deadline":4000}',
+      'events',
+    );
+    const { spec: now, notices } = applyEvents(s, events, 3600, () => 'A');
+    assert.equal(now.vms[0]?.pinned, true);
+    const d = await decide(
+      { recent: g, baseline: g, spec: now, notices, history: [], now: 3600, trigger: 'event:terminate' },
+      POLICY_DEFAULTS,
+    );
+    assert.equal(d.action, 'evacuate');
+    assert.deepEqual(
+      d.moves.map((m) => m.to),
+      ['B'],
+    );
+  });
+
   it('a restarted autopilot repeats no finished move', async () => {
     const g = series(['a', 'b'], [['a', 'b']], 120, () => 5 * MB);
     const s = spec(
