@@ -80,7 +80,9 @@ async function collectFromOvs(configure: (target: string) => void, run: Run = {}
         promisify(execFile)('tcpreplay', ['-i', dev, '--pps', pps, '--loop', String(run.loops ?? 1), pcap]),
       ),
     );
-    await new Promise((resolve) => setTimeout(resolve, 3000)); // IPFIX exports its cache every second
+    // IPFIX exports its cache every second, but a loaded machine delays ovs-vswitchd's revalidator: a
+    // 3 s wait once lost the last export (7% of the bytes) with the machine busy.
+    await new Promise((resolve) => setTimeout(resolve, 6000));
   } finally {
     ovs.clearExports();
   }
