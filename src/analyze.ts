@@ -25,6 +25,18 @@ export interface AnalyzeOptions {
   flowTable?: FlowTableOptions;
   /** Called with every flow record (e.g. to write them out); records are not kept otherwise. */
   onFlow?: (record: FlowRecord) => void;
+  /** Called as each capture is opened, with how to tell how far its reading has got. */
+  onFile?: (file: ReadingFile) => void;
+}
+
+/** A capture being read: which of how many, its bytes read so far of its size, its frames so far. */
+export interface ReadingFile {
+  path: string;
+  index: number;
+  files: number;
+  consumed: () => number;
+  size: number | undefined;
+  frames: () => number;
 }
 
 export interface CaptureReport {
@@ -89,7 +101,16 @@ export async function analyzeCaptures(
       options.flowTable ?? FLOW_TABLE_DEFAULTS,
       mobility.capture(input.path, input.host),
     );
-    const read = await readCapture(input.path, session);
+    const read = await readCapture(input.path, session, (source) =>
+      options.onFile?.({
+        path: input.path,
+        index: captures.length,
+        files: inputs.length,
+        consumed: () => source.consumed,
+        size: source.size,
+        frames: () => session.counter.stats.frames,
+      }),
+    );
     session.finish();
     const { stats, warnings: decodeWarnings } = session.counter.finish();
     const fileWarnings = [...read.warnings, ...decodeWarnings];

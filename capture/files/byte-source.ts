@@ -13,6 +13,9 @@ export interface ByteSource {
   read(into: Buffer, offset: number, length: number): Promise<number>;
   /** Set when the input ended abnormally (e.g. a cut gzip stream); readers turn it into a warning. */
   readonly endWarning: string | undefined;
+  /** Bytes of the input (the file as stored: compressed, for gzip) read so far, and its size if known. */
+  readonly consumed: number;
+  readonly size: number | undefined;
   close(): Promise<void>;
 }
 
@@ -35,13 +38,18 @@ export async function openByteSource(path: string): Promise<ByteSource> {
     await handle.close();
     throw openError(path, err);
   }
+  const size = (await handle.stat()).size;
   if (got === 2 && head[0] === GZIP_MAGIC0 && head[1] === GZIP_MAGIC1) {
-    return streamSource(path, handle.createReadStream({ start: 0 }));
+    return streamSource(path, handle.createReadStream({ start: 0 }), size);
   }
   let position = 0;
   return {
     name: path,
     endWarning: undefined,
+    get consumed() {
+      return position;
+    },
+    size,
     async read(into, offset, length) {
       const { bytesRead } = await handle.read(into, offset, length, position);
       position += bytesRead;
@@ -61,8 +69,9 @@ function openError(path: string, err: unknown): CaptureError {
 }
 
 /** Wraps a Node stream, gunzipping it when its first bytes are the gzip magic. */
-function streamSource(name: string, input: Readable): ByteSource {
+function streamSource(name: string, input: Readable, size?: number): ByteSource {
   const raw = input[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+  let consumed = 0;
   let chunks: AsyncIterator<Buffer> | undefined;
   let pending: Buffer | undefined;
   let pendingOffset = 0;
@@ -72,9 +81,13 @@ function streamSource(name: string, input: Readable): ByteSource {
     const first = await raw.next();
     if (first.done) return raw;
     const head = first.value;
+    consumed += head.length;
     async function* replay(): AsyncGenerator<Buffer> {
       yield head;
-      for (let next = await raw.next(); !next.done; next = await raw.next()) yield next.value;
+      for (let next = await raw.next(); !next.done; next = await raw.next()) {
+        consumed += next.value.length;
+        yield next.value;
+      }
     }
     if (head[0] === GZIP_MAGIC0 && head[1] === GZIP_MAGIC1) {
       // pipeline, not pipe: when a reader stops early, `close` destroys the input while the intermediate
@@ -92,6 +105,10 @@ function streamSource(name: string, input: Readable): ByteSource {
     get endWarning() {
       return endWarning;
     },
+    get consumed() {
+      return consumed;
+    },
+    size,
     async read(into, offset, length) {
       chunks ??= await start();
       while (pending === undefined || pendingOffset >= pending.length) {

@@ -1,5 +1,5 @@
 import { CaptureError } from '../capture-error.js';
-import { openByteSource } from './byte-source.js';
+import { type ByteSource, openByteSource } from './byte-source.js';
 import type { FrameSink, ReadSummary } from './frame-sink.js';
 import { PCAP_MAGIC_NS, PCAP_MAGIC_US, readPcap } from './pcap-reader.js';
 import { PCAPNG_SHB, readPcapng } from './pcapng-reader.js';
@@ -10,8 +10,14 @@ import { RecordBuffer } from './record-buffer.js';
  * `sink`. Damage after the start of the file yields the frames before it plus a warning; a file that is
  * not a capture at all is a CaptureError naming what was found.
  */
-export async function readCapture(path: string, sink: FrameSink): Promise<ReadSummary> {
+export async function readCapture(
+  path: string,
+  sink: FrameSink,
+  /** Given the input once open, to watch how far reading has got (a progress line). */
+  onOpen?: (source: ByteSource) => void,
+): Promise<ReadSummary> {
   const source = await openByteSource(path);
+  onOpen?.(source);
   const rb = new RecordBuffer(source);
   try {
     if (!(await rb.fill(4))) {

@@ -13,6 +13,7 @@ import { loadInventory } from '../inventory/load-inventory.js';
 import { parseCaptureArgs } from './capture-args.js';
 import { parseDuration } from './duration.js';
 import { checkOutputPath } from './output-path.js';
+import { readingProgress } from './progress-line.js';
 import { repeatable } from './repeatable.js';
 
 const FORMATS = ['table', 'json', ...EXPORT_FORMATS] as const;
@@ -80,12 +81,14 @@ async function analyzeAction(captureArgs: string[], flags: AnalyzeFlags): Promis
     flags.flows === undefined ? undefined : createWriteStream('', { fd: openSync(flags.flows, 'w') });
   // A write error (a full disk) is reported when the stream ends, below, not as an uncaught event.
   flowStream?.on('error', () => undefined);
+  const progress = readingProgress(process.stderr);
   const analysis = await analyzeCaptures(inputs, {
     inventory,
     windowSeconds,
     flowTable: { ...FLOW_TABLE_DEFAULTS, maxFlows, count: byteCount(flags.bytes) },
     ...(flowStream === undefined ? {} : { onFlow: (r) => flowStream.write(`${JSON.stringify(r)}\n`) }),
-  });
+    ...(progress.onFile === undefined ? {} : { onFile: progress.onFile }),
+  }).finally(progress.stop);
   if (flowStream !== undefined) {
     await new Promise<void>((resolve, reject) =>
       flowStream.end((err?: Error | null) => (err ? reject(err) : resolve())),
