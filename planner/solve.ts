@@ -31,6 +31,10 @@ const multilevelSolver: Solver = {
     });
     let best = multilevel;
     if (multilevel === undefined || buildUnits(p).members.length <= GREEDY_UNITS_LIMIT) {
+      options.onProgress?.(
+        'greedy descent from the current placement',
+        multilevel === undefined ? undefined : evaluate(p, multilevel.placement).cost.total,
+      );
       const greedy = await greedySolver.solve(p, options).catch(() => undefined);
       if (
         greedy !== undefined &&
@@ -61,6 +65,10 @@ async function warmExact(
   options: SolveOptions,
 ): Promise<{ exact: SolveResult; heuristic?: SolveResult }> {
   const heuristic = await multilevelSolver.solve(p, options).catch(() => undefined);
+  options.onProgress?.(
+    `exact (HiGHS), up to ${options.timeLimitSeconds} s`,
+    heuristic === undefined ? undefined : evaluate(p, heuristic.placement).cost.total,
+  );
   const exact = await highsSolver.solve(p, { ...options, warmStart: heuristic?.placement });
   return heuristic === undefined ? { exact } : { exact, heuristic };
 }

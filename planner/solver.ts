@@ -6,6 +6,8 @@ export interface SolveOptions {
   timeLimitSeconds: number;
   /** A feasible placement to start from (the exact solvers take it as their first incumbent). */
   warmStart?: Int32Array | undefined;
+  /** Told each phase as it begins, with the best total cost found so far (a progress line). */
+  onProgress?: ((phase: string, bestCost?: number) => void) | undefined;
 }
 
 export const SOLVE_DEFAULTS: SolveOptions = { seed: 1, timeLimitSeconds: 10 };

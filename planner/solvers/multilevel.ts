@@ -27,6 +27,10 @@ export const multilevelSolver: Solver = {
     const restarts = units <= 200 ? 12 : units <= 5000 ? 4 : 1;
     let best: { placement: Int32Array; cost: number; notes: string[] } | undefined;
     for (let r = 0; r < restarts; r++) {
+      options.onProgress?.(
+        `multilevel: restart ${r + 1} of ${restarts}, coarsening and refining`,
+        best?.cost,
+      );
       // Small clusters coarsen down to a few groups per cloud: whole communities then move together.
       const where = multilevelPartition(level, part, {
         ...MULTILEVEL_DEFAULTS,
@@ -44,7 +48,10 @@ export const multilevelSolver: Solver = {
       const returned = withinLimits(state);
       if (returned > 0) notes.push(`${returned} moves undone to respect the move limit or migration budget`);
       if (!state.feasible() && !makeFeasible(state, state.placement)) continue;
-      if (units <= 5000) localSearch(state, seededRng(options.seed * 1000 + r), 10);
+      if (units <= 5000) {
+        options.onProgress?.(`multilevel: restart ${r + 1} of ${restarts}, local search`, best?.cost);
+        localSearch(state, seededRng(options.seed * 1000 + r), 10);
+      }
       if (!state.feasible()) continue;
       const cost = evaluate(p, state.placement).cost.total;
       if (best === undefined || cost < best.cost)

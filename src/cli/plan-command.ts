@@ -14,6 +14,7 @@ import { readSketches } from '../plan/read-sketches.js';
 import { renderPlan } from '../plan/render-plan.js';
 import { parseDuration } from './duration.js';
 import { checkOutputPath } from './output-path.js';
+import { phaseProgress } from './progress-line.js';
 
 const SOLVER_NAMES = ['auto', ...Object.keys(SOLVERS)];
 
@@ -87,27 +88,33 @@ async function planAction(flags: PlanFlags): Promise<void> {
       : parseDuration(flags.timeLimit, '--time-limit');
   if (flags.phase !== 'whole' && flags.phase !== 'latest')
     throw new UserError('bad_phase', `--phase: "${flags.phase}" is not whole or latest`);
-  const read = await readGraph(flags.graph);
-  const { graph, note } =
-    flags.phase === 'latest'
-      ? latestPhase(read)
-      : { graph: read, note: 'planned on the whole capture (--phase whole)' };
-  let spec = await loadInventory(flags.clouds);
-  const sketches = await readSketches(spec, flags.clouds);
-  if (flags.inventory !== undefined) {
-    const inventory = await loadInventory(flags.inventory);
-    for (const [vm, sketch] of await readSketches(inventory, flags.inventory)) sketches.set(vm, sketch);
-    spec = mergeInventories(spec, inventory);
-  }
-  const doc = await planCluster(graph, spec, {
-    horizonSeconds,
-    downtimePenalty: downtime,
-    sketches,
-    solver: flags.solver as SolverName,
-    seed,
-    timeLimitSeconds,
-    notes: [note, ...(await fillDiskInfo(spec))],
-  });
+  const progress = phaseProgress(process.stderr, 'plan');
+  const doc = await (async () => {
+    progress.phase(`reading ${flags.graph}`);
+    const read = await readGraph(flags.graph);
+    const { graph, note } =
+      flags.phase === 'latest'
+        ? latestPhase(read)
+        : { graph: read, note: 'planned on the whole capture (--phase whole)' };
+    let spec = await loadInventory(flags.clouds);
+    const sketches = await readSketches(spec, flags.clouds);
+    if (flags.inventory !== undefined) {
+      const inventory = await loadInventory(flags.inventory);
+      for (const [vm, sketch] of await readSketches(inventory, flags.inventory)) sketches.set(vm, sketch);
+      spec = mergeInventories(spec, inventory);
+    }
+    progress.phase('building the problem');
+    return planCluster(graph, spec, {
+      horizonSeconds,
+      downtimePenalty: downtime,
+      sketches,
+      solver: flags.solver as SolverName,
+      seed,
+      timeLimitSeconds,
+      notes: [note, ...(await fillDiskInfo(spec))],
+      onProgress: progress.phase,
+    });
+  })().finally(progress.stop);
   const json = `${JSON.stringify(doc, null, 1)}\n`;
   if (flags.out !== undefined) await writeFile(flags.out, json);
   process.stdout.write(flags.json ? json : renderPlan(doc));

@@ -1,5 +1,5 @@
 import type { ReadingFile } from '../analyze.js';
-import { formatBytes, formatCount } from '../text-format.js';
+import { formatBytes, formatCount, formatMoney } from '../text-format.js';
 
 /** A line is drawn only once reading has taken this long: a small input prints nothing. */
 const AFTER_MS = 500;
@@ -42,6 +42,44 @@ export function readingProgress(stream: NodeJS.WriteStream): {
   return {
     onFile: (f) => {
       file = { f, at: performance.now() };
+    },
+    stop: () => {
+      clearInterval(timer);
+      if (drawn) stream.write('\r\x1b[K');
+    },
+  };
+}
+
+/**
+ * A long command's phase on a terminal's stderr (`plan` on a large graph: reading, solving, the best
+ * cost so far), redrawn in place with the time since the start, and cleared at the end. A phase told
+ * while the solver holds the thread is drawn at once; the timer redraws the time between phases.
+ */
+export function phaseProgress(
+  stream: NodeJS.WriteStream,
+  command: string,
+): {
+  phase: (text: string, bestCost?: number) => void;
+  stop: () => void;
+} {
+  if (!stream.isTTY) return { phase: () => undefined, stop: () => undefined };
+  const started = performance.now();
+  let current = '';
+  let drawn = false;
+  const draw = () => {
+    const seconds = (performance.now() - started) / 1000;
+    if (current === '' || seconds * 1000 < AFTER_MS) return;
+    stream.write(
+      `\r\x1b[K${`${command}: ${current} (${seconds.toFixed(1)} s)`.slice(0, Math.max(20, (stream.columns || 120) - 1))}`,
+    );
+    drawn = true;
+  };
+  const timer = setInterval(draw, EVERY_MS);
+  timer.unref();
+  return {
+    phase: (text, bestCost) => {
+      current = bestCost === undefined ? text : `${text}; best so far ${formatMoney(bestCost)}`;
+      draw();
     },
     stop: () => {
       clearInterval(timer);

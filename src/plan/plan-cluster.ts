@@ -14,6 +14,8 @@ export interface ClusterPlanOptions extends PlanOptions {
   solver: SolverName;
   seed: number;
   timeLimitSeconds: number;
+  /** Told each solver phase as it begins, with the best cost so far. */
+  onProgress?: ((phase: string, bestCost?: number) => void) | undefined;
   /** Said of the input before planning (what was measured of it), first in the plan's notes. */
   notes?: string[];
 }
@@ -51,7 +53,11 @@ export async function planCluster(
 /** The plan, or the error naming the conflicting constraints when no placement is feasible. */
 async function attempt(p: PlanProblem, o: ClusterPlanOptions): Promise<PlanResult | InfeasibleError> {
   try {
-    return await solve(p, o.solver, { seed: o.seed, timeLimitSeconds: o.timeLimitSeconds });
+    return await solve(p, o.solver, {
+      seed: o.seed,
+      timeLimitSeconds: o.timeLimitSeconds,
+      onProgress: o.onProgress,
+    });
   } catch (err) {
     if (err instanceof InfeasibleError) return err;
     throw err;

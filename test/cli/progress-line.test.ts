@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
+import { phaseProgress } from '../../src/cli/progress-line.js';
+import { GRAPH_FAMILIES, graphJson } from '../bench/graph-families.js';
 import { FAMILIES, writeFamily } from '../bench/traffic-families.js';
 import { CLI, tempDir } from '../helpers.js';
 
@@ -42,5 +45,55 @@ describe('analyze progress', () => {
     assert.equal(r.status, 0, r.stderr);
     assert.doesNotMatch(r.stderr, /frames\/s/);
     assert.ok(!r.stderr.includes('\x1b[K'), 'no line drawn');
+  });
+
+  it('plan on a large graph shows its phases on a terminal', () => {
+    const dir = tempDir();
+    const graph = join(dir, 'graph.json');
+    const clouds = join(dir, 'clouds.json');
+    // 60,000 VMs: a few seconds, so the phases after the first half second are drawn.
+    writeFileSync(graph, graphJson(GRAPH_FAMILIES.communities(60_000, 1)));
+    writeFileSync(
+      clouds,
+      JSON.stringify({
+        clouds: Array.from({ length: 4 }, (_, c) => ({
+          name: `c${c}`,
+          capacity: { vms: 15_450 },
+          egress: { default: 0.02 },
+        })),
+      }),
+    );
+    const r = spawnSync(
+      'script',
+      [
+        '-qec',
+        `${process.execPath} ${CLI} plan --graph ${graph} --clouds ${clouds} --solver multilevel --out ${join(dir, 'plan.json')}`,
+        '/dev/null',
+      ],
+      { encoding: 'utf8', timeout: 120_000 },
+    );
+    assert.equal(r.status, 0, r.stdout.slice(-500));
+    const lines = r.stdout.split('\r').filter((l) => l.includes('plan: '));
+    assert.ok(
+      lines.some((l) => /plan: multilevel: restart 1 of 1, coarsening and refining \(\d+\.\d s\)/.test(l)),
+      JSON.stringify(lines),
+    );
+  });
+
+  it('names the best cost so far with the phase, in the one money format', async () => {
+    let written = '';
+    const terminal = { isTTY: true, columns: 200, write: (s: string) => (written += s) };
+    const p = phaseProgress(terminal as unknown as NodeJS.WriteStream, 'plan');
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    p.phase('multilevel: restart 2 of 4, local search', 1234.5);
+    p.stop();
+    assert.match(
+      written,
+      /\[Kplan: multilevel: restart 2 of 4, local search; best so far \$1,234\.50 \(0\.\d s\)/,
+    );
+    assert.ok(
+      written.startsWith('\r\x1b[K') && written.endsWith('\r\x1b[K'),
+      'drawn in place, cleared at the end',
+    );
   });
 });
