@@ -30,25 +30,15 @@ const lines = (text: string) =>
     .filter(Boolean)
     .map((l) => JSON.parse(l) as Record<string, unknown>);
 
+/** One dry-run round on the bundled cluster's graph, at its end. */
+const replay = (...extra: string[]) =>
+  runCli(['autopilot', '-g', graph, '-c', inventory, '--dry-run', '--once', '--now', 'end', ...extra]);
+
 describe('sky-plan autopilot', () => {
   it('--dry-run --once decides on the window ending at the graph, logs why, and moves nothing', () => {
     const dir = tempDir();
     const state = join(dir, 'state.json');
-    const r = runCli([
-      'autopilot',
-      '-g',
-      graph,
-      '-c',
-      inventory,
-      '--dry-run',
-      '--once',
-      '--now',
-      'end',
-      '--window',
-      '5m',
-      '--state',
-      state,
-    ]);
+    const r = replay('--window', '5m', '--state', state);
     assert.equal(r.status, 0, r.stderr);
     const [d] = lines(r.stdout);
     assert.equal(d?.trigger, 'start');
@@ -61,23 +51,7 @@ describe('sky-plan autopilot', () => {
     assert.deepEqual(saved.history, []);
     assert.equal(saved.lastRound, d?.time);
     // A margin no saving reaches: the same round holds, and says why.
-    const held = runCli([
-      'autopilot',
-      '-g',
-      graph,
-      '-c',
-      inventory,
-      '--dry-run',
-      '--once',
-      '--now',
-      'end',
-      '--window',
-      '5m',
-      '--state',
-      join(dir, 's2.json'),
-      '--margin',
-      '100',
-    ]);
+    const held = replay('--window', '5m', '--state', join(dir, 's2.json'), '--margin', '100');
     assert.equal(held.status, 0, held.stderr);
     assert.equal(lines(held.stdout)[0]?.action, 'hold');
   });
@@ -92,19 +66,7 @@ describe('sky-plan autopilot', () => {
       join(dir, 'events', 'a.jsonl'),
       '{"type":"pin","time":1,"vm":"mr-map3"}\n{"type":"price","time":"yesterday","cloud":"rennes"}\n',
     );
-    const bad = runCli([
-      'autopilot',
-      '-g',
-      graph,
-      '-c',
-      inventory,
-      '--dry-run',
-      '--once',
-      '--events',
-      join(dir, 'events'),
-      '--state',
-      join(dir, 's.json'),
-    ]);
+    const bad = replay('--events', join(dir, 'events'), '--state', join(dir, 's.json'));
     assert.equal(bad.status, 3);
     assert.match(bad.stderr, /events[/\\]a\.jsonl:2: time: /);
     assert.doesNotMatch(bad.stderr, /at .*\.js:\d+/);
@@ -112,19 +74,7 @@ describe('sky-plan autopilot', () => {
       join(dir, 'events', 'a.jsonl'),
       '{"type":"terminate","time":1,"vm":"nobody","deadline":100}\n',
     );
-    const unknown = runCli([
-      'autopilot',
-      '-g',
-      graph,
-      '-c',
-      inventory,
-      '--dry-run',
-      '--once',
-      '--events',
-      join(dir, 'events'),
-      '--state',
-      join(dir, 's.json'),
-    ]);
+    const unknown = replay('--events', join(dir, 'events'), '--state', join(dir, 's.json'));
     assert.equal(unknown.status, 3);
     assert.match(unknown.stderr, /VM "nobody"/);
   });
