@@ -27,6 +27,11 @@ export interface Endpoint {
 }
 
 export const EXTERNAL_ID = 'external';
+/**
+ * The far end of a non-IP frame whose address the capture does not carry (a cooked SLL frame names
+ * its sender only): one node for all of them, rather than a made-up MAC.
+ */
+export const NO_MAC_ID = '(no MAC)';
 
 /** One side of a flow, as the flow table stores it. */
 export interface FlowSide {
@@ -112,6 +117,7 @@ export class Attribution {
 
   /** Non-IP frames: a MAC node, or the IP ARP bound to that MAC so it joins the host's IP node. */
   private resolveMacOnly(mac: number): Endpoint {
+    if (mac < 0) return { id: NO_MAC_ID, kind: 'unknown' };
     const ip = this.arpMacToIp.get(mac);
     if (ip !== undefined) {
       const text = ipv4ToString(ip);

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { Attribution, NO_MAC_ID } from '../../capture/attribution.js';
 import { analyzeCaptures } from '../../src/analyze.js';
 import { parseInventory } from '../../src/inventory/load-inventory.js';
 import { frame, hex, pcapFile, tcpFrame, writeTemp } from '../helpers.js';
@@ -69,5 +70,19 @@ describe('attribution', () => {
         ['10.0.0.2', 'host'],
       ],
     );
+  });
+
+  it('names the unknown far end of a non-IP frame (no MAC in the capture) as such, not as a made-up MAC', () => {
+    for (const known of [undefined, []]) {
+      const a = new Attribution(known);
+      assert.deepEqual(a.resolve({ version: 0, words: [], mac: -1, vlan: -1, vni: -1 }), {
+        id: NO_MAC_ID,
+        kind: 'unknown',
+      });
+      assert.equal(
+        a.resolve({ version: 0, words: [], mac: 0x020000000001, vlan: -1, vni: -1 }).id,
+        known === undefined ? '02:00:00:00:00:01' : 'external',
+      );
+    }
   });
 });
