@@ -28,6 +28,7 @@ import { readTextSync } from '../read-text.js';
 import { parseDuration } from './duration.js';
 import { listenAddress } from './listen-address.js';
 import { dedupCache, migrationDriver, saveRoutes } from './migration-driver.js';
+import { checkOutputPath } from './output-path.js';
 
 interface AutopilotFlags {
   graph: string;
@@ -113,6 +114,8 @@ export function registerAutopilot(program: Command): void {
 }
 
 async function autopilotAction(flags: AutopilotFlags): Promise<number> {
+  checkOutputPath('--state', flags.state);
+  checkOutputPath('--log', flags.log);
   if (flags.driver === undefined && !flags.dryRun)
     throw new UserError(
       'missing_driver',

@@ -75,6 +75,9 @@ describe('sky-plan autopilot', () => {
       '{"type":"terminate","time":1,"vm":"nobody","deadline":100}\n',
     );
     const unknown = replay('--events', join(dir, 'events'), '--state', join(dir, 's.json'));
+    const nowhere = replay('--log', join(dir, 'missing', 'log.jsonl'));
+    assert.equal(nowhere.status, 2);
+    assert.match(nowhere.stderr, /--log: the directory .*missing does not exist/);
     assert.equal(unknown.status, 3);
     assert.match(unknown.stderr, /VM "nobody"/);
   });
