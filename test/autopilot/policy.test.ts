@@ -4,6 +4,7 @@ import { describe, it } from 'node:test';
 import { applyHistory, readState, writeState } from '../../src/autopilot/autopilot-state.js';
 import { applyEvents, parseEvents } from '../../src/autopilot/events.js';
 import {
+  type DecideInput,
   type Decision,
   decide,
   type MoveRecord,
@@ -106,6 +107,18 @@ async function run(
   }
   return { decisions, history };
 }
+
+/** One round's input on a graph whose traffic is the same in every window (recent = baseline). */
+const steady = (g: PlannerGraph, spec: Inventory, over: Partial<DecideInput> = {}): DecideInput => ({
+  recent: g,
+  baseline: g,
+  spec,
+  notices: [],
+  history: [],
+  now: 3600,
+  trigger: 'period',
+  ...over,
+});
 
 const MB = 1e6;
 
@@ -214,10 +227,7 @@ describe('autopilot policy', () => {
       'events',
     );
     const after = applyEvents(s, event === undefined ? [] : [event], 3600, () => undefined).spec;
-    const d = await decide(
-      { recent: g, baseline: g, spec: after, notices: [], history: [], now: 3600, trigger: 'event:price' },
-      POLICY_DEFAULTS,
-    );
+    const d = await decide(steady(g, after, { trigger: 'event:price' }), POLICY_DEFAULTS);
     // Worked out here, not by the planner: 1 vCPU at $0.05/h less over the horizon, against the memory's
     // bytes at $2/GB, with the margin.
     const saving = 0.05 * (POLICY_DEFAULTS.horizonSeconds / 3600);
@@ -230,10 +240,7 @@ describe('autopilot policy', () => {
     assert.deepEqual(d.moves.map((m) => m.vm).sort(), expected);
     assert.ok(d.moves.every((m) => m.to === 'B'));
     // Before the drop, nothing pays.
-    const before = await decide(
-      { recent: g, baseline: g, spec: s, notices: [], history: [], now: 3600, trigger: 'period' },
-      POLICY_DEFAULTS,
-    );
+    const before = await decide(steady(g, s), POLICY_DEFAULTS);
     assert.equal(before.action, 'hold');
   });
 
@@ -259,10 +266,7 @@ describe('autopilot policy', () => {
       3600,
       (vm) => s.vms.find((x) => x.name === vm)?.cloud,
     );
-    const d = await decide(
-      { recent: g, baseline: g, spec: now, notices, history: [], now: 3600, trigger: 'event:terminate' },
-      POLICY_DEFAULTS,
-    );
+    const d = await decide(steady(g, now, { notices, trigger: 'event:terminate' }), POLICY_DEFAULTS);
     assert.equal(d.action, 'evacuate');
     assert.deepEqual(d.moves.map((m) => [m.vm, m.to]).sort(), [
       ['huge', 'B'],
@@ -285,15 +289,7 @@ describe('autopilot policy', () => {
       clouds: now.clouds.map((c) => (c.name === 'B' ? { ...c, capacity: { vms: 1 } } : c)),
     };
     const stuck = await decide(
-      {
-        recent: g,
-        baseline: g,
-        spec: full,
-        notices: notices.filter((n) => n.vm === 'spot'),
-        history: [],
-        now: 3600,
-        trigger: 'event:terminate',
-      },
+      steady(g, full, { notices: notices.filter((n) => n.vm === 'spot'), trigger: 'event:terminate' }),
       POLICY_DEFAULTS,
     );
     assert.equal(stuck.action, 'hold');
@@ -305,10 +301,7 @@ describe('autopilot policy', () => {
       { vm: 'spot', from: 'A', to: 'B', at: 3600 },
       { vm: 'huge', from: 'A', to: 'B', at: 3600 },
     ]);
-    const later = await decide(
-      { recent: g, baseline: g, spec: moved, notices, history: [], now: 3660, trigger: 'period' },
-      POLICY_DEFAULTS,
-    );
+    const later = await decide(steady(g, moved, { notices, now: 3660 }), POLICY_DEFAULTS);
     assert.notEqual(later.action, 'evacuate');
   });
 
@@ -352,15 +345,7 @@ describe('autopilot policy', () => {
       ],
       twoClouds(),
     );
-    const input = (history: MoveRecord[]) => ({
-      recent: g,
-      baseline: g,
-      spec: s,
-      notices: [],
-      history,
-      now: 7200,
-      trigger: 'period',
-    });
+    const input = (history: MoveRecord[]) => steady(g, s, { history, now: 7200 });
     const free = await decide(input([]), POLICY_DEFAULTS);
     assert.equal(free.action, 'move');
     const recent = [
@@ -388,7 +373,7 @@ describe('autopilot policy', () => {
     const g = series(['d1', 'd2', 'k1'], [], 60, () => 0);
     const input = (events: string) => {
       const { spec: now, notices } = applyEvents(s, parseEvents(events, 'events'), 3600, () => undefined);
-      return { recent: g, baseline: g, spec: now, notices, history: [], now: 3600, trigger: 'event:drain' };
+      return steady(g, now, { notices, trigger: 'event:drain' });
     };
     assert.equal((await decide(input(''), POLICY_DEFAULTS)).action, 'hold');
     const d = await decide(input('{"type":"drain","time":100,"cloud":"A"}'), POLICY_DEFAULTS);
@@ -414,10 +399,7 @@ describe('autopilot policy', () => {
     );
     const { spec: now, notices } = applyEvents(s, events, 3600, () => 'A');
     assert.equal(now.vms[0]?.pinned, true);
-    const d = await decide(
-      { recent: g, baseline: g, spec: now, notices, history: [], now: 3600, trigger: 'event:terminate' },
-      POLICY_DEFAULTS,
-    );
+    const d = await decide(steady(g, now, { notices, trigger: 'event:terminate' }), POLICY_DEFAULTS);
     assert.equal(d.action, 'evacuate');
     assert.deepEqual(
       d.moves.map((m) => m.to),
@@ -434,15 +416,7 @@ describe('autopilot policy', () => {
       ],
       twoClouds(),
     );
-    const input = (history: MoveRecord[]) => ({
-      recent: g,
-      baseline: g,
-      spec: applyHistory(s, history),
-      notices: [],
-      history,
-      now: 7200,
-      trigger: 'period',
-    });
+    const input = (history: MoveRecord[]) => steady(g, applyHistory(s, history), { history, now: 7200 });
     const first = await decide(input([]), { ...POLICY_DEFAULTS, maxMovesPerVm: 1000 });
     assert.equal(first.action, 'move');
     assert.equal(first.moves.length, 1);
