@@ -66,11 +66,27 @@ export class MobilityWatch {
     };
   }
 
-  /** The host a VM last announced itself behind (RARP or gratuitous ARP) before `until`, if any. */
-  announcedHost(vm: string, until: number): string | undefined {
-    let host: string | undefined;
-    for (const e of this.announcements.get(vm) ?? []) if (e.time < until) host = e.host;
-    return host;
+  /**
+   * The host a VM last announced itself behind (RARP or gratuitous ARP) before `until`, if any; `home`
+   * is where it ran before any announcement. A bridge floods a migrated VM's announcement to every
+   * port, its old tap among them while the source QEMU still holds it: one burst seen behind the old
+   * host and a new one names the new one, whichever copy came first.
+   */
+  announcedHost(vm: string, until: number, home?: string): string | undefined {
+    const list = this.announcements.get(vm);
+    if (list === undefined) return undefined; // the common case, once per flow and window
+    const seen = list.filter((e) => e.time < until);
+    let host = home;
+    for (let i = 0; i < seen.length; ) {
+      const start = (seen[i] as { time: number }).time;
+      let moved: string | undefined;
+      for (; i < seen.length && (seen[i] as { time: number }).time - start < BURST_SECONDS; i++) {
+        const at = (seen[i] as { host: string }).host;
+        if (moved === undefined && at !== host) moved = at;
+      }
+      host = moved ?? host;
+    }
+    return seen.length === 0 ? undefined : host;
   }
 
   /** Every event, host changes included, in time order. */

@@ -59,7 +59,8 @@ export class TrafficGraph {
      * The hypervisor a VM last announced itself behind (a migration's RARP) up to a time, if any: a
      * moved VM sends from its new host, whatever the inventory says.
      */
-    private readonly announcedHost: (vm: string, until: number) => string | undefined = () => undefined,
+    private readonly announcedHost: (vm: string, until: number, home?: string) => string | undefined = () =>
+      undefined,
     private readonly windowSeconds = Number.POSITIVE_INFINITY,
   ) {}
 
@@ -192,9 +193,11 @@ export class TrafficGraph {
     until: number,
   ): boolean {
     if (capture.host === undefined) return true;
-    const senderHost = this.announcedHost(sender.id, until) ?? sender.host;
+    const senderHost = this.announcedHost(sender.id, until, sender.host) ?? sender.host;
     const receiverHost =
-      receiver === undefined ? undefined : (this.announcedHost(receiver.id, until) ?? receiver.host);
+      receiver === undefined
+        ? undefined
+        : (this.announcedHost(receiver.id, until, receiver.host) ?? receiver.host);
     const owner =
       senderHost !== undefined && this.capturedHosts.has(senderHost)
         ? senderHost

@@ -86,7 +86,7 @@ export async function analyzeCaptures(
     capturedHosts,
     options.windowSeconds !== undefined,
     options.onFlow,
-    (vm, until) => mobility.announcedHost(vm, until),
+    (vm, until, home) => mobility.announcedHost(vm, until, home),
     options.windowSeconds,
   );
   const captures: CaptureReport[] = [];

@@ -36,6 +36,7 @@ export type ErrorCode =
   | 'bad_solver'
   | 'bad_stat'
   | 'bad_store_max'
+  | 'bad_tap'
   | 'cannot_listen'
   | 'cannot_read'
   | 'conflicting_format'

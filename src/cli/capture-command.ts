@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
+import { parseMac } from '../../capture/addresses.js';
 import { FLOW_TABLE_DEFAULTS } from '../../capture/flow-table.js';
 import { captureDevices } from '../../capture/live/device-list.js';
 import { libvirtTaps } from '../../capture/live/libvirt-taps.js';
@@ -18,6 +19,7 @@ import { readToken } from './token.js';
 interface CaptureFlags {
   list?: boolean;
   interface: string[];
+  tap: string[];
   libvirt?: string | boolean;
   libvirtEvery: string;
   filter: string;
@@ -52,6 +54,12 @@ export function registerCapture(program: Command): void {
     )
     .option('--list', 'list the interfaces libpcap can capture on, with their addresses, and exit')
     .option('-i, --interface <names>', 'interfaces to capture, comma-separated (repeatable)', commaList, [])
+    .option(
+      '--tap <name=mac>',
+      "a VM's tap and the VM's MAC (repeatable): captured, counting only what that VM sent, so a frame between two local VMs counts once",
+      commaList,
+      [],
+    )
     .option('--libvirt [uri]', "capture every running VM's tap, named by libvirt (virsh domiflist)")
     .option('--libvirt-every <duration>', 'read the VMs and their taps again this often', '60s')
     .option('-f, --filter <bpf>', 'BPF filter', '')
@@ -114,9 +122,10 @@ async function captureAction(flags: CaptureFlags): Promise<void> {
           keep: integer(flags.pcapKeep, '--pcap-keep', 1, 1_000_000),
         };
   const token = flags.tokenFile === undefined ? undefined : readToken(flags.tokenFile);
-  const interfaces = flags.interface;
+  const taps = new Map(flags.tap.map(tapOf));
+  const interfaces = [...new Set([...flags.interface, ...taps.keys()])];
   if (interfaces.length === 0 && flags.libvirt === undefined) {
-    throw new UserError('no_interfaces', 'say what to capture: -i vnet0,vnet1 or --libvirt');
+    throw new UserError('no_interfaces', 'say what to capture: -i vnet0,vnet1, --tap vnet0=MAC or --libvirt');
   }
   const uri = typeof flags.libvirt === 'string' ? flags.libvirt : undefined;
   const readVms = flags.libvirt === undefined ? undefined : () => libvirtTaps(uri);
@@ -146,6 +155,7 @@ async function captureAction(flags: CaptureFlags): Promise<void> {
     summary = await runCapture(
       {
         interfaces,
+        taps,
         open,
         collector,
         host: flags.host,
@@ -190,4 +200,13 @@ function integer(text: string, option: string, min: number, max: number): number
     throw new UserError('bad_number', `${option}: "${text}" must be an integer from ${min} to ${max}`);
   }
   return n;
+}
+
+/** `--tap NAME=MAC`: the interface and the MAC of the VM behind it. */
+function tapOf(text: string): [string, number] {
+  const eq = text.lastIndexOf('=');
+  const mac = eq > 0 ? parseMac(text.slice(eq + 1)) : undefined;
+  if (mac === undefined)
+    throw new UserError('bad_tap', `--tap: "${text}" is not NAME=MAC (e.g. vnet0=52:54:00:12:34:56)`);
+  return [text.slice(0, eq), mac];
 }

@@ -33,6 +33,7 @@ export const ERROR_TABLE: Record<ErrorCode, ErrorEntry> = {
   bad_stat: { exit: 'usage', meaning: 'autopilot --stat is not mean, p95 or peak' },
   bad_solver: { exit: 'usage', meaning: 'plan --solver names no solver' },
   bad_store_max: { exit: 'usage', meaning: 'tunnel --store-max-gib is not a positive number' },
+  bad_tap: { exit: 'usage', meaning: 'capture --tap is not NAME=MAC' },
   cannot_listen: {
     exit: 'input',
     meaning: 'collect cannot listen there (the port is in use, or the address is not here)',
@@ -96,7 +97,7 @@ export const ERROR_TABLE: Record<ErrorCode, ErrorEntry> = {
     meaning: 'export without --format and an output name that does not say it',
   },
   no_clouds: { exit: 'input', meaning: 'the clouds spec names no cloud' },
-  no_interfaces: { exit: 'usage', meaning: 'capture with neither -i nor --libvirt' },
+  no_interfaces: { exit: 'usage', meaning: 'capture with none of -i, --tap and --libvirt' },
   no_libvirt: { exit: 'usage', meaning: 'a host or cloud of a move has no libvirt settings' },
   no_live_capture: { exit: 'input', meaning: 'the native pcap module did not load' },
   no_phases: { exit: 'input', meaning: 'plan --phase latest on a graph without phases (no --window)' },

@@ -96,7 +96,7 @@ export class Aggregator {
       this.hosts,
       true,
       undefined,
-      (vm, until) => this.mobility.announcedHost(vm, until),
+      (vm, until, home) => this.mobility.announcedHost(vm, until, home),
       options.windowSeconds,
     );
   }

@@ -15,6 +15,8 @@ export interface RunCaptureOptions {
   host: string;
   windowSeconds: number;
   flowTable: FlowTableOptions;
+  /** Taps the operator named, each with the MAC of the VM behind it: their frames count like libvirt's. */
+  taps?: ReadonlyMap<string, number>;
   /** VMs on this hypervisor with their taps (libvirt); their frames count on their own tap only. */
   vms: LocalVm[];
   /** Reads the VMs again every `seconds` (VMs start, stop and migrate): taps come and go with them. */
@@ -51,9 +53,11 @@ export async function runCapture(options: RunCaptureOptions, stop: Promise<void>
     vms: options.vms,
   });
   const filter = new SenderFilter();
-  if (options.vms.length === 0 && options.interfaces.length > 1) {
+  const named = options.taps ?? new Map<string, number>();
+  const untapped = options.interfaces.filter((i) => !named.has(i));
+  if (options.vms.length === 0 && untapped.length > 1) {
     options.warn(
-      `capturing ${options.interfaces.length} interfaces without knowing which VM is behind each (--libvirt): a frame that crosses two of them counts twice`,
+      `capturing ${untapped.length} interfaces without knowing which VM is behind each (--tap or --libvirt): a frame that crosses two of them counts twice`,
     );
   }
   const pcap = options.pcap;
@@ -85,9 +89,12 @@ export async function runCapture(options: RunCaptureOptions, stop: Promise<void>
       }
     }
     filter.setTaps(
-      new Map(
-        vms.filter((vm) => taps.has(vm.interface)).map((vm) => [vm.interface, parseMac(vm.mac) as number]),
-      ),
+      new Map([
+        ...named,
+        ...vms
+          .filter((vm) => taps.has(vm.interface))
+          .map((vm) => [vm.interface, parseMac(vm.mac) as number] as const),
+      ]),
     );
     collector.setVms(vms);
   };

@@ -12,8 +12,14 @@ export class Background {
   stderr = '';
   private readonly exited: Promise<number | null>;
 
-  constructor(args: string[], env: NodeJS.ProcessEnv = process.env) {
-    this.proc = spawn(process.execPath, [CLI, ...args], {
+  /** `netns`: run it in that network namespace (ip netns exec). */
+  constructor(args: string[], env: NodeJS.ProcessEnv = process.env, netns?: string) {
+    const argv = [process.execPath, CLI, ...args];
+    const [command, ...rest] = (netns === undefined ? argv : ['ip', 'netns', 'exec', netns, ...argv]) as [
+      string,
+      ...string[],
+    ];
+    this.proc = spawn(command, rest, {
       cwd: ROOT,
       env,
       stdio: ['ignore', 'pipe', 'pipe'],

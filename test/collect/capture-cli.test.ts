@@ -11,7 +11,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import { parseDomiflist } from '../../capture/live/libvirt-taps.js';
 import type { GraphDocument } from '../../src/graph/graph-model.js';
 import { CLI, fixture, ROOT, runCli, tempDir } from '../helpers.js';
@@ -64,7 +64,10 @@ describe('sky-plan capture: what goes wrong, said clearly', () => {
     const badFilter = runCli(['capture', '-i', 'lo', '--filter', 'port nope']);
     assert.equal(badFilter.status, 2);
     assert.match(badFilter.stderr, /--filter "port nope" is not a valid BPF expression/);
-    assert.match(runCli(['capture']).stderr, /-i vnet0,vnet1 or --libvirt/);
+    assert.match(runCli(['capture']).stderr, /-i vnet0,vnet1, --tap vnet0=MAC or --libvirt/);
+    const badTap = runCli(['capture', '--tap', 'vnet0']);
+    assert.equal(badTap.status, 2);
+    assert.match(badTap.stderr, /--tap: "vnet0" is not NAME=MAC/);
   });
 
   it('without the native module: capture says what to install, analyze still works', () => {
@@ -110,8 +113,7 @@ describe('sky-plan capture --libvirt on taps and their bridge (root)', () => {
     spawnSync('ip', ['link', 'del', bridge]);
   });
 
-  it('a frame crossing two taps and the bridge counts once, on its sender’s tap', async () => {
-    const dir = tempDir();
+  before(() => {
     // A hub, as in the lab, so the bridge device sees every frame too. Without multicast snooping: a
     // snooping bridge joins 224.0.0.106 and reports it again (IGMPv3, from the bridge itself) when its MAC
     // changes as ports join. Sent up to a second later, under load that report fell between tcpdump's
@@ -134,6 +136,10 @@ describe('sky-plan capture --libvirt on taps and their bridge (root)', () => {
     for (const [me, peer] of [vms, [...vms].reverse()] as [(typeof vms)[number], (typeof vms)[number]][]) {
       ip('-n', me.ns, 'neigh', 'replace', peer.ip, 'lladdr', peer.mac, 'dev', 'eth0', 'nud', 'permanent');
     }
+  });
+
+  it('a frame crossing two taps and the bridge counts once, on its sender’s tap', async () => {
+    const dir = tempDir();
     // virsh as libvirt would answer on this hypervisor (no libvirtd in CI).
     const bin = join(dir, 'bin');
     mkdirSync(bin);
@@ -240,5 +246,57 @@ describe('sky-plan capture --libvirt on taps and their bridge (root)', () => {
     assert.deepEqual(pairs(live), pairs(expected));
     const ab = live.edges.find((e) => e.source === 'vm-a' && e.target === 'vm-b');
     assert.ok(ab !== undefined && ab.bytes > 200000, `vm-a → vm-b bytes: ${ab?.bytes}`);
+  });
+
+  it('--tap NAME=MAC on both taps, without libvirt: each frame counts once, where its sender put it', async () => {
+    // Nothing says which VM is behind which tap here.
+    const dir = tempDir();
+    const out = join(dir, 'windows');
+    const truthPcap = join(dir, 'tap.pcap');
+    const truth = spawn('tcpdump', ['-i', vms[0]?.tap as string, '--immediate-mode', '-U', '-w', truthPcap], {
+      stdio: 'ignore',
+    });
+    const capture = new Background([
+      'capture',
+      ...vms.flatMap((vm) => ['--tap', `${vm.tap}=${vm.mac}`]),
+      '--window',
+      '1s',
+      '--host',
+      'hv1',
+      '--out',
+      out,
+    ]);
+    await capture.waitFor(/capturing on/);
+    await sleep(1000);
+    const server = spawn('ip', ['netns', 'exec', vms[1]?.ns as string, process.execPath, '-e', SINK], {
+      stdio: 'ignore',
+    });
+    await sleep(500);
+    execFileSync('ip', ['netns', 'exec', vms[0]?.ns as string, process.execPath, '-e', SEND], {
+      stdio: 'ignore',
+      timeout: 20_000,
+    });
+    server.kill();
+    await sleep(1500);
+    assert.equal(await capture.stop(), 0, capture.stderr);
+    assert.doesNotMatch(capture.stderr, /counts twice/);
+    truth.kill('SIGINT');
+    await new Promise((r) => truth.on('exit', r));
+    // Every frame between the two crosses vm-a's tap: there, one capture holds them all once.
+    const inventory = join(dir, 'inventory.json');
+    writeFileSync(
+      inventory,
+      JSON.stringify({ vms: vms.map((vm) => ({ name: vm.name, nics: [{ mac: vm.mac, ips: [vm.ip] }] })) }),
+    );
+    const merged = runCli(['collect', ...readWindowFiles(out).files, '--inventory', inventory, '--json']);
+    assert.equal(merged.status, 0, merged.stderr);
+    const expected = JSON.parse(runCli(['analyze', truthPcap, '--inventory', inventory, '--json']).stdout);
+    const pairs = (g: GraphDocument) =>
+      g.edges.map((e) => `${e.source}>${e.target} ${e.bytes} ${e.packets}`).sort();
+    assert.deepEqual(
+      pairs(JSON.parse(merged.stdout) as GraphDocument),
+      pairs(expected as GraphDocument),
+      `${capture.stderr} ${JSON.stringify(readWindowFiles(out).docs.map((d) => [d.window.index, d.decode.frames]))}`,
+    );
   });
 });

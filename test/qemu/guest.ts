@@ -57,6 +57,11 @@ if [ -n "$net" ]; then
   /bin/busybox ip addr add "$net" dev eth0
   /bin/busybox ip link set eth0 up
   /bin/busybox nc -ll -p ${ECHO_PORT} -e /bin/busybox cat &
+  ping=$(/bin/busybox sed -n 's/.* ping=\\([^ ]*\\).*/\\1/p' /proc/cmdline)
+  if [ -n "$ping" ]; then
+    set -- $(echo "$ping" | /bin/busybox tr , ' ')
+    /bin/busybox ping -q -s "$2" -i "$3" "$1" > /dev/null &
+  fi
 fi
 if /bin/busybox grep -q readdisk /proc/cmdline; then
   /bin/busybox dd if=/dev/vda of=/dev/null bs=1M count=64 2>/dev/null
@@ -85,9 +90,9 @@ export function buildGuest(): Guest {
   const depends = execFileSync('apt-cache', ['depends', 'linux-image-amd64'], { encoding: 'utf8' });
   const pkg = /Depends: (linux-image-[\w.-]+)/.exec(depends)?.[1];
   if (pkg === undefined) throw new Error(`no kernel package behind linux-image-amd64: ${depends}`);
-  // v6: the initrd carries virtio_blk and e1000, writes the counter at COUNTER_OFFSET, may read its
-  // disk, prints its ticks through the kernel console, and given an address echoes TCP.
-  const dir = join(tmpdir(), `sky-plan-guest-v6-${pkg}`);
+  // v7: the initrd carries virtio_blk and e1000, writes the counter at COUNTER_OFFSET, may read its
+  // disk, prints its ticks through the kernel console, and given an address echoes TCP and may ping.
+  const dir = join(tmpdir(), `sky-plan-guest-v7-${pkg}`);
   const initrd = join(dir, 'initrd.gz');
   const kernelDir = join(dir, 'unpacked', 'boot');
   const kernelName = () => readdirSync(kernelDir).find((f) => f.startsWith('vmlinuz-'));
@@ -123,6 +128,8 @@ export function qemuCommand(
     tap?: string;
     /** The guest's address on its NIC (e.g. 10.98.0.10/24): it then echoes TCP on ECHO_PORT. */
     net?: string;
+    /** With `net`: the guest pings this address all the time, `size` data bytes every `interval` s. */
+    ping?: { to: string; size: number; interval: number };
     incoming?: string;
     /** A qcow2 image, attached as virtio disk whose node-name is vda. */
     disk?: string;
@@ -149,7 +156,7 @@ export function qemuCommand(
     guest.initrd,
     '-append',
     // printk.devkmsg=on: the ticks go through /dev/kmsg, which otherwise rate-limits them.
-    `console=ttyS0 nokaslr quiet panic=-1 printk.devkmsg=on${o.readDisk ? ' readdisk' : ''}${o.net === undefined ? '' : ` net=${o.net}`}`,
+    `console=ttyS0 nokaslr quiet panic=-1 printk.devkmsg=on${o.readDisk ? ' readdisk' : ''}${o.net === undefined ? '' : ` net=${o.net}`}${o.ping === undefined ? '' : ` ping=${o.ping.to},${o.ping.size},${o.ping.interval}`}`,
     '-qmp',
     `unix:${o.qmp},server=on,wait=off`,
     // QEMU announces a migrated NIC with RARP frames; the test receives them on this UDP port.
@@ -176,7 +183,7 @@ export function qemuCommand(
  * [vda=PATH]`: the guest's QEMU paused for -incoming, with the VM's own MAC (from DIR/VM.mac), its
  * serial in DIR/CLOUD/VM.serial and, with `disk`, on the image sky-plan created ({disks}). It is not
  * given -S: the driver keeps the destination from running before its disks are complete. `prefix` runs
- * it elsewhere (ip netns exec NAME).
+ * it elsewhere (ip netns exec NAME). A `tap` of `t{vm}{cloud}` gives each VM its own tap per cloud.
  */
 export function writeLaunchScript(
   guest: Guest,
@@ -199,7 +206,10 @@ export function writeLaunchScript(
     .replace('QMPSOCK', '"$3"')
     .replace('SERIALPATH', `"${dir}/$2/$1.serial"`)
     .replace('MACADDR', `"$(cat ${dir}/$1.mac)"`)
-    .replace('file.filename=DISKPATH', 'file.filename="$disk"');
+    .replace('file.filename=DISKPATH', 'file.filename="$disk"')
+    // `tap` may name the VM and the cloud: the word holding them is single-quoted, as `{` makes it.
+    .replaceAll('{vm}', `'"$1"'`)
+    .replaceAll('{cloud}', `'"$2"'`);
   // $4 is `vda=<path>`.
   const disk = o.disk ? 'disk=$(printf %s "$4" | cut -d= -f2-)\n' : '';
   writeFileSync(launch, `#!/bin/sh\n${disk}exec ${o.prefix ?? ''}${o.prefix ? ' ' : ''}${line}\n`, {
