@@ -40,8 +40,8 @@ export interface RoundExecutor {
   resume(round: number, moved: (m: Omit<MoveRecord, 'at' | 'round'>) => void): Promise<void>;
 }
 
-/** How often the events are looked at between rounds. */
-const TICK_SECONDS = 2;
+/** How often the events are looked at between rounds: an event waits up to this long to be seen. */
+export const TICK_SECONDS = 1;
 
 /**
  * The loop: a round at start, then every period and whenever an event falls due; each round decides

@@ -1,29 +1,17 @@
-import { createHash } from 'node:crypto';
-import {
-  appendFileSync,
-  existsSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { appendFileSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Command } from 'commander';
 import { autopilotMetrics } from '../autopilot/autopilot-metrics.js';
 import { type AutopilotEvent, parseEvents } from '../autopilot/events.js';
 import { POLICY_DEFAULTS } from '../autopilot/policy.js';
-import { type RoundExecutor, runAutopilot } from '../autopilot/run-autopilot.js';
+import { roundExecutor } from '../autopilot/round-executor.js';
+import { runAutopilot } from '../autopilot/run-autopilot.js';
 import { WINDOW_STATS, type WindowStat } from '../autopilot/traffic-window.js';
 import { EXIT, UserError } from '../errors.js';
 import { DedupRoutes } from '../execute/drivers/dedup-tunnel.js';
-import { executePlan } from '../execute/execute-plan.js';
-import { Journal, type JournalEntry, readJournal } from '../execute/journal.js';
-import { CONCURRENCY_DEFAULTS } from '../execute/schedule.js';
 import { loadInventory } from '../inventory/load-inventory.js';
 import type { Cloud } from '../inventory/schema.js';
 import { parseGraph, readGraph } from '../plan/read-graph.js';
-import { type ExecutablePlan, readExecutablePlan } from '../plan/read-plan.js';
 import { readTextSync } from '../read-text.js';
 import { parseDuration } from './duration.js';
 import { listenAddress } from './listen-address.js';
@@ -254,58 +242,3 @@ async function readEvents(where: string): Promise<AutopilotEvent[]> {
   }
   return files.flatMap((f) => parseEvents(readTextSync(f, 'events_unreadable', 'the events'), f));
 }
-
-/**
- * Carries out a round's plan through the executor, with the plan and its journal kept beside the state
- * file (`STATE.round-N.plan.json`, `.journal`): a round cut short is resumed from them.
- */
-function roundExecutor(
-  stateFile: string,
-  driver: ReturnType<typeof migrationDriver>,
-  log: (e: Record<string, unknown>) => void,
-): RoundExecutor {
-  const files = (round: number) => {
-    const base = join(dirname(stateFile), `${basename(stateFile)}.round-${round}`);
-    return { plan: `${base}.plan.json`, journal: `${base}.journal` };
-  };
-  const execute = async (plan: ExecutablePlan, round: number, moved: Moved, resumed?: JournalEntry[]) => {
-    const f = files(round);
-    const journal = new Journal(f.journal);
-    try {
-      await executePlan(plan, {
-        driver,
-        journal,
-        planId: createHash('sha256').update(readFileSync(f.plan)).digest('hex'),
-        limits: CONCURRENCY_DEFAULTS,
-        onFailure: 'skip',
-        ...(resumed === undefined ? {} : { resumed }),
-        events: (e) => {
-          if (e.type === 'done') moved({ vm: e.vm, from: e.from, to: e.to });
-          // A migration QEMU finished while no executor watched: found at its destination on resume.
-          const move = e.type === 'reconciled' ? plan.moves.find((m) => m.vm === e.vm) : undefined;
-          if (move !== undefined && e.type === 'reconciled' && e.at === move.to)
-            moved({ vm: move.vm, from: move.from, to: move.to });
-          if (e.type === 'done' || e.type === 'failed' || e.type === 'start' || e.type === 'reconciled')
-            log({ round, ...e });
-        },
-      });
-    } finally {
-      journal.close();
-    }
-  };
-  return {
-    run: async (plan, round, moved) => {
-      const f = files(round);
-      writeFileSync(f.plan, `${JSON.stringify(plan, null, 1)}\n`);
-      rmSync(f.journal, { force: true });
-      await execute(plan, round, moved);
-    },
-    resume: async (round, moved) => {
-      const f = files(round);
-      const resumed = existsSync(f.journal) ? readJournal(f.journal) : undefined;
-      await execute(await readExecutablePlan(f.plan), round, moved, resumed);
-    },
-  };
-}
-
-type Moved = Parameters<RoundExecutor['run']>[2];
