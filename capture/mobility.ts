@@ -77,15 +77,17 @@ export class MobilityWatch {
     if (list === undefined) return undefined; // the common case, once per flow and window
     const seen = list.filter((e) => e.time < until);
     let host = home;
-    for (let i = 0; i < seen.length; ) {
-      const start = (seen[i] as { time: number }).time;
-      let moved: string | undefined;
-      for (; i < seen.length && (seen[i] as { time: number }).time - start < BURST_SECONDS; i++) {
-        const at = (seen[i] as { host: string }).host;
-        if (moved === undefined && at !== host) moved = at;
+    let start = Number.NEGATIVE_INFINITY;
+    let moved: string | undefined;
+    for (const e of seen) {
+      if (e.time - start >= BURST_SECONDS) {
+        host = moved ?? host;
+        start = e.time;
+        moved = undefined;
       }
-      host = moved ?? host;
+      if (moved === undefined && e.host !== host) moved = e.host;
     }
+    host = moved ?? host;
     return seen.length === 0 ? undefined : host;
   }
 
