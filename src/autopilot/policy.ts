@@ -1,5 +1,6 @@
 import type { CostBreakdown } from '../../planner/objective.js';
 import { evaluate } from '../../planner/objective.js';
+import { PlacementState } from '../../planner/placement-state.js';
 import type { SolverName } from '../../planner/solve.js';
 import { UserError } from '../errors.js';
 import type { Inventory } from '../inventory/schema.js';
@@ -89,6 +90,9 @@ export interface Decision {
 
 const running = (c: CostBreakdown) => c.egress + c.internet + c.compute;
 
+/** Re-plans at most this many times to leave out moves the longer window does not pay for. */
+const FLEETING_PASSES = 3;
+
 /**
  * One round of the autopilot: a termination notice makes an emergency plan (only the noticed VMs move,
  * each away from its cloud); otherwise the re-plan is carried out only when its saving pays for its
@@ -107,17 +111,40 @@ export async function decide(input: DecideInput, o: PolicyOptions): Promise<Deci
     input.spec.vms.filter((vm) => vm.cloud !== undefined && !allowedAt(vm, vm.cloud)).map((vm) => vm.name),
   );
   const damped = [...moved].filter(([vm, n]) => n >= o.maxMovesPerVm && !forced.has(vm)).map(([vm]) => vm);
-  const spec = pinned(input.spec, (vm) => damped.includes(vm));
+  let spec = pinned(input.spec, (vm) => damped.includes(vm));
   // Planning over a horizon shortened by the margin weighs each migration as (1 + margin) times its cost:
   // the solver itself leaves out the moves that do not pay with the margin.
-  const plan = await planCluster(input.recent, spec, {
+  let plan = await planCluster(input.recent, spec, {
     ...planOptions(o),
     horizonSeconds: o.horizonSeconds / (1 + o.margin),
   });
   const base = { time: input.now, trigger: input.trigger, damped, unable: [] };
+  // Damping per move: a move the longer window's traffic does not pay for stays out, the rest re-planned
+  // (a few times at most; the whole plan's check below still holds what is left).
+  const fleeting: string[] = [];
+  for (let pass = 0; pass < FLEETING_PASSES; pass++) {
+    const more = fleetingMoves(plan, input.baseline, spec, o).filter((vm) => !forced.has(vm));
+    if (more.length === 0) break;
+    fleeting.push(...more);
+    spec = pinned(spec, (vm) => more.includes(vm));
+    plan = await planCluster(input.recent, spec, {
+      ...planOptions(o),
+      horizonSeconds: o.horizonSeconds / (1 + o.margin),
+    });
+  }
   const figures = measure(plan, input.baseline, spec, o);
+  const kept =
+    fleeting.length === 0
+      ? ''
+      : ` (held, as the longer window does not pay for them: ${fleeting.join(', ')})`;
   if (plan.moves.length === 0)
-    return { ...base, ...figures, action: 'hold', reason: 'no placement pays for its migrations', moves: [] };
+    return {
+      ...base,
+      ...figures,
+      action: 'hold',
+      reason: `no placement pays for its migrations${kept}`,
+      moves: [],
+    };
   const pays = figures.saving >= (1 + o.margin) * figures.migrationCost + o.minSavingDollars;
   const lasts = figures.baselineSaving > figures.migrationCost;
   if (pays && lasts)
@@ -125,7 +152,7 @@ export async function decide(input: DecideInput, o: PolicyOptions): Promise<Deci
       ...base,
       ...figures,
       action: 'move',
-      reason: reasonToMove(figures, o),
+      reason: reasonToMove(figures, o) + kept,
       moves: movesOf(plan),
       plan,
     };
@@ -256,6 +283,39 @@ function allowedAt(vm: Inventory['vms'][number], cloud: string): boolean {
 
 function movesOf(plan: PlanDocument): Decision['moves'] {
   return plan.moves.map((m) => ({ vm: m.vm, from: m.from, to: m.to, seconds: m.seconds }));
+}
+
+/**
+ * The VMs of a plan whose own move the baseline traffic does not pay for: taking it back (with the rest
+ * of the plan kept) would cost less over the horizon than it saves. A move that cannot be taken back
+ * alone (its old cloud filled meanwhile) is not judged.
+ */
+function fleetingMoves(
+  plan: PlanDocument,
+  baseline: PlannerGraph,
+  spec: Inventory,
+  o: PolicyOptions,
+): string[] {
+  if (plan.moves.length === 0) return [];
+  const { problem } = buildProblem(baseline, spec, {
+    horizonSeconds: o.horizonSeconds,
+    downtimePenalty: o.downtimePenalty,
+  });
+  const index = new Map(problem.clouds.map((c, i) => [c.name, i]));
+  const vmIndex = new Map(problem.vms.map((vm, v) => [vm.name, v]));
+  const after = problem.vms.map((vm) => index.get(plan.placement[vm.name] ?? '') ?? Math.max(0, vm.current));
+  const state = new PlacementState(problem, after);
+  const fleeting = new Set<string>();
+  for (const m of plan.moves) {
+    const v = vmIndex.get(m.vm);
+    const home = index.get(m.from);
+    if (v === undefined || home === undefined || fleeting.has(m.vm)) continue;
+    const u = state.units.unitOf[v] as number;
+    // Negative: back home is cheaper on the baseline, migration included.
+    if (state.delta(u, home, false) < 0)
+      for (const w of state.units.members[u] as number[]) fleeting.add(problem.vms[w]?.name as string);
+  }
+  return [...fleeting];
 }
 
 /**

@@ -30,8 +30,11 @@ const VMS = {
   r1: { cloud: 'a', ip: '10.97.0.13', mac: '52:54:00:97:00:13', clouds: ['a'] },
 } as const;
 type Vm = keyof typeof VMS;
-/** ICMP data bytes and interval of each pinger: with the echoes, 49.7 kB/s for q1-p1 and 8.8 kB/s for r1-p1. */
-const PINGS = { q1: { size: 1200, interval: 0.05 }, r1: { size: 400, interval: 0.1 } } as const;
+/**
+ * ICMP data bytes and interval of each pinger: with the echoes, 28.8 kB/s for q1-p1 and 3.4 kB/s for
+ * r1-p1. Few packets a second: a TCG guest on a loaded 2-core machine keeps its pace.
+ */
+const PINGS = { q1: { size: 1400, interval: 0.1 }, r1: { size: 300, interval: 0.2 } } as const;
 
 let guest: Guest;
 let dir: string;
@@ -194,10 +197,19 @@ describe('autopilot on live capture: taps → capture → collect → autopilot 
       );
     }
     await Promise.all((['p1', 'q1', 'r1'] as const).map(startVm));
-    // Before any move, once the guests ping: the WAN carries q1-p1 (r1-p1 stays inside a).
-    await sleep(5000);
+    // Autopilot starts on three whole windows of steady traffic.
+    await until('three windows of q1-p1', 120, () => {
+      const g = existsSync(join(dir, 'graph.json'))
+        ? (JSON.parse(readFileSync(join(dir, 'graph.json'), 'utf8')) as {
+            edges: { source: string; target: string; windows?: { series: unknown[] } }[];
+          })
+        : undefined;
+      const e = g?.edges.find((x) => x.source === 'q1' && x.target === 'p1');
+      return (e?.windows?.series.length ?? 0) >= 4 ? true : undefined;
+    });
+    // Before any move: the WAN carries q1-p1 (r1-p1 stays inside a).
     const before = await wanRate(10);
-    assert.ok(before > 30_000 && before < 60_000, `WAN before the move: ${before} B/s`);
+    assert.ok(before > 20_000 && before < 35_000, `WAN before the move: ${before} B/s`);
 
     const log = join(dir, 'decisions.jsonl');
     const autopilot = new Background(
@@ -233,7 +245,8 @@ describe('autopilot on live capture: taps → capture → collect → autopilot 
     );
     // What the capture measured where the VMs ran, and what the decision predicts after the move.
     const predicted = pairRate(move.crossCloudAfter);
-    assert.ok(Math.abs(pairRate(move.crossCloudNow) - before) / before < 0.1, JSON.stringify(move));
+    // Capture and link agree (their spans differ by seconds: 15%).
+    assert.ok(Math.abs(pairRate(move.crossCloudNow) - before) / before < 0.15, JSON.stringify(move));
     await until('p1 moved', 120, () =>
       decisions(log).some((d) => d.type === 'done' && d.vm === 'p1') ? true : undefined,
     );
