@@ -305,18 +305,9 @@ describe('autopilot policy', () => {
     assert.notEqual(later.action, 'evacuate');
   });
 
-  it('holds a saving that only the recent window shows (the pattern may flip back)', async () => {
-    // The last 10 minutes: a and c talk hard; the day before: not at all. a is large (256 GiB) to move.
-    const end = 1440 * W;
-    const g = series(['a', 'c'], [['a', 'c']], 1440, (_, start) => (start >= end - 600 ? 20 * MB : 0));
-    const s = spec(
-      [
-        ['a', 'A', 256],
-        ['c', 'B', 256],
-      ],
-      twoClouds(),
-    );
-    const d = await decide(
+  /** A round at `end` on the last 10 minutes' mean, against the day's. */
+  const decideLastTenMinutes = (g: PlannerGraph, s: Inventory, end: number) =>
+    decide(
       {
         recent: windowGraph(g, end, 600, 'mean').graph,
         baseline: windowGraph(g, end, 86400, 'mean').graph,
@@ -328,6 +319,19 @@ describe('autopilot policy', () => {
       },
       POLICY_DEFAULTS,
     );
+
+  it('holds a saving that only the recent window shows (the pattern may flip back)', async () => {
+    // The last 10 minutes: a and c talk hard; the day before: not at all. a is large (256 GiB) to move.
+    const end = 1440 * W;
+    const g = series(['a', 'c'], [['a', 'c']], 1440, (_, start) => (start >= end - 600 ? 20 * MB : 0));
+    const s = spec(
+      [
+        ['a', 'A', 256],
+        ['c', 'B', 256],
+      ],
+      twoClouds(),
+    );
+    const d = await decideLastTenMinutes(g, s, end);
     assert.equal(d.action, 'hold');
     // The recent window's plan moved one of them: that move is named as held.
     assert.match(d.reason, /the longer window does not pay for them: [ac]\b/);
@@ -354,18 +358,7 @@ describe('autopilot policy', () => {
       ],
       twoClouds(),
     );
-    const d = await decide(
-      {
-        recent: windowGraph(g, end, 600, 'mean').graph,
-        baseline: windowGraph(g, end, 86400, 'mean').graph,
-        spec: s,
-        notices: [],
-        history: [],
-        now: end,
-        trigger: 'period',
-      },
-      POLICY_DEFAULTS,
-    );
+    const d = await decideLastTenMinutes(g, s, end);
     assert.equal(d.action, 'move', d.reason);
     assert.equal(d.moves.length, 1, JSON.stringify(d.moves));
     assert.ok(['a', 'c'].includes(d.moves[0]?.vm as string), JSON.stringify(d.moves));

@@ -29,6 +29,26 @@ function twoHypervisors(announce: { data: Buffer; ts: number }[], after: { data:
   return { dir, a, b };
 }
 
+/** web on hv-a in rennes, db on hv-b in chicago. */
+function hostsInventory(dir: string): string {
+  const inventory = join(dir, 'inventory.json');
+  writeFileSync(
+    inventory,
+    JSON.stringify({
+      clouds: [{ name: 'rennes' }, { name: 'chicago' }],
+      hosts: [
+        { name: 'hv-a', cloud: 'rennes' },
+        { name: 'hv-b', cloud: 'chicago' },
+      ],
+      vms: [
+        { name: 'web', cloud: 'rennes', host: 'hv-a', nics: [{ mac: WEB, ips: ['10.0.0.10'] }] },
+        { name: 'db', cloud: 'chicago', host: 'hv-b', nics: [{ mac: DB, ips: ['10.0.0.20'] }] },
+      ],
+    }),
+  );
+  return inventory;
+}
+
 describe('VM mobility in captures', () => {
   it('names the RARP burst, the gratuitous ARP and the host change of a migrated VM, with their times', () => {
     // web sends behind hypervisor a until t=110, announces itself behind b at t=120 (QEMU sends 5 RARPs),
@@ -70,21 +90,7 @@ describe('VM mobility in captures', () => {
   it("counts a moved VM's traffic in the cloud it was in at the time (with windows)", () => {
     // web sends to db from hv-a (rennes) for 11 s, then moves to hv-b (chicago) and sends 5 s more.
     const { dir, a, b } = twoHypervisors([{ data: arp(0x8035, 3, WEB, '0.0.0.0', '0.0.0.0'), ts: 120 }], []);
-    const inventory = join(dir, 'inventory.json');
-    writeFileSync(
-      inventory,
-      JSON.stringify({
-        clouds: [{ name: 'rennes' }, { name: 'chicago' }],
-        hosts: [
-          { name: 'hv-a', cloud: 'rennes' },
-          { name: 'hv-b', cloud: 'chicago' },
-        ],
-        vms: [
-          { name: 'web', cloud: 'rennes', host: 'hv-a', nics: [{ mac: WEB, ips: ['10.0.0.10'] }] },
-          { name: 'db', cloud: 'chicago', host: 'hv-b', nics: [{ mac: DB, ips: ['10.0.0.20'] }] },
-        ],
-      }),
-    );
+    const inventory = hostsInventory(dir);
     const r = runCli(['analyze', `hv-a=${a}`, `hv-b=${b}`, '-i', inventory, '--window', '1s', '--json']);
     assert.equal(r.status, 0, r.stderr);
     const doc = JSON.parse(r.stdout) as {
@@ -111,21 +117,7 @@ describe('VM mobility in captures', () => {
     const b = join(dir, 'b.pcap');
     writeFileSync(a, pcapFile([...Array.from({ length: 11 }, (_, i) => send(100 + i)), rarp(120.00004)]));
     writeFileSync(b, pcapFile([rarp(120), ...Array.from({ length: 5 }, (_, i) => send(121 + i))]));
-    const inventory = join(dir, 'inventory.json');
-    writeFileSync(
-      inventory,
-      JSON.stringify({
-        clouds: [{ name: 'rennes' }, { name: 'chicago' }],
-        hosts: [
-          { name: 'hv-a', cloud: 'rennes' },
-          { name: 'hv-b', cloud: 'chicago' },
-        ],
-        vms: [
-          { name: 'web', cloud: 'rennes', host: 'hv-a', nics: [{ mac: WEB, ips: ['10.0.0.10'] }] },
-          { name: 'db', cloud: 'chicago', host: 'hv-b', nics: [{ mac: DB, ips: ['10.0.0.20'] }] },
-        ],
-      }),
-    );
+    const inventory = hostsInventory(dir);
     // In either order of the captures.
     for (const files of [
       [`hv-a=${a}`, `hv-b=${b}`],
