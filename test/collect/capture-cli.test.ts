@@ -113,6 +113,20 @@ describe('sky-plan capture --libvirt on taps and their bridge (root)', () => {
     spawnSync('ip', ['link', 'del', bridge]);
   });
 
+  /** 200 kB over TCP from vm-a to vm-b (node in the namespaces: no ping or netcat needed), then 1.5 s. */
+  async function sendAtoB(): Promise<void> {
+    const server = spawn('ip', ['netns', 'exec', vms[1]?.ns as string, process.execPath, '-e', SINK], {
+      stdio: 'ignore',
+    });
+    await sleep(500);
+    execFileSync('ip', ['netns', 'exec', vms[0]?.ns as string, process.execPath, '-e', SEND], {
+      stdio: 'ignore',
+      timeout: 20_000,
+    });
+    server.kill();
+    await sleep(1500);
+  }
+
   before(() => {
     // A hub, as in the lab, so the bridge device sees every frame too. Without multicast snooping: a
     // snooping bridge joins 224.0.0.106 and reports it again (IGMPv3, from the bridge itself) when its MAC
@@ -192,17 +206,7 @@ describe('sky-plan capture --libvirt on taps and their bridge (root)', () => {
     const seesB = () => existsSync(out) && readWindowFiles(out).docs.some((d) => d.vms.length === 2);
     for (let i = 0; i < 150 && !seesB(); i++) await sleep(100);
     await sleep(1000);
-    // 200 kB over TCP from vm-a to vm-b (node in the namespaces: no ping or netcat needed).
-    const server = spawn('ip', ['netns', 'exec', vms[1]?.ns as string, process.execPath, '-e', SINK], {
-      stdio: 'ignore',
-    });
-    await sleep(500);
-    execFileSync('ip', ['netns', 'exec', vms[0]?.ns as string, process.execPath, '-e', SEND], {
-      stdio: 'ignore',
-      timeout: 20_000,
-    });
-    server.kill();
-    await sleep(1500);
+    await sendAtoB();
     assert.equal(await capture.stop(), 0, capture.stderr);
     truth.kill('SIGINT');
     await new Promise((r) => truth.on('exit', r));
@@ -268,16 +272,7 @@ describe('sky-plan capture --libvirt on taps and their bridge (root)', () => {
     ]);
     await capture.waitFor(/capturing on/);
     await sleep(1000);
-    const server = spawn('ip', ['netns', 'exec', vms[1]?.ns as string, process.execPath, '-e', SINK], {
-      stdio: 'ignore',
-    });
-    await sleep(500);
-    execFileSync('ip', ['netns', 'exec', vms[0]?.ns as string, process.execPath, '-e', SEND], {
-      stdio: 'ignore',
-      timeout: 20_000,
-    });
-    server.kill();
-    await sleep(1500);
+    await sendAtoB();
     assert.equal(await capture.stop(), 0, capture.stderr);
     assert.doesNotMatch(capture.stderr, /counts twice/);
     truth.kill('SIGINT');
