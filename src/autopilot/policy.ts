@@ -114,10 +114,8 @@ export async function decide(input: DecideInput, o: PolicyOptions): Promise<Deci
   let spec = pinned(input.spec, (vm) => damped.includes(vm));
   // Planning over a horizon shortened by the margin weighs each migration as (1 + margin) times its cost:
   // the solver itself leaves out the moves that do not pay with the margin.
-  let plan = await planCluster(input.recent, spec, {
-    ...planOptions(o),
-    horizonSeconds: o.horizonSeconds / (1 + o.margin),
-  });
+  const withMargin = { ...planOptions(o), horizonSeconds: o.horizonSeconds / (1 + o.margin) };
+  let plan = await planCluster(input.recent, spec, withMargin);
   const base = { time: input.now, trigger: input.trigger, damped, unable: [] };
   // Damping per move: a move the longer window's traffic does not pay for stays out, the rest re-planned
   // (a few times at most; the whole plan's check below still holds what is left).
@@ -127,10 +125,7 @@ export async function decide(input: DecideInput, o: PolicyOptions): Promise<Deci
     if (more.length === 0) break;
     fleeting.push(...more);
     spec = pinned(spec, (vm) => more.includes(vm));
-    plan = await planCluster(input.recent, spec, {
-      ...planOptions(o),
-      horizonSeconds: o.horizonSeconds / (1 + o.margin),
-    });
+    plan = await planCluster(input.recent, spec, withMargin);
   }
   const figures = measure(plan, input.baseline, spec, o);
   const kept =
