@@ -7,16 +7,20 @@ import { FLOW_TABLE_DEFAULTS } from '../../capture/flow-table.js';
 import { captureDevices } from '../../capture/live/device-list.js';
 import { libvirtTaps } from '../../capture/live/libvirt-taps.js';
 import type { LocalVm, WindowDocument } from '../../capture/window-document.js';
-import { HttpSink } from '../collect/http-sink.js';
+import { httpDeliverer } from '../collect/http-sink.js';
+import { natsDeliverer } from '../collect/nats-sink.js';
 import { NdjsonSink } from '../collect/ndjson-sink.js';
 import { runCapture } from '../collect/run-capture.js';
+import { SpoolSink } from '../collect/spool-sink.js';
 import { EXIT, UserError } from '../errors.js';
 import { textTable } from '../text-format.js';
 import { parseDuration } from './duration.js';
+import { integer } from './integer.js';
+import { type NatsFlags, natsOptions, natsTarget, streamOptions } from './nats-flags.js';
 import { parseSize } from './size.js';
 import { readToken } from './token.js';
 
-interface CaptureFlags {
+interface CaptureFlags extends NatsFlags {
   list?: boolean;
   interface: string[];
   tap: string[];
@@ -43,7 +47,7 @@ interface CaptureFlags {
 }
 
 export function registerCapture(program: Command): void {
-  program
+  const command = program
     .command('capture')
     .summary('capture live on VM interfaces and emit one flow window at a time')
     .description(
@@ -82,8 +86,8 @@ export function registerCapture(program: Command): void {
     .option('--pcap-keep <n>', 'pcap files kept per interface (older ones are deleted)', '24')
     .option('--duration <duration>', 'stop after this long (default: until SIGINT/SIGTERM)')
     .option('--max-flows <n>', 'flow records held at once', String(FLOW_TABLE_DEFAULTS.maxFlows))
-    .option('--bytes <what>', 'wire|payload', 'wire')
-    .action(captureAction);
+    .option('--bytes <what>', 'wire|payload', 'wire');
+  natsOptions(command).action(captureAction);
 }
 
 /** `-i a,b -i c` → ['a', 'b', 'c']. */
@@ -138,11 +142,16 @@ async function captureAction(flags: CaptureFlags): Promise<void> {
   const http =
     flags.to === undefined
       ? undefined
-      : new HttpSink(
-          flags.to.replace(/\/+$/, ''),
+      : new SpoolSink(
+          flags.to.startsWith('nats://')
+            ? natsDeliverer(
+                natsTarget(flags.to, flags, '--to'),
+                streamOptions(flags),
+                `sky-plan capture (${collector})`,
+              )
+            : httpDeliverer(flags.to.replace(/\/+$/, ''), token),
           flags.spool ?? join(tmpdir(), `sky-plan-spool-${collector}`),
           warn,
-          token,
         );
   let timer: NodeJS.Timeout | undefined;
   const stop = new Promise<void>((resolve) => {
@@ -178,28 +187,20 @@ async function captureAction(flags: CaptureFlags): Promise<void> {
     );
   } catch (err) {
     clearTimeout(timer);
-    http?.close();
+    await http?.close();
     throw err;
   }
   if (http !== undefined) {
     await http.drain(10_000);
     if (http.pending > 0)
       warn(`${http.pending} windows not delivered yet: they stay spooled for the next run`);
-    http.close();
+    await http.close();
   }
   process.stderr.write(
     `sky-plan: captured ${summary.frames} frames (${summary.bytes} bytes) in ${summary.windows} windows on ${summary.interfaces.join(', ')}; kernel drops ${summary.kernelDrops}, interface drops ${summary.interfaceDrops}\n`,
   );
   // node_pcap keeps its poll handle until the interface's next packet: do not wait for one.
   process.stdout.write('', () => process.exit(EXIT.ok));
-}
-
-function integer(text: string, option: string, min: number, max: number): number {
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < min || n > max) {
-    throw new UserError('bad_number', `${option}: "${text}" must be an integer from ${min} to ${max}`);
-  }
-  return n;
 }
 
 /** `--tap NAME=MAC`: the interface and the MAC of the VM behind it. */

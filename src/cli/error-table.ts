@@ -34,6 +34,8 @@ export const ERROR_TABLE: Record<ErrorCode, ErrorEntry> = {
   bad_solver: { exit: 'usage', meaning: 'plan --solver names no solver' },
   bad_store_max: { exit: 'usage', meaning: 'tunnel --store-max-gib is not a positive number' },
   bad_tap: { exit: 'usage', meaning: 'capture --tap is not NAME=MAC' },
+  bad_time: { exit: 'usage', meaning: 'graph --since or --until is neither a duration ago nor a UTC time' },
+  bad_url: { exit: 'usage', meaning: 'a nats:// or clickhouse:// URL is malformed or holds a password' },
   cannot_listen: {
     exit: 'input',
     meaning: 'collect cannot listen there (the port is in use, or the address is not here)',
@@ -49,6 +51,7 @@ export const ERROR_TABLE: Record<ErrorCode, ErrorEntry> = {
   capture_unknown_format: { exit: 'input', meaning: 'a file that is neither pcap, pcapng nor gzip of them' },
   capture_unreadable: { exit: 'input', meaning: 'a capture file that cannot be read (permission, I/O)' },
   conflicting_format: { exit: 'usage', meaning: 'analyze --json with another --format' },
+  conflicting_options: { exit: 'usage', meaning: 'collect --store with options of the in-memory graph' },
   deadlock: { exit: 'input', meaning: 'no order of the moves keeps every cloud within capacity' },
   dedup_driver: { exit: 'usage', meaning: 'execute --dedup with a driver other than qmp or libvirt' },
   events_invalid: {
@@ -124,8 +127,10 @@ export const ERROR_TABLE: Record<ErrorCode, ErrorEntry> = {
   psk_invalid: { exit: 'input', meaning: 'the tunnel key file holds no 32-hex-digit key' },
   psk_unreadable: { exit: 'input', meaning: 'the tunnel key file cannot be read' },
   qmp_unreachable: { exit: 'input', meaning: 'fingerprint --qmp cannot connect to the socket' },
+  secret_unreadable: { exit: 'usage', meaning: '--nats-creds or --clickhouse-password-file cannot be read' },
   sketch_invalid: { exit: 'input', meaning: "a VM's sketch file is not from sky-plan fingerprint" },
   sketch_unreadable: { exit: 'input', meaning: "a VM's sketch file cannot be read" },
+  store_unavailable: { exit: 'input', meaning: 'ClickHouse cannot be reached or refused the schema' },
   token_unreadable: { exit: 'usage', meaning: '--token-file cannot be read' },
   unknown_cloud: {
     exit: 'input',

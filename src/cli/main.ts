@@ -10,6 +10,7 @@ import { ERROR_TABLE } from './error-table.js';
 import { registerExecute } from './execute-command.js';
 import { registerExport } from './export-command.js';
 import { registerFingerprint } from './fingerprint-command.js';
+import { registerGraph } from './graph-command.js';
 import { registerInventory } from './inventory-command.js';
 import { registerPlan } from './plan-command.js';
 import { registerReport } from './report-command.js';
@@ -28,6 +29,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   registerAnalyze(program);
   registerCapture(program);
   registerCollect(program);
+  registerGraph(program);
   registerPlan(program);
   registerExport(program);
   registerReport(program);

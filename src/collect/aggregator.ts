@@ -214,7 +214,7 @@ export class Aggregator {
       }
     }
     for (const { doc, flows, window } of docs) {
-      const endpoints = doc.endpoints.map((e) => this.attribution.resolve(side(e)));
+      const endpoints = doc.endpoints.map((e) => this.attribution.resolve(endpointSide(e)));
       const context: CaptureContext = { name: `collector ${doc.collector}`, host: doc.host };
       for (let i = 0; i < flows.length; i += 5) {
         const flags = flows[i + 4] as number;
@@ -398,7 +398,8 @@ function packFlows(doc: WindowDocument, window: number): Waiting {
   return { doc: { ...doc, flows: [] }, flows, window };
 }
 
-function side([version, address, mac, vlan, vni]: WindowEndpoint): FlowSide {
+/** A window's endpoint row as attribution reads it. */
+export function endpointSide([version, address, mac, vlan, vni]: WindowEndpoint): FlowSide {
   const macNumber = mac === null ? -1 : (parseMac(mac) ?? -1);
   const words = version === 0 ? NO_WORDS : (parseIp(address)?.words ?? NO_WORDS);
   return {

@@ -2,8 +2,9 @@ import { existsSync } from 'node:fs';
 import { rename, writeFile } from 'node:fs/promises';
 import { UserError } from '../errors.js';
 import { graphDocument } from '../graph/graph-document.js';
-import { Aggregator, type AggregatorOptions } from './aggregator.js';
+import { Aggregator, type AggregatorOptions, RefusedWindow } from './aggregator.js';
 import { CollectServer, type ListenAddress } from './collect-server.js';
+import { type ConsumeOptions, consumeWindows } from './nats-source.js';
 import { readWindowFile } from './read-window-file.js';
 import { WindowJournal } from './window-journal.js';
 
@@ -15,6 +16,8 @@ export interface CollectOptions {
   journal?: string | undefined;
   http?: ListenAddress | undefined;
   udp?: ListenAddress | undefined;
+  /** Windows from a JetStream stream, through a durable consumer of this aggregator's own. */
+  nats?: Omit<ConsumeOptions, 'handle' | 'stop' | 'warn'> | undefined;
   /** The graph JSON, kept current (rewritten atomically every `writeEvery` seconds while listening). */
   out?: string | undefined;
   writeEvery: number;
@@ -43,10 +46,31 @@ export async function runCollect(options: CollectOptions): Promise<string> {
   const replay = options.journal !== undefined && existsSync(options.journal) ? [options.journal] : [];
   for (const file of [...replay, ...options.files]) await readWindowFile(file, aggregator, warn);
   aggregator.settleAll();
-  if (options.http !== undefined || options.udp !== undefined) {
+  if (options.http !== undefined || options.udp !== undefined || options.nats !== undefined) {
     const journal = options.journal === undefined ? undefined : new WindowJournal(options.journal);
-    server = new CollectServer(aggregator, graphJson, warn, options.token, journal);
-    await listen(server, options.http, options.udp, warn);
+    if (options.http !== undefined || options.udp !== undefined) {
+      server = new CollectServer(aggregator, graphJson, warn, options.token, journal);
+      await listen(server, options.http, options.udp, warn);
+    }
+    const stop = options.untilStop();
+    const consuming =
+      options.nats === undefined
+        ? Promise.resolve()
+        : consumeWindows({
+            ...options.nats,
+            stop,
+            warn,
+            handle: async (docs) => {
+              for (const doc of docs) {
+                try {
+                  if (aggregator.addWindow(doc)) journal?.append(JSON.stringify(doc));
+                } catch (err) {
+                  if (!(err instanceof RefusedWindow)) throw err;
+                  warn(`window ${doc.id} refused: ${err.message}`);
+                }
+              }
+            },
+          }).then(() => undefined);
     const out = options.out;
     let written = -1;
     // One write at a time: two would share the temporary file, and the second rename would find it gone.
@@ -62,10 +86,12 @@ export async function runCollect(options: CollectOptions): Promise<string> {
       });
     };
     const timer = setInterval(write, options.writeEvery * 1000);
-    await options.untilStop();
+    // A consumer that fails (the stream refused it) ends the run at once, not at the next signal.
+    await Promise.race([stop, consuming]);
+    await consuming;
     clearInterval(timer);
     await writing;
-    await server.close();
+    await server?.close();
     journal?.close();
     aggregator.settleAll();
   }

@@ -1,0 +1,72 @@
+import { parseIp, parseMac } from '../../capture/addresses.js';
+import { Attribution, type Endpoint } from '../../capture/attribution.js';
+import { FLOW_FLAG, type WindowDocument } from '../../capture/window-document.js';
+import { knownVms } from '../inventory/load-inventory.js';
+import type { Inventory } from '../inventory/schema.js';
+import type { FlowLabel, LabelledWindow } from '../store/window-store.js';
+import { endpointSide } from './aggregator.js';
+
+/**
+ * Names each flow row of a window with its VMs and clouds, from the inventory and what the windows this
+ * process saw taught it (each collector's VMs, ARP), and marks the rows another hypervisor's window counts:
+ * the aggregator's rule (a direction counts at its sender's host, when that host is captured) with the
+ * hosts this process has seen windows from.
+ */
+export class WindowLabeller {
+  private readonly attribution: Attribution;
+  private readonly hostCloud: Map<string, string | undefined>;
+  private readonly captured = new Set<string>();
+
+  constructor(inventory: Inventory | undefined) {
+    this.attribution = new Attribution(inventory === undefined ? undefined : knownVms(inventory));
+    this.hostCloud = new Map((inventory?.hosts ?? []).map((h) => [h.name, h.cloud]));
+  }
+
+  /** Hosts known to be captured before any of their windows came here (those the store holds). */
+  addCapturedHosts(hosts: readonly string[]): void {
+    for (const h of hosts) this.captured.add(h);
+  }
+
+  /** A batch's hosts are all taken as captured before any of its windows is labelled. */
+  labelAll(docs: readonly WindowDocument[]): LabelledWindow[] {
+    for (const doc of docs) this.captured.add(doc.host);
+    return docs.map((doc) => this.label(doc));
+  }
+
+  private label(doc: WindowDocument): LabelledWindow {
+    for (const vm of doc.vms)
+      this.attribution.learnVm({
+        name: vm.name,
+        host: doc.host,
+        cloud: this.hostCloud.get(doc.host),
+        nics: [{ mac: vm.mac }],
+      });
+    for (const [ip, mac] of doc.arp) {
+      const words = parseIp(ip);
+      const m = parseMac(mac);
+      if (words?.version === 4 && m !== undefined) this.attribution.learnArp(words.words[0] as number, m);
+    }
+    const endpoints = doc.endpoints.map((e) => this.attribution.resolve(endpointSide(e)));
+    const labels: FlowLabel[] = doc.flows.map(([s, d, , , flags]) => {
+      const src = endpoints[s] as Endpoint;
+      const dst = endpoints[d] as Endpoint;
+      const group = (flags & (FLOW_FLAG.broadcast | FLOW_FLAG.multicast)) !== 0;
+      const owner = [src.vm?.host, group ? undefined : dst.vm?.host].find(
+        (h) => h !== undefined && this.captured.has(h),
+      );
+      return {
+        srcVm: src.id,
+        dstVm: group ? '' : dst.id,
+        srcCloud: this.cloudOf(src),
+        dstCloud: group ? '' : this.cloudOf(dst),
+        vni: doc.endpoints[s]?.[4] ?? doc.endpoints[d]?.[4] ?? -1,
+        counted: owner === undefined || owner === doc.host,
+      };
+    });
+    return { doc, labels };
+  }
+
+  private cloudOf(e: Endpoint): string {
+    return e.vm?.cloud ?? (e.vm?.host === undefined ? undefined : this.hostCloud.get(e.vm.host)) ?? '';
+  }
+}
