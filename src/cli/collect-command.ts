@@ -4,6 +4,7 @@ import { runStoreWorker } from '../collect/store-worker.js';
 import { UserError } from '../errors.js';
 import { renderSummary } from '../graph/render-summary.js';
 import { loadInventory } from '../inventory/load-inventory.js';
+import { clickHouseTarget } from '../store/store-url.js';
 import { parseDuration } from './duration.js';
 import { integer } from './integer.js';
 import { listenAddress } from './listen-address.js';
@@ -11,7 +12,6 @@ import { type NatsFlags, natsOptions, natsTarget, streamOptions } from './nats-f
 import { checkOutputPath } from './output-path.js';
 import { repeatable } from './repeatable.js';
 import { readToken } from './token.js';
-import { clickHouseTarget } from '../store/store-url.js';
 
 interface CollectFlags extends NatsFlags {
   from?: string;
@@ -66,12 +66,18 @@ export function registerCollect(program: Command): void {
     .option('--journal <file>', 'keep every window taken here and replay it at start (survives a restart)')
     .option('--bytes <what>', 'wire|payload: what the collectors count (capture --bytes)', 'wire')
     .option('--json', 'print the graph JSON on stdout at the end')
-    .option('--from <nats-url>', 'consume windows from a JetStream stream: nats://host:port[,host:port][/stream]')
+    .option(
+      '--from <nats-url>',
+      'consume windows from a JetStream stream: nats://host:port[,host:port][/stream]',
+    )
     .option(
       '--consumer <name>',
       'durable consumer: replicas naming the same one share the windows (default: sky-plan-store with --store, else sky-plan-graph)',
     )
-    .option('--store <clickhouse-url>', 'with --from: store each window in ClickHouse, clickhouse://[user@]host:port[/db]')
+    .option(
+      '--store <clickhouse-url>',
+      'with --from: store each window in ClickHouse, clickhouse://[user@]host:port[/db]',
+    )
     .option('--clickhouse-password-file <file>', "the ClickHouse user's password (first line)")
     .option('--batch <n>', 'windows taken from the stream and stored at once', '64')
     .option('--retain-raw <duration>', 'with --store: per-window rows kept (whole days)', '7d')
@@ -81,7 +87,12 @@ export function registerCollect(program: Command): void {
 }
 
 async function collectAction(files: string[], flags: CollectFlags): Promise<void> {
-  if (files.length === 0 && flags.listen === undefined && flags.flows === undefined && flags.from === undefined) {
+  if (
+    files.length === 0 &&
+    flags.listen === undefined &&
+    flags.flows === undefined &&
+    flags.from === undefined
+  ) {
     throw new UserError('nothing_to_collect', 'give window files, --listen, --flows or --from');
   }
   if (flags.store !== undefined) return storeAction(files, flags);
@@ -141,7 +152,12 @@ async function collectAction(files: string[], flags: CollectFlags): Promise<void
  * graph do not apply.
  */
 async function storeAction(files: string[], flags: CollectFlags): Promise<void> {
-  const graphOnly = { '--listen': flags.listen, '--flows': flags.flows, '--out': flags.out, '--journal': flags.journal };
+  const graphOnly = {
+    '--listen': flags.listen,
+    '--flows': flags.flows,
+    '--out': flags.out,
+    '--journal': flags.journal,
+  };
   const clash = Object.entries(graphOnly).find(([, value]) => value !== undefined)?.[0];
   if (flags.from === undefined || files.length > 0 || clash !== undefined || flags.json === true)
     throw new UserError(

@@ -57,7 +57,10 @@ async function graphAction(flags: GraphFlags): Promise<void> {
     until: flags.until === undefined ? now : timeOf(flags.until, '--until', now),
   };
   if (!(range.since < range.until))
-    throw new UserError('bad_time', `--since must come before --until (${flags.since} .. ${flags.until ?? 'now'})`);
+    throw new UserError(
+      'bad_time',
+      `--since must come before --until (${flags.since} .. ${flags.until ?? 'now'})`,
+    );
   const windowSeconds = parseDuration(flags.window, '--window');
   const inventory = flags.inventory === undefined ? undefined : await loadInventory(flags.inventory);
   const warn = (text: string) => process.stderr.write(`sky-plan: warning: ${text}\n`);
@@ -85,6 +88,9 @@ function timeOf(text: string, option: string, now: number): number {
   if (/^\d+(\.\d+)?(ms|s|m|h|d)?$/.test(text.trim())) return now - parseDuration(text, option);
   const ms = /^\d{4}-\d{2}-\d{2}/.test(text) ? Date.parse(text) : Number.NaN;
   if (Number.isNaN(ms))
-    throw new UserError('bad_time', `${option}: "${text}" is neither a duration ago (7d) nor a UTC time (2026-12-01T00:00:00Z)`);
+    throw new UserError(
+      'bad_time',
+      `${option}: "${text}" is neither a duration ago (7d) nor a UTC time (2026-12-01T00:00:00Z)`,
+    );
   return ms / 1000;
 }

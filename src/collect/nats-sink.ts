@@ -1,5 +1,5 @@
 import { type JetStreamManager, jetstream, jetstreamManager } from '@nats-io/jetstream';
-import { nanos, type NatsConnection } from '@nats-io/transport-node';
+import { type NatsConnection, nanos } from '@nats-io/transport-node';
 import { connectNats, type NatsTarget, streamSubjects, windowSubject } from './nats-target.js';
 import type { Deliverer, Delivery } from './spool-sink.js';
 
@@ -36,7 +36,9 @@ export function natsDeliverer(target: NatsTarget, stream: StreamOptions, client:
         msgID: doc.id,
         timeout: 10_000,
       });
-      return ack.stream === target.stream ? { taken: true } : { retry: `acknowledged by stream ${ack.stream}` };
+      return ack.stream === target.stream
+        ? { taken: true }
+        : { retry: `acknowledged by stream ${ack.stream}` };
     },
     async close() {
       const nc = await ready?.catch(() => undefined);
@@ -46,7 +48,11 @@ export function natsDeliverer(target: NatsTarget, stream: StreamOptions, client:
 }
 
 /** Creates the stream if absent; an existing one (made by hand, another collector) is left as it is. */
-export async function ensureStream(jsm: JetStreamManager, name: string, options: StreamOptions): Promise<void> {
+export async function ensureStream(
+  jsm: JetStreamManager,
+  name: string,
+  options: StreamOptions,
+): Promise<void> {
   try {
     await jsm.streams.info(name);
     return;

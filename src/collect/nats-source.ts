@@ -52,6 +52,7 @@ export async function consumeWindows(options: ConsumeOptions): Promise<{ windows
       });
     });
     const consumer = await jetstream(nc).consumers.get(target.stream, options.consumer);
+    warn(`consuming stream ${target.stream} as durable consumer ${options.consumer}`);
     let backoffMs = 250;
     while (!stopped) {
       let messages: JsMsg[] = [];

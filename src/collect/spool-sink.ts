@@ -60,7 +60,10 @@ export class SpoolSink {
   }
 
   write(doc: WindowDocument): void {
-    const name = `${doc.instance}-${String(doc.seq).padStart(12, '0')}.json`;
+    // The collector is part of the name so that one spool can hold several collectors' windows (a relay,
+    // a test) without one overwriting another's; sorting keeps each collector's own order.
+    const collector = doc.collector.replace(/[^A-Za-z0-9_.-]/g, '_');
+    const name = `${collector}-${doc.instance}-${String(doc.seq).padStart(12, '0')}.json`;
     const fd = openSync(join(this.spoolDir, name), 'w');
     try {
       writeSync(fd, JSON.stringify(doc));

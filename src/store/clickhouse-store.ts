@@ -99,7 +99,8 @@ export class ClickHouseStore implements WindowStore {
     }
     // The flows first, the window row last: a window row says its flows are all in (a crash between the
     // two leaves flows that `windows` ignores until the window comes again and is stored whole).
-    if (flows.length > 0) await this.client.insert({ table: `${this.db}.sky_flows`, values: flows, format: 'JSONEachRow' });
+    if (flows.length > 0)
+      await this.client.insert({ table: `${this.db}.sky_flows`, values: flows, format: 'JSONEachRow' });
     await this.client.insert({
       table: `${this.db}.sky_windows`,
       values: fresh.map(({ doc }) => ({
@@ -184,7 +185,9 @@ export class ClickHouseStore implements WindowStore {
 
   /** The hypervisors whose windows the store holds. */
   async capturedHosts(): Promise<string[]> {
-    return (await this.rows<{ host: string }>(`SELECT DISTINCT host FROM ${this.db}.sky_windows`)).map((r) => r.host);
+    return (await this.rows<{ host: string }>(`SELECT DISTINCT host FROM ${this.db}.sky_windows`)).map(
+      (r) => r.host,
+    );
   }
 
   /** Compressed bytes on disk per flow row, and the rows: for the benchmark. */

@@ -12,10 +12,15 @@ export function isClickHouseUrl(text: string): boolean {
  * `clickhouse://[user@]host:port[/database]` (HTTP interface) and the password from a file: a password in
  * the URL would show in `ps` and shell history, so it is refused.
  */
-export function clickHouseTarget(url: string, passwordFile: string | undefined, option: string): ClickHouseTarget {
-  const m = /^clickhouse:\/\/(?:([^@:/]+)(:[^@]*)?@)?([A-Za-z0-9.-]+|\[[0-9a-fA-F:]+\]):(\d{1,5})(?:\/([A-Za-z0-9_]+))?\/?$/.exec(
-    url.trim(),
-  );
+export function clickHouseTarget(
+  url: string,
+  passwordFile: string | undefined,
+  option: string,
+): ClickHouseTarget {
+  const m =
+    /^clickhouse:\/\/(?:([^@:/]+)(:[^@]*)?@)?([A-Za-z0-9.-]+|\[[0-9a-fA-F:]+\]):(\d{1,5})(?:\/([A-Za-z0-9_]+))?\/?$/.exec(
+      url.trim(),
+    );
   if (m === null || m[2] !== undefined)
     throw new UserError(
       'bad_url',
@@ -26,7 +31,8 @@ export function clickHouseTarget(url: string, passwordFile: string | undefined, 
   const password =
     passwordFile === undefined
       ? ''
-      : (readTextSync(passwordFile, 'secret_unreadable', 'the --clickhouse-password-file').split('\n')[0] ?? '');
+      : (readTextSync(passwordFile, 'secret_unreadable', 'the --clickhouse-password-file').split('\n')[0] ??
+        '');
   return {
     url: `http://${m[3]}:${m[4]}`,
     user: m[1] ?? 'default',

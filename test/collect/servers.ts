@@ -131,7 +131,9 @@ export class ClickHouseServer {
   }
 
   async resume(): Promise<void> {
-    this.proc = spawn('clickhouse-server', [`--config-file=${this.config}`], { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.proc = spawn('clickhouse-server', [`--config-file=${this.config}`], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     this.proc.stdout?.on('data', (d: Buffer) => this.output.push(d.toString()));
     this.proc.stderr?.on('data', (d: Buffer) => this.output.push(d.toString()));
     await waitForPort(this.httpPort, 30_000);

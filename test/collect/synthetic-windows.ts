@@ -19,7 +19,8 @@ export interface ClusterShape {
   windowSeconds?: number;
 }
 
-const mac = (i: number) => `02:00:${[(i >> 24) & 255, (i >> 16) & 255, (i >> 8) & 255, i & 255].map((b) => b.toString(16).padStart(2, '0')).join(':')}`;
+const mac = (i: number) =>
+  `02:00:${[(i >> 24) & 255, (i >> 16) & 255, (i >> 8) & 255, i & 255].map((b) => b.toString(16).padStart(2, '0')).join(':')}`;
 const ip = (i: number) => `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`;
 
 /**
@@ -35,16 +36,20 @@ export function clusterWindows(shape: ClusterShape): { windows: WindowDocument[]
   const random = seededRng(shape.seed);
   const per: WindowDocument[][] = Array.from({ length: shape.hosts }, () => []);
   for (let w = 0; w < shape.windows; w++) {
-    const rows: { endpoints: WindowEndpoint[]; index: Map<number, number>; flows: WindowFlow[] }[] = Array.from(
-      { length: shape.hosts },
-      () => ({ endpoints: [], index: new Map(), flows: [] }),
-    );
+    const rows: { endpoints: WindowEndpoint[]; index: Map<number, number>; flows: WindowFlow[] }[] =
+      Array.from({ length: shape.hosts }, () => ({ endpoints: [], index: new Map(), flows: [] }));
     const endpoint = (h: number, vm: number) => {
       const r = rows[h] as (typeof rows)[number];
       let i = r.index.get(vm);
       if (i === undefined) {
         i = r.endpoints.length;
-        r.endpoints.push([4, ip(vm < 0 ? 0xffffff : vm + 1), vm < 0 ? '02:ff:ff:ff:ff:ff' : mac(vm + 1), null, 7]);
+        r.endpoints.push([
+          4,
+          ip(vm < 0 ? 0xffffff : vm + 1),
+          vm < 0 ? '02:ff:ff:ff:ff:ff' : mac(vm + 1),
+          null,
+          7,
+        ]);
         r.index.set(vm, i);
       }
       return i;
@@ -91,7 +96,10 @@ export function clusterWindows(shape: ClusterShape): { windows: WindowDocument[]
   }
   const inventory = {
     clouds: [{ name: 'aws' }, { name: 'gcp' }, { name: 'azure' }],
-    hosts: Array.from({ length: shape.hosts }, (_, h) => ({ name: `hv${h}`, cloud: ['aws', 'gcp', 'azure'][h % 3] as string })),
+    hosts: Array.from({ length: shape.hosts }, (_, h) => ({
+      name: `hv${h}`,
+      cloud: ['aws', 'gcp', 'azure'][h % 3] as string,
+    })),
     vms: Array.from({ length: vms }, (_, v) => ({
       name: `vm${v}`,
       host: `hv${hostOf(v)}`,
