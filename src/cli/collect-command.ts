@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import type { Command } from 'commander';
 import { runCollect } from '../collect/collect-service.js';
 import { runStoreWorker } from '../collect/store-worker.js';
@@ -72,7 +73,7 @@ export function registerCollect(program: Command): void {
     )
     .option(
       '--consumer <name>',
-      'durable consumer: replicas naming the same one share the windows (default: sky-plan-store with --store, else sky-plan-graph)',
+      'durable consumer: replicas naming the same one share the windows (default: sky-plan-store with --store, else sky-plan-graph-<hostname>)',
     )
     .option(
       '--store <clickhouse-url>',
@@ -120,7 +121,8 @@ async function collectAction(files: string[], flags: CollectFlags): Promise<void
       : {
           target: natsTarget(flags.from, flags, '--from'),
           stream: streamOptions(flags),
-          consumer: flags.consumer ?? 'sky-plan-graph',
+          // A graph needs every window: each graph-keeping aggregator has a consumer of its own (fan-out).
+          consumer: flags.consumer ?? `sky-plan-graph-${hostname().replace(/[^A-Za-z0-9_-]/g, '_')}`,
           batch: integer(flags.batch, '--batch', 1, 10_000),
         };
   const json = await runCollect({

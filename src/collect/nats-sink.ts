@@ -20,7 +20,13 @@ export function natsDeliverer(target: NatsTarget, stream: StreamOptions, client:
   const connection = () => {
     ready ??= (async () => {
       const nc = await connectNats(target, client, false);
-      await ensureStream(await jetstreamManager(nc), target.stream, stream);
+      try {
+        await ensureStream(await jetstreamManager(nc), target.stream, stream);
+      } catch (err) {
+        // The next delivery connects afresh: this connection would otherwise reconnect for ever.
+        await nc.close();
+        throw err;
+      }
       return nc;
     })().catch((err: unknown) => {
       ready = undefined;
@@ -32,6 +38,11 @@ export function natsDeliverer(target: NatsTarget, stream: StreamOptions, client:
     name: `NATS stream ${target.stream} (${target.servers.join(',')})`,
     async deliver(_file, body, doc): Promise<Delivery> {
       const nc = await connection();
+      const limit = nc.info?.max_payload;
+      if (limit !== undefined && body.length > limit)
+        return {
+          refused: `${body.length} bytes, above the servers' max_payload of ${limit}; raise max_payload in nats-server.conf (up to 64 MB) or shorten --window`,
+        };
       const ack = await jetstream(nc).publish(windowSubject(target.stream, doc.collector), body, {
         msgID: doc.id,
         timeout: 10_000,

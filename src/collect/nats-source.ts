@@ -22,8 +22,11 @@ export interface ConsumeOptions {
   warn: (text: string) => void;
 }
 
-/** A window unacknowledged this long goes to another aggregator: it outlasts a slow store insert. */
-const ACK_WAIT_MS = 60_000;
+/**
+ * A window unacknowledged this long goes to another aggregator. Short, so that a crashed aggregator's
+ * windows come back soon; a slow or failing insert keeps its batch by telling the stream it still works.
+ */
+const ACK_WAIT_MS = 15_000;
 
 /**
  * Consumes windows from the stream until `stop`: each batch is validated (a bad window is named and
@@ -101,19 +104,25 @@ async function handOver(
   messages: JsMsg[],
   stopped: () => boolean,
 ): Promise<boolean> {
-  let backoffMs = 500;
-  for (;;) {
-    try {
-      await options.handle(docs);
-      return true;
-    } catch (err) {
-      options.warn(`${docs.length} windows not taken (${(err as Error).message}); they wait in the stream`);
-    }
-    if (stopped()) return false;
-    // Still ours: tell the stream before ACK_WAIT_MS runs out, so no other aggregator takes them meanwhile.
+  // Still ours: tell the stream before ACK_WAIT_MS runs out, so no other aggregator takes them meanwhile.
+  const heartbeat = setInterval(() => {
     for (const m of messages) m.working();
-    await delay(backoffMs);
-    backoffMs = Math.min(backoffMs * 2, 10_000);
+  }, ACK_WAIT_MS / 3);
+  try {
+    let backoffMs = 500;
+    for (;;) {
+      try {
+        await options.handle(docs);
+        return true;
+      } catch (err) {
+        options.warn(`${docs.length} windows not taken (${(err as Error).message}); they wait in the stream`);
+      }
+      if (stopped()) return false;
+      await delay(backoffMs);
+      backoffMs = Math.min(backoffMs * 2, 10_000);
+    }
+  } finally {
+    clearInterval(heartbeat);
   }
 }
 
