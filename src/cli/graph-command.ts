@@ -1,11 +1,11 @@
 import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { WINDOW_STATS, type WindowStat } from '../autopilot/traffic-window.js';
+import { openHistory } from '../collect/open-history.js';
 import { rangeGraph } from '../collect/range-graph.js';
 import { UserError } from '../errors.js';
 import { renderSummary } from '../graph/render-summary.js';
 import { loadInventory } from '../inventory/load-inventory.js';
-import { openHistory } from '../store/store-url.js';
 import { parseDuration } from './duration.js';
 import { checkOutputPath } from './output-path.js';
 

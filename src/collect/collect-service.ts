@@ -55,7 +55,7 @@ export async function runCollect(options: CollectOptions): Promise<string> {
     const stop = options.untilStop();
     const consuming =
       options.nats === undefined
-        ? Promise.resolve()
+        ? stop
         : consumeWindows({
             ...options.nats,
             stop,

@@ -1,8 +1,6 @@
 import { UserError } from '../errors.js';
 import { readTextSync } from '../read-text.js';
 import { ClickHouseStore, type ClickHouseTarget } from './clickhouse-store.js';
-import { JournalHistory } from './journal-history.js';
-import type { WindowHistory } from './window-store.js';
 
 export function isClickHouseUrl(text: string): boolean {
   return text.startsWith('clickhouse://');
@@ -50,14 +48,4 @@ export async function openClickHouse(target: ClickHouseTarget): Promise<ClickHou
     const reason = e.code === 'ECONNREFUSED' ? 'connection refused' : e.message.split('\n')[0];
     throw new UserError('store_unavailable', `cannot use ClickHouse at ${target.url}: ${reason}`);
   }
-}
-
-/** `graph --from`: a ClickHouse URL, or an NDJSON file of windows (the embedded history). */
-export async function openHistory(
-  from: string,
-  passwordFile: string | undefined,
-  warn: (text: string) => void,
-): Promise<WindowHistory> {
-  if (isClickHouseUrl(from)) return openClickHouse(clickHouseTarget(from, passwordFile, '--from'));
-  return new JournalHistory(from, warn);
 }

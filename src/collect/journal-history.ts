@@ -1,9 +1,9 @@
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import type { WindowDocument } from '../../capture/window-document.js';
-import { readWindow } from '../collect/read-window.js';
 import { UserError } from '../errors.js';
-import type { TimeRange, WindowHistory } from './window-store.js';
+import type { TimeRange, WindowHistory } from '../store/window-store.js';
+import { readWindow } from './read-window.js';
 
 /**
  * The embedded history, no server needed: NDJSON window files, the single `collect`'s journal or
