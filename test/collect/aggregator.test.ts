@@ -81,6 +81,18 @@ describe('aggregator', () => {
     assert.equal([...agg.traffic.edges.values()][0]?.packets, 3);
   });
 
+  it('after settleAll (the journal replayed, before listening), later windows still wait their turn', () => {
+    const now = 29_000_000 * 60_000;
+    const agg = new Aggregator({ windowSeconds: 60, byteCount: 'wire', now: () => now });
+    agg.addWindow(window(0));
+    agg.settleAll();
+    assert.equal([...agg.traffic.edges.values()][0]?.packets, 1);
+    agg.addWindow(window(1));
+    assert.equal([...agg.traffic.edges.values()][0]?.packets, 1, 'window 1 waits for a later one');
+    agg.addWindow(window(2));
+    assert.equal([...agg.traffic.edges.values()][0]?.packets, 2);
+  });
+
   it('a restarted collector (new instance) counts from its first window', () => {
     const agg = new Aggregator({ windowSeconds: 60, byteCount: 'wire' });
     agg.addWindow(window(5));

@@ -57,6 +57,14 @@ export class Background {
     }
   }
 
+  /** Waits for the command to end by itself (killed with SIGKILL after `timeoutMs`), its exit code. */
+  async exit(timeoutMs: number): Promise<number | null> {
+    const timer = setTimeout(() => this.proc.kill('SIGKILL'), timeoutMs);
+    const code = await this.exited;
+    clearTimeout(timer);
+    return code;
+  }
+
   /** Sends `signal` and waits for the exit code (killed with SIGKILL after `timeoutMs`). */
   async stop(signal: NodeJS.Signals = 'SIGTERM', timeoutMs = 20_000): Promise<number | null> {
     this.proc.kill(signal);

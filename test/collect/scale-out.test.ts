@@ -163,6 +163,26 @@ describe('scale-out: collectors → NATS JetStream → aggregator replicas → C
       assert.ok(Number(await clickhouse.query(`SELECT sum(bytes) FROM share.${table}`)) >= total, table);
   });
 
+  it('collect --from keeps the in-memory graph of the whole stream, resends counted once', async () => {
+    // The SHARE stream holds every window and 10 resends; this aggregator has a consumer of its own.
+    const agg = new Background([
+      'collect',
+      '--from',
+      `${nats.url}/SHARE`,
+      '--nats-creds',
+      files.natsCreds,
+      '--inventory',
+      files.inventory,
+      '--duration',
+      '15s',
+      '--json',
+    ]);
+    assert.equal(await agg.exit(60_000), 0, agg.stderr);
+    const graph = JSON.parse(agg.stdout) as GraphDocument;
+    assert.deepEqual(graph.edges, single.edges);
+    assert.deepEqual(graph.summary.cloudPairs, single.summary.cloudPairs);
+  });
+
   it('ClickHouse down for a minute: windows wait in the stream, then land', async () => {
     const stream = 'OUTAGE';
     const worker = replica('outage', stream);
