@@ -14,6 +14,7 @@ import {
 import type { Analysis, CaptureReport } from '../analyze.js';
 import { knownVms } from '../inventory/load-inventory.js';
 import type { Inventory } from '../inventory/schema.js';
+import { learnFromWindow } from './learn-window.js';
 
 export interface AggregatorOptions {
   inventory?: Inventory | undefined;
@@ -149,19 +150,7 @@ export class Aggregator {
         total.countedElsewhere += i.countedElsewhere;
       }
     }
-    for (const vm of doc.vms) {
-      this.attribution.learnVm({
-        name: vm.name,
-        host: doc.host,
-        cloud: this.hostCloud.get(doc.host),
-        nics: [{ mac: vm.mac }],
-      });
-    }
-    for (const [ip, mac] of doc.arp) {
-      const words = parseIp(ip);
-      const m = parseMac(mac);
-      if (words?.version === 4 && m !== undefined) this.attribution.learnArp(words.words[0] as number, m);
-    }
+    learnFromWindow(this.attribution, doc, (h) => this.hostCloud.get(h));
     // Counted once the window settled: every hypervisor's view of it (announcements first) is in.
     const window = this.windowOf(doc.window.index * doc.window.seconds);
     if (window > source.latestWindow) source.latestWindow = window;

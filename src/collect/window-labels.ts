@@ -1,10 +1,10 @@
-import { parseIp, parseMac } from '../../capture/addresses.js';
 import { Attribution, type Endpoint } from '../../capture/attribution.js';
 import { FLOW_FLAG, type WindowDocument } from '../../capture/window-document.js';
 import { knownVms } from '../inventory/load-inventory.js';
 import type { Inventory } from '../inventory/schema.js';
 import type { FlowLabel, LabelledWindow } from '../store/window-store.js';
 import { endpointSide } from './aggregator.js';
+import { learnFromWindow } from './learn-window.js';
 
 /**
  * Names each flow row of a window with its VMs and clouds, from the inventory and what the windows this
@@ -34,18 +34,7 @@ export class WindowLabeller {
   }
 
   private label(doc: WindowDocument): LabelledWindow {
-    for (const vm of doc.vms)
-      this.attribution.learnVm({
-        name: vm.name,
-        host: doc.host,
-        cloud: this.hostCloud.get(doc.host),
-        nics: [{ mac: vm.mac }],
-      });
-    for (const [ip, mac] of doc.arp) {
-      const words = parseIp(ip);
-      const m = parseMac(mac);
-      if (words?.version === 4 && m !== undefined) this.attribution.learnArp(words.words[0] as number, m);
-    }
+    learnFromWindow(this.attribution, doc, (h) => this.hostCloud.get(h));
     const endpoints = doc.endpoints.map((e) => this.attribution.resolve(endpointSide(e)));
     const labels: FlowLabel[] = doc.flows.map(([s, d, , , flags]) => {
       const src = endpoints[s] as Endpoint;
