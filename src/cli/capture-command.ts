@@ -75,7 +75,10 @@ export function registerCapture(program: Command): void {
     .option('--host <name>', 'this hypervisor, as the inventory names it', hostname())
     .option('--collector <name>', 'this collector in window ids (default: --host)')
     .option('-o, --out <dir>', 'append windows as NDJSON to <dir>/<collector>-<UTC day>.ndjson')
-    .option('--to <url>', 'send windows to a sky-plan collect aggregator, e.g. http://agg:7411')
+    .option(
+      '--to <url>',
+      'send windows to a sky-plan collect aggregator (http://agg:7411) or a JetStream stream (nats://h:4222[,h:4222][/STREAM])',
+    )
     .option(
       '--spool <dir>',
       'windows not yet delivered to --to (default: $TMPDIR/sky-plan-spool-<collector>)',
@@ -139,7 +142,7 @@ async function captureAction(flags: CaptureFlags): Promise<void> {
   const warn = (text: string) => process.stderr.write(`sky-plan: warning: ${text}\n`);
   const collector = flags.collector ?? flags.host;
   const ndjson = flags.out !== undefined || flags.to === undefined ? new NdjsonSink(flags.out) : undefined;
-  const http =
+  const spool =
     flags.to === undefined
       ? undefined
       : new SpoolSink(
@@ -175,7 +178,7 @@ async function captureAction(flags: CaptureFlags): Promise<void> {
         pcap,
         emit: (doc: WindowDocument) => {
           ndjson?.write(doc);
-          http?.write(doc);
+          spool?.write(doc);
         },
         warn,
         started: (names) =>
@@ -187,14 +190,14 @@ async function captureAction(flags: CaptureFlags): Promise<void> {
     );
   } catch (err) {
     clearTimeout(timer);
-    await http?.close();
+    await spool?.close();
     throw err;
   }
-  if (http !== undefined) {
-    await http.drain(10_000);
-    if (http.pending > 0)
-      warn(`${http.pending} windows not delivered yet: they stay spooled for the next run`);
-    await http.close();
+  if (spool !== undefined) {
+    await spool.drain(10_000);
+    if (spool.pending > 0)
+      warn(`${spool.pending} windows not delivered yet: they stay spooled for the next run`);
+    await spool.close();
   }
   process.stderr.write(
     `sky-plan: captured ${summary.frames} frames (${summary.bytes} bytes) in ${summary.windows} windows on ${summary.interfaces.join(', ')}; kernel drops ${summary.kernelDrops}, interface drops ${summary.interfaceDrops}\n`,
