@@ -1,5 +1,12 @@
-import { AckPolicy, DeliverPolicy, type JsMsg, jetstream, jetstreamManager } from '@nats-io/jetstream';
-import { nanos } from '@nats-io/transport-node';
+import {
+  AckPolicy,
+  type Consumer,
+  DeliverPolicy,
+  type JsMsg,
+  jetstream,
+  jetstreamManager,
+} from '@nats-io/jetstream';
+import { type NatsConnection, nanos } from '@nats-io/transport-node';
 import type { WindowDocument } from '../../capture/window-document.js';
 import { ensureStream, type StreamOptions } from './nats-sink.js';
 import { connectNats, type NatsTarget } from './nats-target.js';
@@ -42,19 +49,8 @@ export async function consumeWindows(options: ConsumeOptions): Promise<{ windows
   const nc = await connectNats(target, `sky-plan collect (${options.consumer})`, true);
   const counts = { windows: 0, refused: 0 };
   try {
-    const jsm = await jetstreamManager(nc);
-    await ensureStream(jsm, target.stream, options.stream);
-    await jsm.consumers.info(target.stream, options.consumer).catch(async (err: Error) => {
-      if (!/not found/i.test(err.message)) throw err;
-      await jsm.consumers.add(target.stream, {
-        durable_name: options.consumer,
-        ack_policy: AckPolicy.Explicit,
-        deliver_policy: DeliverPolicy.All,
-        ack_wait: nanos(ACK_WAIT_MS),
-        max_ack_pending: 20 * options.batch,
-      });
-    });
-    const consumer = await jetstream(nc).consumers.get(target.stream, options.consumer);
+    const consumer = await openConsumer(nc, options, () => stopped);
+    if (consumer === undefined) return counts;
     warn(`consuming stream ${target.stream} as durable consumer ${options.consumer}`);
     let backoffMs = 250;
     while (!stopped) {
@@ -95,6 +91,44 @@ export async function consumeWindows(options: ConsumeOptions): Promise<{ windows
     await nc.drain().catch(() => undefined);
   }
   return counts;
+}
+
+/**
+ * The durable consumer, created with the stream if absent. A cluster that is starting or electing a
+ * leader answers its API with timeouts for a while: those are waited out (until stop), not fatal.
+ */
+async function openConsumer(
+  nc: NatsConnection,
+  options: ConsumeOptions,
+  stopped: () => boolean,
+): Promise<Consumer | undefined> {
+  const { stream } = options.target;
+  let backoffMs = 500;
+  for (;;) {
+    try {
+      const jsm = await jetstreamManager(nc);
+      await ensureStream(jsm, stream, options.stream);
+      await jsm.consumers.info(stream, options.consumer).catch(async (err: Error) => {
+        if (!/not found/i.test(err.message)) throw err;
+        await jsm.consumers.add(stream, {
+          durable_name: options.consumer,
+          ack_policy: AckPolicy.Explicit,
+          deliver_policy: DeliverPolicy.All,
+          ack_wait: nanos(ACK_WAIT_MS),
+          max_ack_pending: 20 * options.batch,
+        });
+      });
+      return await jetstream(nc).consumers.get(stream, options.consumer);
+    } catch (err) {
+      const e = err as Error;
+      if (!(e.name === 'TimeoutError' || /timeout|no responders|temporarily unavailable/i.test(e.message)))
+        throw err;
+      options.warn(`JetStream not ready (${e.message}); retrying`);
+    }
+    if (stopped()) return undefined;
+    await delay(backoffMs);
+    backoffMs = Math.min(backoffMs * 2, 10_000);
+  }
 }
 
 /** Hands a batch over until it is taken (true) or consuming stops first (false). */

@@ -286,4 +286,16 @@ describe('scale-out: collectors → NATS JetStream → aggregator replicas → C
     assert.match(denied.stderr, /cannot use ClickHouse at .*(password|Authentication)/i);
     assert.doesNotMatch(denied.stderr, /\n\s+at /);
   });
+
+  it('a replica started while JetStream has no quorum waits for it instead of failing', async () => {
+    await nats.killNode(1);
+    await nats.killNode(2);
+    const early = replica('quorum', 'QUORUM');
+    await early.waitFor(/JetStream not ready \(.*\); retrying/, 30_000);
+    await nats.startNode(1);
+    await nats.startNode(2);
+    await early.waitFor(/consuming stream QUORUM/, 60_000);
+    assert.equal(await early.stop(), 0, early.stderr);
+    assert.doesNotMatch(early.stderr, /internal error/);
+  });
 });
