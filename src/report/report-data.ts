@@ -54,8 +54,16 @@ export interface ReportData {
     /** Its phases over time (with windows): start and end in seconds since the epoch. */
     phases: { start: number; end: number; pattern: string; bytes: number }[];
   }[];
-  /** The graph view: all nodes, or one per (cloud, community) when there are too many. */
-  graph: { grouped: boolean; nodes: ReportNode[]; edges: [number, number, number][] };
+  /**
+   * The graph view: all nodes, or one per (cloud, community) when there are too many; with a plan, a
+   * group holds only VMs bound for one cloud, so `planned` (each node's cloud after the plan) is exact.
+   */
+  graph: {
+    grouped: boolean;
+    nodes: ReportNode[];
+    edges: [number, number, number][];
+    planned: string[] | null;
+  };
   heatmap: {
     grouped: boolean;
     labels: string[];
@@ -96,9 +104,19 @@ export function reportData(graph: ReportGraph, plan: PlanView | null, title: str
   const cloudOf = new Map(graph.nodes.map((n) => [n.id, nodeCloud(n)]));
   const byCommunity = (n: { id: string }) =>
     `${cloudOf.get(n.id)} · community ${(found.of.get(n.id) ?? 0) + 1}`;
-  const view = graph.nodes.length > GRAPH_VIEW_MAX ? grouped(graph, byCommunity, cloudOf) : graph;
+  const plannedOf = (id: string) => plan?.placement[id] ?? (cloudOf.get(id) as string);
+  // VMs a plan moves form groups of their own, named for both clouds.
+  const groupOf = (n: { id: string }) =>
+    plannedOf(n.id) === cloudOf.get(n.id)
+      ? byCommunity(n)
+      : `${cloudOf.get(n.id)} → ${plannedOf(n.id)} · community ${(found.of.get(n.id) ?? 0) + 1}`;
+  const isGrouped = graph.nodes.length > GRAPH_VIEW_MAX;
+  const view = isGrouped ? grouped(graph, groupOf, cloudOf) : graph;
+  const plannedById = new Map(
+    graph.nodes.map((n) => [isGrouped ? groupOf(n) : n.id, plannedOf(n.id)] as [string, string]),
+  );
   const positions = layout(view, cloudOf);
-  const nodes = reportNodes(view, graph.nodes.length > GRAPH_VIEW_MAX, found.of, cloudOf, positions);
+  const nodes = reportNodes(view, isGrouped, found.of, cloudOf, positions);
   const index = new Map(nodes.map((n, i) => [n.id, i]));
   const edges = view.edges.map(
     (e) =>
@@ -142,7 +160,12 @@ export function reportData(graph: ReportGraph, plan: PlanView | null, title: str
       externalBytes: c.externalBytes,
       phases: c.phases.map((p) => ({ start: p.start, end: p.end, pattern: p.pattern, bytes: p.bytes })),
     })),
-    graph: { grouped: view !== graph, nodes, edges },
+    graph: {
+      grouped: isGrouped,
+      nodes,
+      edges,
+      planned: plan === null ? null : nodes.map((n) => plannedById.get(n.id) as string),
+    },
     heatmap: heatmap(graph, cloudOf, found.of, byCommunity),
     cloudMatrix: cloudMatrix(graph, cloudOf),
     windows: view === graph ? windows(graph) : null,

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { GRAPH_VIEW_MAX, HEATMAP_MAX, reportData } from '../../src/report/report-data.js';
-import { syntheticGraph } from './synthetic-graph.js';
+import { syntheticGraph, syntheticPlan } from './synthetic-graph.js';
 
 describe('report data', () => {
   it('draws every node below the thresholds, and is the same on every run', () => {
@@ -35,6 +35,32 @@ describe('report data', () => {
     );
     // A group never mixes clouds.
     for (const n of data.graph.nodes) assert.ok(n.id.startsWith(`${n.cloud} · community`), n.id);
+  });
+
+  it('groups VMs a plan moves apart, so the planned placement of the groups is exact', async () => {
+    const graph = syntheticGraph(GRAPH_VIEW_MAX + 100);
+    const plan = await syntheticPlan(graph);
+    const data = reportData(graph, plan, 't');
+    const planned = data.graph.planned as string[];
+    const cloud = new Map(graph.nodes.map((n) => [n.id, n.cloud as string]));
+    const after = (id: string) => plan.placement[id] ?? (cloud.get(id) as string);
+    const moved = graph.nodes.filter((n) => after(n.id) !== n.cloud).length;
+    assert.ok(moved > 0 && moved < graph.nodes.length, `${moved} moved`);
+    assert.equal(
+      data.graph.nodes.reduce((s, n, i) => s + (planned[i] === n.cloud ? 0 : n.members), 0),
+      moved,
+    );
+    // The bytes that cross clouds after the plan, counted on the groups, are those counted VM by VM.
+    const crossAfter = graph.edges
+      .filter((e) => after(e.source) !== after(e.target))
+      .reduce((s, e) => s + e.bytes, 0);
+    assert.equal(
+      data.graph.edges.filter(([s, t]) => planned[s] !== planned[t]).reduce((s, e) => s + e[2], 0),
+      crossAfter,
+    );
+    for (const [i, n] of data.graph.nodes.entries())
+      if (planned[i] !== n.cloud) assert.ok(n.id.startsWith(`${n.cloud} → ${planned[i]} · community`), n.id);
+    assert.equal(reportData(graph, null, 't').graph.planned, null);
   });
 
   it('times the cross-cloud rate per window, leaves the internet and inside traffic out, and marks the busiest stretch', () => {

@@ -1,5 +1,12 @@
 import { seededRng } from '../../planner/rng.js';
+import type { GraphDocument } from '../../src/graph/graph-model.js';
+import type { Inventory } from '../../src/inventory/schema.js';
+import { PLAN_DEFAULTS } from '../../src/plan/build-problem.js';
+import { planCluster } from '../../src/plan/plan-cluster.js';
+import type { PlanDocument } from '../../src/plan/plan-document.js';
 import type { ReportGraph } from '../../src/report/report-data.js';
+
+const CLOUDS = ['aws-us', 'gcp-eu', 'azure-us', 'ovh-eu'];
 
 /**
  * A cluster of `vms` VMs over 4 clouds in groups of 20 that talk mostly among themselves (a ring and a
@@ -7,11 +14,10 @@ import type { ReportGraph } from '../../src/report/report-data.js';
  */
 export function syntheticGraph(vms: number, seed = 1): ReportGraph {
   const rng = seededRng(seed);
-  const clouds = ['aws-us', 'gcp-eu', 'azure-us', 'ovh-eu'];
   const nodes = Array.from({ length: vms }, (_, i) => ({
     id: `vm-${String(i).padStart(5, '0')}`,
     kind: 'vm' as const,
-    cloud: clouds[Math.floor((i / vms) * clouds.length + rng() * 0.3) % clouds.length] as string,
+    cloud: CLOUDS[Math.floor((i / vms) * CLOUDS.length + rng() * 0.3) % CLOUDS.length] as string,
   }));
   const edges = new Map<string, { source: string; target: string; bytes: number; packets: number }>();
   const add = (a: number, b: number, bytes: number) => {
@@ -33,4 +39,24 @@ export function syntheticGraph(vms: number, seed = 1): ReportGraph {
     add(g, Math.floor(rng() * vms), Math.floor(rng() * 1e5));
   }
   return { nodes, edges: [...edges.values()] };
+}
+
+/** The synthetic clusters' clouds, one of them cheaper, so sky-plan's own plan (multilevel) moves VMs. */
+export function syntheticPlan(graph: ReportGraph): Promise<PlanDocument> {
+  const spec = {
+    clouds: CLOUDS.map((name, i) => ({
+      name,
+      compute: { vmHour: i === 3 ? 0.02 : 0.05 },
+      egress: { default: 0.09 },
+    })),
+    hosts: [],
+    vms: [],
+    images: [],
+  } as unknown as Inventory;
+  return planCluster(graph as GraphDocument, spec, {
+    ...PLAN_DEFAULTS,
+    solver: 'multilevel',
+    seed: 1,
+    timeLimitSeconds: 30,
+  });
 }

@@ -156,8 +156,8 @@ export function graphView(
 
   const controls = el('div', { class: 'controls' }, search, found);
   if (data.windows !== null) controls.append(timeSlider(data.windows, edges, lines, width));
-  if (data.plan !== null && !data.graph.grouped)
-    controls.append(placementToggle(data, data.plan, colour, circles, lines));
+  if (data.graph.planned !== null)
+    controls.append(placementToggle(data, data.graph.planned, colour, circles, lines));
   const note = data.graph.grouped
     ? el(
         'p',
@@ -192,29 +192,33 @@ export function graphView(
 }
 
 /**
- * Now or planned: with the plan's placement, nodes take their new cloud's colour, moved VMs are ringed,
- * and edges that cross clouds only after the plan are marked (those it brings into one cloud fade).
+ * Now or planned: with the plan's placement, nodes take their new cloud's colour, moved VMs (or groups of
+ * them) are ringed, and edges that cross clouds only after the plan are marked (those it brings into one
+ * cloud fade).
  */
 function placementToggle(
   data: ReportData,
-  plan: NonNullable<ReportData['plan']>,
+  planned: string[],
   colour: (cloud: string) => string,
   circles: SVGCircleElement[],
   lines: SVGLineElement[],
 ): HTMLElement {
-  const { nodes, edges } = data.graph;
-  const planned = nodes.map((n) => plan.placement[n.id] ?? n.cloud);
+  const { nodes, edges, grouped } = data.graph;
   const toggle = el('input', { type: 'checkbox', id: 'planned', 'aria-label': 'show the planned placement' });
   const summary = el('span', { class: 'muted', id: 'planned-summary' });
   toggle.addEventListener('input', () => {
     const on = toggle.checked;
     let moved = 0;
+    let movedGroups = 0;
     nodes.forEach((n, i) => {
       const cloud = on ? (planned[i] as string) : n.cloud;
       circles[i]?.setAttribute('fill', colour(cloud));
       const isMoved = on && cloud !== n.cloud;
       circles[i]?.classList.toggle('moved', isMoved);
-      if (isMoved) moved++;
+      if (isMoved) {
+        moved += n.members;
+        movedGroups++;
+      }
     });
     let newCross = 0;
     let joined = 0;
@@ -226,8 +230,10 @@ function placementToggle(
       if (after && !before) newCross++;
       if (before && !after) joined++;
     });
+    const where = grouped ? ` in ${movedGroups} groups` : '';
+    const links = grouped ? 'links between groups' : 'edges';
     summary.textContent = on
-      ? `planned: ${moved} VMs moved (ringed), ${newCross} edges newly cross-cloud (red), ${joined} brought into one cloud (faded)`
+      ? `planned: ${moved} VMs moved${where} (ringed), ${newCross} ${links} newly cross-cloud (red), ${joined} brought into one cloud (faded)`
       : '';
   });
   return el('label', { class: 'toggle' }, toggle, ' planned placement ', summary);
