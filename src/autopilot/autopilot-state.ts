@@ -1,4 +1,4 @@
-import { existsSync, renameSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import * as v from 'valibot';
 import { UserError } from '../errors.js';
 import type { Inventory } from '../inventory/schema.js';
@@ -56,8 +56,36 @@ const stateSchema = v.strictObject({
   ),
 });
 
+const moveSchema = stateSchema.entries.history.item;
+
+/** The state file, with the moves its log holds that a crash kept out of it. */
 export function readState(file: string): AutopilotState {
-  if (!existsSync(file)) return NEW_STATE;
+  const state = existsSync(file) ? parseState(file) : NEW_STATE;
+  const log = movesLog(file);
+  if (!existsSync(log)) return state;
+  const lines = readTextSync(log, 'journal_unreadable', 'the autopilot moves log').split('\n');
+  const known = new Set(state.history.map(moveKey));
+  const history = [...state.history];
+  for (const [i, line] of lines.entries()) {
+    if (line === '') continue;
+    let record: unknown;
+    try {
+      record = JSON.parse(line);
+    } catch (err) {
+      // A crash mid-append leaves a torn last line: the move it was recording is then not recorded.
+      if (i >= lines.length - 2) break;
+      throw new UserError('journal_invalid', `${log}:${i + 1}: not JSON (${(err as Error).message})`);
+    }
+    const r = v.safeParse(moveSchema, record);
+    if (!r.success) throw new UserError('journal_invalid', `${log}:${i + 1}: ${firstIssue(r.issues)}`);
+    if (known.has(moveKey(r.output))) continue;
+    known.add(moveKey(r.output));
+    history.push(r.output);
+  }
+  return { ...state, history };
+}
+
+function parseState(file: string): AutopilotState {
   let json: unknown;
   try {
     json = JSON.parse(readTextSync(file, 'journal_unreadable', 'the autopilot state'));
@@ -70,11 +98,28 @@ export function readState(file: string): AutopilotState {
   return r.output;
 }
 
-/** Written whole and renamed into place: a crash leaves the old state or the new one. */
+/**
+ * Written whole and renamed into place: a crash leaves the old state or the new one. The moves log is
+ * then folded in, so it is removed.
+ */
 export function writeState(file: string, state: AutopilotState): void {
   writeFileSync(`${file}.tmp`, `${JSON.stringify(state, null, 1)}\n`);
   renameSync(`${file}.tmp`, file);
+  rmSync(movesLog(file), { force: true });
 }
+
+/**
+ * A finished move, appended to the state's moves log: a round of many moves costs a line per move, not
+ * the whole history rewritten per move.
+ */
+export function appendMove(file: string, move: MoveRecord): void {
+  appendFileSync(movesLog(file), `${JSON.stringify(move)}\n`);
+}
+
+export const movesLog = (stateFile: string) => `${stateFile}.moves`;
+
+/** A move is one VM's in one round (older states have no round: each such record is its own). */
+export const moveKey = (m: MoveRecord) => `${m.round ?? `at ${m.at}`}\u0000${m.vm}`;
 
 /** The spec with every VM where the moves left it. */
 export function applyHistory(spec: Inventory, history: MoveRecord[]): Inventory {

@@ -3,7 +3,15 @@ import { UserError } from '../errors.js';
 import type { Inventory } from '../inventory/schema.js';
 import type { PlanDocument } from '../plan/plan-document.js';
 import type { PlannerGraph } from '../plan/read-graph.js';
-import { type AutopilotState, applyHistory, cloudAt, readState, writeState } from './autopilot-state.js';
+import {
+  type AutopilotState,
+  appendMove,
+  applyHistory,
+  cloudAt,
+  moveKey,
+  readState,
+  writeState,
+} from './autopilot-state.js';
 import { checkPrediction, type Prediction } from './check-prediction.js';
 import { type AutopilotEvent, applyEvents } from './events.js';
 import { type Decision, decide, type MoveRecord, type PolicyOptions } from './policy.js';
@@ -145,7 +153,7 @@ async function oneRound(
 
 /**
  * Runs a round's moves with the state file saying so: `pending` while they run, each finished move
- * written at once (a crash after it must not repeat it).
+ * appended to its log at once (a crash after it must not repeat it), folded into the state at the end.
  */
 async function carryOut(
   o: AutopilotOptions,
@@ -153,14 +161,17 @@ async function carryOut(
   round: number,
   run: (moved: (m: Omit<MoveRecord, 'at' | 'round'>) => void) => Promise<void>,
 ): Promise<AutopilotState> {
-  let current: AutopilotState = { ...state, pending: round };
-  writeState(o.stateFile, current);
+  const history = [...state.history];
+  const known = new Set(history.map(moveKey));
+  writeState(o.stateFile, { ...state, history, pending: round });
   await run((m) => {
-    if (current.history.some((h) => h.round === round && h.vm === m.vm)) return; // replayed from the journal
-    current = { ...current, history: [...current.history, { ...m, at: o.clock(), round }] };
-    writeState(o.stateFile, current);
+    const record = { ...m, at: o.clock(), round };
+    if (known.has(moveKey(record))) return; // replayed from the journal
+    known.add(moveKey(record));
+    history.push(record);
+    appendMove(o.stateFile, record);
   });
-  current = { ...current, pending: null };
+  const current = { ...state, history, pending: null };
   writeState(o.stateFile, current);
   return current;
 }
