@@ -45,9 +45,9 @@ export interface ExecuteOptions {
 }
 
 /**
- * Carries out a plan wave by wave. The schedule is recomputed from where the VMs are after each wave,
- * so a failure (with --on-failure skip) or a resumed run continues from the real state. Returns whether
- * every VM reached its target.
+ * Carries out a plan wave by wave. The schedule is computed from where the VMs are, and again after a
+ * wave where a migration failed (with --on-failure skip), so a failure or a resumed run continues from
+ * the real state. Returns whether every VM reached its target.
  */
 export async function executePlan(plan: ExecutablePlan, o: ExecuteOptions): Promise<boolean> {
   const base = scheduleInput(plan, o.limits);
@@ -60,17 +60,17 @@ export async function executePlan(plan: ExecutablePlan, o: ExecuteOptions): Prom
   const failed: string[] = [];
   let done = 0;
   // Capacity first (a deadlock throws here), then what the driver can check: every VM where we think.
-  const firstHops = pendingSchedule(base, position, target, skipped)
-    .flatMap((w) => w.migrations)
-    .filter((m) => m.from === position.get(m.vm));
+  let waves = pendingSchedule(base, position, target, skipped);
+  const firstHops = waves.flatMap((w) => w.migrations).filter((m) => m.from === position.get(m.vm));
   const problems = await o.driver.preflight(firstHops);
   if (problems.length > 0)
     throw new UserError(
       'preflight',
       `pre-flight checks failed, nothing was moved:\n  ${problems.join('\n  ')}`,
     );
-  for (let index = 0; ; index++) {
-    const [wave] = pendingSchedule(base, position, target, skipped);
+  // A wave where every migration succeeded leaves the VMs where the schedule expected them.
+  for (let index = 0, next = 0; ; index++, next++) {
+    const wave = waves[next];
     if (wave === undefined) break;
     o.events({
       type: 'wave',
@@ -91,6 +91,8 @@ export async function executePlan(plan: ExecutablePlan, o: ExecuteOptions): Prom
       skipped.add(m.vm);
       o.journal.write({ type: 'skipped', vm: m.vm, reason: '--on-failure skip' });
     }
+    waves = pendingSchedule(base, position, target, skipped);
+    next = -1;
   }
   const ok = [...target].every(([vm, cloud]) => position.get(vm) === cloud);
   o.journal.write({ type: 'end', ok });

@@ -116,43 +116,121 @@ export function scheduleInput(plan: ExecutablePlan, limits: ConcurrencyLimits): 
  */
 export function schedule(input: ScheduleInput): Wave[] {
   const load = new Map([...input.load].map(([c, l]) => [c, { ...l }]));
-  let pending = priorityOrder(input.migrations, input.coupling);
+  let pending = new Pending(priorityOrder(input.migrations, input.coupling));
   const seeded = new Set<string>(input.present); // image→cloud pairs whose content is there
   // A VM goes through a third cloud at most once: with that, every round either completes a wave or
   // stages a VM not staged before, so the loop ends on any input (with a DeadlockError at worst).
   const staged = new Set<string>();
   const waves: Wave[] = [];
-  while (pending.length > 0) {
+  while (pending.size > 0) {
     const wave = nextWave(pending, load, input, seeded);
     if (wave.length === 0) {
-      pending = stageOne(pending, load, input, staged);
+      pending = new Pending(stageOne(pending.left(), load, input, staged));
       continue;
     }
-    for (const m of wave) {
+    for (const i of wave) {
+      const m = pending.take(i);
       add(load, m.to, m, 1);
       add(load, m.from, m, -1);
       if (m.image !== null) seeded.add(`${m.image}\u0000${m.to}`);
     }
-    const chosen = new Set(wave);
-    pending = pending.filter((m) => !chosen.has(m));
-    waves.push({ migrations: wave, seconds: waveSeconds(wave, input) });
+    const migrations = wave.map((i) => pending.at(i));
+    waves.push({ migrations, seconds: waveSeconds(migrations, input) });
+    pending.compact();
   }
   return waves;
 }
 
+/**
+ * The migrations not yet in a wave, in priority order, with how many leave and enter each cloud: a wave
+ * stops looking once every cloud still sending or receiving is at its limit, so scheduling n moves is
+ * not n²/limit steps.
+ */
+class Pending {
+  private list: Migration[];
+  private taken: Uint8Array;
+  private first = 0;
+  /** Taken migrations still in `list` past `first`, which each look steps over. */
+  private holes = 0;
+  size: number;
+  readonly from = new Map<string, number>();
+  readonly to = new Map<string, number>();
+
+  constructor(list: Migration[]) {
+    this.list = list;
+    this.taken = new Uint8Array(list.length);
+    this.size = list.length;
+    for (const m of list) {
+      this.from.set(m.from, (this.from.get(m.from) ?? 0) + 1);
+      this.to.set(m.to, (this.to.get(m.to) ?? 0) + 1);
+    }
+  }
+
+  /** Indices of the migrations left, in order. */
+  *indices(): Generator<number> {
+    for (let i = this.first; i < this.list.length; i++) if (this.taken[i] === 0) yield i;
+  }
+
+  at(i: number): Migration {
+    return this.list[i] as Migration;
+  }
+
+  take(i: number): Migration {
+    const m = this.at(i);
+    this.taken[i] = 1;
+    this.size--;
+    this.holes++;
+    this.from.set(m.from, (this.from.get(m.from) as number) - 1);
+    this.to.set(m.to, (this.to.get(m.to) as number) - 1);
+    return m;
+  }
+
+  /** Drops the taken migrations once they outnumber those left (indices change then). */
+  compact(): void {
+    while (this.first < this.list.length && this.taken[this.first] === 1) {
+      this.first++;
+      this.holes--;
+    }
+    if (this.holes <= this.size) return;
+    this.list = this.left();
+    this.taken = new Uint8Array(this.list.length);
+    this.first = 0;
+    this.holes = 0;
+  }
+
+  left(): Migration[] {
+    return [...this.indices()].map((i) => this.at(i));
+  }
+
+  /** Clouds with migrations left to leave (`from`) or to enter (`to`) them. */
+  busy(side: 'from' | 'to'): number {
+    let n = 0;
+    for (const count of this[side].values()) if (count > 0) n++;
+    return n;
+  }
+}
+
+/** The next wave, as indices into `pending`. */
 function nextWave(
-  pending: Migration[],
+  pending: Pending,
   load: Map<string, Load>,
   input: ScheduleInput,
   seeded: Set<string>,
-): Migration[] {
+): number[] {
   const incoming = new Map<string, Load>();
   const count = new Map<string, number>();
   const seedingNow = new Set<string>();
-  const wave: Migration[] = [];
-  const bump = (key: string) => count.set(key, (count.get(key) ?? 0) + 1);
+  const wave: number[] = [];
+  const bump = (key: string) => {
+    const n = (count.get(key) ?? 0) + 1;
+    count.set(key, n);
+    return n;
+  };
   const { perSource, perDestination, perLink } = input.limits;
-  for (const m of pending) {
+  const [sources, destinations] = [pending.busy('from'), pending.busy('to')];
+  let [fullSources, fullDestinations] = [0, 0];
+  for (const i of pending.indices()) {
+    const m = pending.at(i);
     if ((count.get(`s\u0000${m.from}`) ?? 0) >= perSource) continue;
     if ((count.get(`d\u0000${m.to}`) ?? 0) >= perDestination) continue;
     if ((count.get(`l\u0000${m.from}\u0000${m.to}`) ?? 0) >= perLink) continue;
@@ -160,12 +238,13 @@ function nextWave(
     // The content's first carrier goes alone; the others follow once it is there.
     if (content !== null && seedingNow.has(content)) continue;
     if (!fits(load, incoming, input, m.to, m)) continue;
-    wave.push(m);
+    wave.push(i);
     add(incoming, m.to, m, 1);
-    bump(`s\u0000${m.from}`);
-    bump(`d\u0000${m.to}`);
+    if (bump(`s\u0000${m.from}`) === perSource) fullSources++;
+    if (bump(`d\u0000${m.to}`) === perDestination) fullDestinations++;
     bump(`l\u0000${m.from}\u0000${m.to}`);
     if (content !== null && !seeded.has(content)) seedingNow.add(content);
+    if (fullSources === sources || fullDestinations === destinations) break;
   }
   return wave;
 }
@@ -246,7 +325,11 @@ function priorityOrder(migrations: Migration[], coupling: Map<string, Map<string
   const find = (x: string): string => {
     let r = x;
     while (parent.get(r) !== r) r = parent.get(r) as string;
-    parent.set(x, r);
+    for (let y = x; y !== r; ) {
+      const next = parent.get(y) as string;
+      parent.set(y, r);
+      y = next;
+    }
     return r;
   };
   const weight = new Map<string, number>();

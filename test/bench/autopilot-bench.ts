@@ -5,7 +5,7 @@ import { parseEvents } from '../../src/autopilot/events.js';
 import { type Decision, POLICY_DEFAULTS } from '../../src/autopilot/policy.js';
 import { roundExecutor } from '../../src/autopilot/round-executor.js';
 import { runAutopilot, TICK_SECONDS } from '../../src/autopilot/run-autopilot.js';
-import { type MigrationDriver, MigrationFailed } from '../../src/execute/driver.js';
+import type { MigrationDriver } from '../../src/execute/driver.js';
 import type { Inventory } from '../../src/inventory/schema.js';
 import { type PlannerGraph, parseGraph } from '../../src/plan/read-graph.js';
 import { GRAPH_FAMILIES, type WeightedGraph } from './graph-families.js';
@@ -66,8 +66,8 @@ const spec: Inventory = {
 
 const now = W * WINDOWS;
 /**
- * What is timed ends when the executor hands the first migration over; each then fails at once, so the
- * round does not go on to record tens of thousands of finished moves.
+ * What is timed ends when the executor hands the first migration over. Each migration then succeeds at
+ * once, so the round goes on to record every move, as a real round would.
  */
 function instantDriver(started: () => void): MigrationDriver {
   return {
@@ -75,7 +75,7 @@ function instantDriver(started: () => void): MigrationDriver {
     preflight: async () => [],
     migrate: async () => {
       started();
-      throw new MigrationFailed('not carried out in the benchmark');
+      return undefined;
     },
     reconcile: async () => 'destination',
   };
@@ -99,6 +99,7 @@ for (const n of [1_000, 100_000])
       ['price drop', `{"type":"price","time":${now - 10},"cloud":"d","compute":{"vcpuHour":0.01}}`],
     ] as const) {
       const times: number[] = [];
+      const rounds: number[] = [];
       let summary = '';
       for (let run = 0; run < 3; run++) {
         const dir = mkdtempSync(join(tmpdir(), 'sky-plan-bench-'));
@@ -129,16 +130,18 @@ for (const n of [1_000, 100_000])
             decision = d;
           },
         });
+        rounds.push((performance.now() - t) / 1000);
         rmSync(dir, { recursive: true, force: true });
         if (first === undefined) throw new Error(`${label}: no migration started (${decision?.reason})`);
         times.push((first - t) / 1000);
         summary = `${decision?.action}, ${decision?.moves.length} moves`;
       }
       const median = [...times].sort((x, y) => x - y)[1] as number;
+      const round = [...rounds].sort((x, y) => x - y)[1] as number;
       const target = n === 1_000 ? 2 : 30;
       const worst = median + TICK_SECONDS;
       process.stdout.write(
-        `  ${n} VMs, ${g.edges.length} edges (${family}), ${label}: ${median.toFixed(2)} s, ${worst.toFixed(2)} s with the poll (${summary}); target < ${target} s: ${worst < target ? 'met' : 'not met'}\n`,
+        `  ${n} VMs, ${g.edges.length} edges (${family}), ${label}: ${median.toFixed(2)} s, ${worst.toFixed(2)} s with the poll (${summary}); target < ${target} s: ${worst < target ? 'met' : 'not met'}; the whole round, every move recorded: ${round.toFixed(1)} s\n`,
       );
     }
   }

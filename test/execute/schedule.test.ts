@@ -50,10 +50,15 @@ function input(
   };
 }
 
-/** Replays the waves: no cloud over capacity at any instant, limits kept, every VM ends at its target. */
+/**
+ * Replays the waves: no cloud over capacity at any instant, limits kept, every VM ends at its target,
+ * and each wave full: no later migration (of a VM moved in one hop, with no image) could have joined it.
+ */
 function check(inp: ScheduleInput, waves: Wave[]): void {
   const load = new Map([...inp.load].map(([c, l]) => [c, { ...l }]));
   const where = new Map(inp.migrations.map((m) => [m.vm, m.from]));
+  const hops = new Map<string, number>();
+  for (const m of waves.flatMap((x) => x.migrations)) hops.set(m.vm, (hops.get(m.vm) ?? 0) + 1);
   for (const [w, wave] of waves.entries()) {
     const during = new Map([...load].map(([c, l]) => [c, { ...l }]));
     const counts = new Map<string, number>();
@@ -78,6 +83,16 @@ function check(inp: ScheduleInput, waves: Wave[]): void {
           ? inp.limits.perDestination
           : inp.limits.perLink;
       assert.ok(n <= limit, `wave ${w}: ${key} runs ${n} migrations`);
+    }
+    for (const m of waves.slice(w + 1).flatMap((x) => x.migrations)) {
+      if (hops.get(m.vm) !== 1 || m.image !== null || where.get(m.vm) !== m.from) continue;
+      const cap = inp.capacity.get(m.to)?.vms;
+      const room = cap === null || cap === undefined || (during.get(m.to) as Load).vms + 1 <= cap;
+      const under =
+        (counts.get(`s${m.from}`) ?? 0) < inp.limits.perSource &&
+        (counts.get(`d${m.to}`) ?? 0) < inp.limits.perDestination &&
+        (counts.get(`l${m.from}>${m.to}`) ?? 0) < inp.limits.perLink;
+      assert.ok(!(room && under), `wave ${w}: ${m.vm} (${m.from} → ${m.to}) could have joined it`);
     }
     for (const m of wave.migrations) {
       (load.get(m.to) as Load).vms += 1;
