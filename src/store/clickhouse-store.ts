@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream';
 import { type ClickHouseClient, ClickHouseLogLevel, createClient } from '@clickhouse/client';
 import type { WindowDocument, WindowFlow } from '../../capture/window-document.js';
 import { MIGRATIONS, RETAINED_TABLES, SCHEMA_TABLE } from './clickhouse-schema.js';
@@ -73,34 +74,27 @@ export class ClickHouseStore implements WindowStore {
     );
     const fresh = unique.filter((w) => !held.has(w.doc.id));
     if (fresh.length === 0) return 0;
-    const flows: object[] = [];
+    // Flow rows as TabSeparated text: a tenth of the work of JSON objects, here and in the server.
+    const flows: string[] = [];
     for (const { doc, labels } of fresh) {
-      const start = startOf(doc);
+      const head = `${tsv(doc.id)}\t${startOf(doc)}\t${tsv(doc.host)}`;
       doc.flows.forEach(([src, dst, bytes, packets, flags], row) => {
         const l = labels[row];
-        flows.push({
-          window_id: doc.id,
-          start,
-          host: doc.host,
-          row,
-          src,
-          dst,
-          bytes,
-          packets,
-          flags,
-          src_vm: l?.srcVm ?? '',
-          dst_vm: l?.dstVm ?? '',
-          src_cloud: l?.srcCloud ?? '',
-          dst_cloud: l?.dstCloud ?? '',
-          vni: l?.vni ?? -1,
-          counted: l?.counted === false ? 0 : 1,
-        });
+        const vms = `${tsv(l?.srcVm ?? '')}\t${tsv(l?.dstVm ?? '')}\t${tsv(l?.srcCloud ?? '')}\t${tsv(l?.dstCloud ?? '')}`;
+        flows.push(
+          `${head}\t${row}\t${src}\t${dst}\t${bytes}\t${packets}\t${flags}\t${vms}\t${l?.vni ?? -1}\t${l?.counted === false ? 0 : 1}\n`,
+        );
       });
     }
     // The flows first, the window row last: a window row says its flows are all in (a crash between the
     // two leaves flows that `windows` ignores until the window comes again and is stored whole).
     if (flows.length > 0)
-      await this.client.insert({ table: `${this.db}.sky_flows`, values: flows, format: 'JSONEachRow' });
+      await this.client.insert({
+        table: `${this.db}.sky_flows`,
+        columns: [...FLOW_COLUMNS],
+        values: Readable.from([flows.join('')], { objectMode: false }),
+        format: 'TabSeparated',
+      });
     await this.client.insert({
       table: `${this.db}.sky_windows`,
       values: fresh.map(({ doc }) => ({
@@ -206,6 +200,29 @@ export class ClickHouseStore implements WindowStore {
     const result = await this.client.query({ query, format: 'JSONEachRow' });
     return (await result.json()) as T[];
   }
+}
+
+const FLOW_COLUMNS = [
+  'window_id',
+  'start',
+  'host',
+  'row',
+  'src',
+  'dst',
+  'bytes',
+  'packets',
+  'flags',
+  'src_vm',
+  'dst_vm',
+  'src_cloud',
+  'dst_cloud',
+  'vni',
+  'counted',
+] as const;
+
+/** A string as a TabSeparated field: backslash, tab and newline escaped. */
+function tsv(text: string): string {
+  return /[\\\t\n]/.test(text) ? text.replace(/\\/g, '\\\\').replace(/\t/g, '\\t').replace(/\n/g, '\\n') : text;
 }
 
 function startOf(doc: WindowDocument): number {
