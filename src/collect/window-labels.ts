@@ -2,7 +2,7 @@ import { Attribution, type Endpoint } from '../../capture/attribution.js';
 import { FLOW_FLAG, type WindowDocument } from '../../capture/window-document.js';
 import { knownVms } from '../inventory/load-inventory.js';
 import type { Inventory } from '../inventory/schema.js';
-import type { FlowLabel, LabelledWindow } from '../store/window-store.js';
+import type { LabelledWindow } from '../store/window-store.js';
 import { endpointSide } from './aggregator.js';
 import { learnFromWindow } from './learn-window.js';
 
@@ -35,24 +35,21 @@ export class WindowLabeller {
 
   private label(doc: WindowDocument): LabelledWindow {
     learnFromWindow(this.attribution, doc, (h) => this.hostCloud.get(h));
-    const endpoints = doc.endpoints.map((e) => this.attribution.resolve(endpointSide(e)));
-    const labels: FlowLabel[] = doc.flows.map(([s, d, , , flags]) => {
-      const src = endpoints[s] as Endpoint;
-      const dst = endpoints[d] as Endpoint;
+    const resolved = doc.endpoints.map((e) => this.attribution.resolve(endpointSide(e)));
+    const counted = new Uint8Array(doc.flows.length);
+    doc.flows.forEach(([s, d, , , flags], row) => {
       const group = (flags & (FLOW_FLAG.broadcast | FLOW_FLAG.multicast)) !== 0;
-      const owner = [src.vm?.host, group ? undefined : dst.vm?.host].find(
-        (h) => h !== undefined && this.captured.has(h),
-      );
-      return {
-        srcVm: src.id,
-        dstVm: group ? '' : dst.id,
-        srcCloud: this.cloudOf(src),
-        dstCloud: group ? '' : this.cloudOf(dst),
-        vni: doc.endpoints[s]?.[4] ?? doc.endpoints[d]?.[4] ?? -1,
-        counted: owner === undefined || owner === doc.host,
-      };
+      const srcHost = (resolved[s] as Endpoint).vm?.host;
+      const dstHost = group ? undefined : (resolved[d] as Endpoint).vm?.host;
+      const owner =
+        srcHost !== undefined && this.captured.has(srcHost)
+          ? srcHost
+          : dstHost !== undefined && this.captured.has(dstHost)
+            ? dstHost
+            : undefined;
+      counted[row] = owner === undefined || owner === doc.host ? 1 : 0;
     });
-    return { doc, labels };
+    return { doc, endpoints: resolved.map((e) => ({ id: e.id, cloud: this.cloudOf(e) })), counted };
   }
 
   private cloudOf(e: Endpoint): string {

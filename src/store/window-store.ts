@@ -7,23 +7,16 @@ export interface TimeRange {
 }
 
 /**
- * What each flow row of a window is, as the aggregator that stored it attributed it: for queries and
- * rollups in the store. `graph` recounts from the rows themselves, with every window's knowledge.
+ * What each endpoint and flow row of a window is, as the aggregator that stored it attributed it: for
+ * queries and rollups in the store. `graph` recounts from the rows themselves, with every window's
+ * knowledge.
  */
-export interface FlowLabel {
-  srcVm: string;
-  dstVm: string;
-  srcCloud: string;
-  dstCloud: string;
-  vni: number;
-  /** False when another hypervisor's window counts this direction (its sender's). */
-  counted: boolean;
-}
-
 export interface LabelledWindow {
   doc: WindowDocument;
-  /** One per flow row of `doc`. */
-  labels: FlowLabel[];
+  /** Per entry of `doc.endpoints`: its VM's name (or the address's id) and cloud, '' where unknown. */
+  endpoints: { id: string; cloud: string }[];
+  /** Per flow row of `doc`: 0 when another hypervisor's window counts this direction (its sender's). */
+  counted: Uint8Array;
 }
 
 /** The history of windows, as `graph --since` reads a time range of it. */
