@@ -131,14 +131,33 @@ export function applyHistory(spec: Inventory, history: MoveRecord[]): Inventory 
   };
 }
 
-/** Where a VM ran at `time`: its cloud in the spec, followed through the moves up to then. */
+/**
+ * Where a VM ran at `time`: where its last move up to then took it; before its first move still held,
+ * where that move took it from (exact back to the moves pruned away); its cloud in the spec if it never
+ * moved.
+ */
 export function cloudAt(
   spec: Inventory,
   history: MoveRecord[],
   vm: string,
   time: number,
 ): string | undefined {
-  let cloud = spec.vms.find((x) => x.name === vm)?.cloud;
-  for (const m of history) if (m.vm === vm && m.at <= time) cloud = m.to;
-  return cloud;
+  let cloud: string | undefined;
+  for (const m of history) {
+    if (m.vm !== vm) continue;
+    if (m.at <= time) cloud = m.to;
+    else cloud ??= m.from;
+  }
+  return cloud ?? spec.vms.find((x) => x.name === vm)?.cloud;
+}
+
+/**
+ * The history without the moves made before `before`, except each VM's last one (where it runs now):
+ * what damping, a notice's placement and a restart need, so a long-running autopilot's state is bounded
+ * by its VMs and the moves of one damping period.
+ */
+export function pruneHistory(history: MoveRecord[], before: number): MoveRecord[] {
+  const last = new Map<string, MoveRecord>();
+  for (const m of history) last.set(m.vm, m);
+  return history.filter((m) => m.at >= before || last.get(m.vm) === m);
 }

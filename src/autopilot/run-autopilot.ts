@@ -9,6 +9,7 @@ import {
   applyHistory,
   cloudAt,
   moveKey,
+  pruneHistory,
   readState,
   writeState,
 } from './autopilot-state.js';
@@ -171,7 +172,11 @@ async function carryOut(
     history.push(record);
     appendMove(o.stateFile, record);
   });
-  const current = { ...state, history, pending: null };
+  const current = {
+    ...state,
+    history: pruneHistory(history, o.clock() - o.policy.dampingSeconds),
+    pending: null,
+  };
   writeState(o.stateFile, current);
   return current;
 }

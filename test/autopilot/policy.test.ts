@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { applyHistory, readState, writeState } from '../../src/autopilot/autopilot-state.js';
+import { applyHistory, cloudAt, readState, writeState } from '../../src/autopilot/autopilot-state.js';
 import { applyEvents, parseEvents } from '../../src/autopilot/events.js';
 import {
   type DecideInput,
@@ -11,6 +11,7 @@ import {
   POLICY_DEFAULTS,
   type PolicyOptions,
 } from '../../src/autopilot/policy.js';
+import { runAutopilot } from '../../src/autopilot/run-autopilot.js';
 import { windowGraph } from '../../src/autopilot/traffic-window.js';
 import type { Inventory } from '../../src/inventory/schema.js';
 import type { PlannerGraph } from '../../src/plan/read-graph.js';
@@ -462,5 +463,59 @@ describe('autopilot policy', () => {
     const again = await decide(input(state.history), { ...POLICY_DEFAULTS, maxMovesPerVm: 1000 });
     assert.equal(again.action, 'hold', again.reason);
     assert.deepEqual(again.moves, []);
+  });
+
+  it('a long-running autopilot keeps one damping period of moves and the last of each VM, and still knows where each ran', async () => {
+    const g = series(['a', 'b'], [['a', 'b']], 120, () => 5 * MB);
+    const s = spec(
+      [
+        ['a', 'A'],
+        ['b', 'B'],
+        ['x', 'A'],
+        ['y', 'A'],
+      ],
+      twoClouds(),
+    );
+    const policy = { ...POLICY_DEFAULTS, dampingSeconds: 3600 };
+    const now = 7200;
+    const file = join(tempDir(), 'autopilot.state.json');
+    // x went A -> B -> A -> B two hours ago and back to A half an hour ago; y went A -> B two hours ago.
+    const old = [
+      { vm: 'x', from: 'A', to: 'B', at: 100, round: 0 },
+      { vm: 'y', from: 'A', to: 'B', at: 150, round: 0 },
+      { vm: 'x', from: 'B', to: 'A', at: 200, round: 1 },
+      { vm: 'x', from: 'A', to: 'B', at: 250, round: 2 },
+      { vm: 'x', from: 'B', to: 'A', at: now - 1800, round: 3 },
+    ];
+    writeState(file, { history: old, lastRound: now - 1800, round: 4, pending: null, prediction: null });
+    await runAutopilot({
+      graph: async () => g,
+      spec: async () => s,
+      events: async () => [],
+      stateFile: file,
+      log: () => undefined,
+      window: { seconds: 3600, stat: 'p95', baselineSeconds: 3600 },
+      policy,
+      period: 3600,
+      clock: () => now,
+      once: true,
+      execute: {
+        run: async (plan, _round, moved) => {
+          for (const m of plan.moves) moved({ vm: m.vm, from: m.from, to: m.to });
+        },
+        resume: async () => undefined,
+      },
+      signal: new AbortController().signal,
+    });
+    const { history } = readState(file);
+    assert.deepEqual(
+      history.map((m) => `${m.vm} ${m.from}->${m.to}`),
+      ['y A->B', 'x B->A', history.at(-1)?.vm === 'a' ? 'a A->B' : 'b B->A'],
+      "the round moved a or b; of the moves before the period, only y's (its last) is left",
+    );
+    assert.equal(cloudAt(s, history, 'x', 300), 'B', 'before its first move kept, where that move left');
+    assert.equal(cloudAt(s, history, 'x', now), 'A');
+    assert.equal(cloudAt(s, history, 'y', 50), 'A', 'a notice before the pruned moves: an approximation');
+    assert.equal(cloudAt(s, history, 'y', now), 'B');
   });
 });
