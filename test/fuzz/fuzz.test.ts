@@ -21,7 +21,8 @@ describe(`fuzzing every parser for ${SECONDS} s (coverage-guided)`, () => {
         r.findings.map((f) => `${f.problem.split('\n')[0]} (${f.input.toString('base64').slice(0, 200)})`),
         [],
       );
-      assert.ok(r.inputs > 1000, `${r.inputs} inputs`);
+      // That it ran, not how fast: a loaded CI machine has done 22 inputs/s here (64 on a quiet one).
+      assert.ok(r.inputs > 300, `${r.inputs} inputs`);
       assert.ok(r.corpus > target.seeds().length, 'coverage found inputs beyond the seeds');
     });
 });
