@@ -1,4 +1,5 @@
 import { seededRng } from '../rng.js';
+import { recursiveBisection } from './bisection.js';
 import { coarsen } from './coarsen.js';
 import { fmRefine } from './fm-refine.js';
 import { initialAssignment } from './initial.js';
@@ -16,6 +17,8 @@ export interface MultilevelOptions {
   noise: number;
   /** Initial assignments tried on the coarsest graph per trial. */
   initialTries: number;
+  /** More initial assignments per trial by recursive bisection, where the level allows it. */
+  bisectionTries: number;
   /** Fiduccia-Mattheyses rounds per level. */
   fmRounds: number;
   /** Initial assignments refined down to the middle level before one is chosen. */
@@ -29,14 +32,15 @@ export const MULTILEVEL_DEFAULTS: MultilevelOptions = {
   refinePasses: 8,
   noise: 0.3,
   initialTries: 8,
+  bisectionTries: 4,
   fmRounds: 2,
   carried: 4,
 };
 
 /**
  * METIS-style multilevel partitioning with the placement cost as objective: coarsen by heavy-edge
- * matching, assign the coarsest graph greedily under capacities, then project back level by level with
- * greedy k-way refinement. Returns the cloud of each vertex of `finest`, or null when no trial found
+ * matching, assign the coarsest graph greedily under capacities (and by recursive bisection where every
+ * cloud may hold every vertex), then project back level by level with greedy k-way refinement. Returns the cloud of each vertex of `finest`, or null when no trial found
  * a feasible assignment.
  */
 export function multilevelPartition(
@@ -62,9 +66,12 @@ export function multilevelPartition(
     // predicts the final one poorly, and coarse levels are cheap to refine.
     const coarsest = levels.length - 1;
     const candidates: [number, Int32Array][] = [];
-    for (let i = 0; i < options.initialTries; i++) {
-      const top = levels[coarsest] as Level;
-      const candidate = initialAssignment(top, part, rng, t === 0 && i === 0 ? 0 : options.noise);
+    const top = levels[coarsest] as Level;
+    for (let i = 0; i < options.initialTries + options.bisectionTries; i++) {
+      const candidate =
+        i < options.initialTries
+          ? initialAssignment(top, part, rng, t === 0 && i === 0 ? 0 : options.noise)
+          : recursiveBisection(top, part, rng);
       if (candidate === null) continue;
       const used = loads(top, part, candidate);
       rebalance(top, part, candidate, used);

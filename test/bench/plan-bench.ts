@@ -14,7 +14,8 @@ import { cut, GRAPH_FAMILIES, graphJson, metisText } from './graph-families.js';
  * `npm run bench:plan`: (1) the heuristics against proven optima on 50 random instances, (2) `sky-plan plan`
  * end to end against gpmetis on five graph families of 100k vertices and ~500k edges with a pure edge-cut
  * objective, in the same run, paired by seed, (3) the time HiGHS needs to prove 60 VMs × 3 clouds optimal.
- * Options: --instances N (default 50), --vertices N (default 100000), --seeds N (default 5), --exact N (default 20).
+ * Options: --instances N (default 50), --vertices N (default 100000), --seeds N (default 5), --exact N (default 20),
+ * --families a,b (default all: geometric, mesh, power-law, communities, random).
  */
 const args = process.argv.slice(2);
 const option = (name: string, fallback: number) => {
@@ -80,7 +81,9 @@ if (option('--instances', 50) > 0) {
     `\n2. sky-plan plan --solver multilevel (CLI: read the graph JSON, solve, write the plan) against gpmetis on the same graph, k = ${k}, <= 3% imbalance, seeds 1-${seeds} paired with gpmetis -seed:\n`,
   );
   const rows: string[][] = [];
+  const only = args.includes('--families') ? args[args.indexOf('--families') + 1]?.split(',') : undefined;
   for (const [family, make] of Object.entries(GRAPH_FAMILIES)) {
+    if (only !== undefined && !only.includes(family)) continue;
     const cutRatios: number[] = [];
     const timeRatios: number[] = [];
     let rss = 0;
