@@ -78,6 +78,8 @@ export async function executePlan(plan: ExecutablePlan, o: ExecuteOptions): Prom
       seconds: wave.seconds,
       migrations: wave.migrations.map(({ vm, from, to }) => ({ vm, from, to })),
     });
+    // Every start of the wave on disk, with one fsync, before the first migration begins.
+    o.journal.writeAll(wave.migrations.map((m) => ({ type: 'start', vm: m.vm, from: m.from, to: m.to })));
     const results = await Promise.all(wave.migrations.map((m) => runOne(m, o)));
     wave.migrations.forEach((m, i) => {
       if (results[i] === true) {
@@ -89,7 +91,7 @@ export async function executePlan(plan: ExecutablePlan, o: ExecuteOptions): Prom
     if (o.onFailure === 'stop') break;
     for (const m of wave.migrations.filter((_, i) => results[i] !== true)) {
       skipped.add(m.vm);
-      o.journal.write({ type: 'skipped', vm: m.vm, reason: '--on-failure skip' });
+      o.journal.record({ type: 'skipped', vm: m.vm, reason: '--on-failure skip' });
     }
     waves = pendingSchedule(base, position, target, skipped);
     next = -1;
@@ -100,8 +102,8 @@ export async function executePlan(plan: ExecutablePlan, o: ExecuteOptions): Prom
   return ok;
 }
 
+/** One migration whose start the journal holds. */
 async function runOne(m: Migration, o: ExecuteOptions): Promise<boolean> {
-  o.journal.write({ type: 'start', vm: m.vm, from: m.from, to: m.to });
   o.events({ type: 'start', vm: m.vm, from: m.from, to: m.to });
   const started = performance.now();
   let dedup: DedupReport | undefined;
@@ -116,7 +118,7 @@ async function runOne(m: Migration, o: ExecuteOptions): Promise<boolean> {
     );
   } catch (err) {
     const error = err instanceof MigrationFailed ? err.message : `${m.vm}: ${(err as Error).message}`;
-    o.journal.write({ type: 'failed', vm: m.vm, from: m.from, to: m.to, error });
+    o.journal.record({ type: 'failed', vm: m.vm, from: m.from, to: m.to, error });
     o.events({ type: 'failed', vm: m.vm, from: m.from, to: m.to, error });
     return false;
   }
@@ -125,7 +127,7 @@ async function runOne(m: Migration, o: ExecuteOptions): Promise<boolean> {
   if (warning !== undefined) o.events({ type: 'warning', vm: m.vm, message: warning });
   const seconds = (performance.now() - started) / 1000;
   const done = { vm: m.vm, from: m.from, to: m.to, seconds, ...(dedup === undefined ? {} : { dedup }) };
-  o.journal.write({ type: 'done', ...done });
+  o.journal.record({ type: 'done', ...done });
   o.events({ type: 'done', ...done });
   return true;
 }

@@ -13,8 +13,11 @@ export type JournalEntry =
   | { type: 'end'; ok: boolean };
 
 /**
- * The executor's write-ahead record: one JSON line per step, written and fsynced before the step
- * (start) and after it (done/failed), so a run killed at any instant can be resumed.
+ * The executor's write-ahead record: one JSON line per step, so a run killed at any instant can be
+ * resumed. What comes before an action (begin, start, a storage step) is fsynced before the action; what
+ * records an outcome (done, failed, skipped) is only written: a process killed keeps it in the page
+ * cache, and one lost with the machine leaves a start without its end, which a resume settles with the
+ * driver as it settles any migration left open.
  */
 export class Journal {
   private readonly fd: number;
@@ -27,12 +30,25 @@ export class Journal {
     }
   }
 
+  /** Written and on disk before it returns. */
   write(entry: JournalEntry): void {
-    writeSync(this.fd, `${JSON.stringify({ time: new Date().toISOString(), ...entry })}\n`);
+    this.record(entry);
     fsyncSync(this.fd);
   }
 
+  /** Written and on disk, one fsync for all: a wave's starts. */
+  writeAll(entries: JournalEntry[]): void {
+    for (const e of entries) this.record(e);
+    fsyncSync(this.fd);
+  }
+
+  /** Written, for an outcome: on disk with the next write, or when the journal is closed. */
+  record(entry: JournalEntry): void {
+    writeSync(this.fd, `${JSON.stringify({ time: new Date().toISOString(), ...entry })}\n`);
+  }
+
   close(): void {
+    fsyncSync(this.fd);
     closeSync(this.fd);
   }
 }

@@ -24,6 +24,8 @@ class FakeDriver implements MigrationDriver {
   readonly at = new Map<string, string>();
   readonly migrated: string[] = [];
   readonly reconciled: string[] = [];
+  /** When set, each migration checks that the journal there holds its start before it begins. */
+  journal: string | undefined;
 
   constructor(
     placement: Record<string, string>,
@@ -38,6 +40,15 @@ class FakeDriver implements MigrationDriver {
   }
 
   async migrate(m: Migration, progress: (p: MigrationProgress) => void): Promise<DedupReport | undefined> {
+    if (this.journal !== undefined) {
+      const starts = readFileSync(this.journal, 'utf8')
+        .split('\n')
+        .filter((l) => l.includes('"type":"start"'));
+      assert.ok(
+        starts.some((l) => (JSON.parse(l) as { vm: string }).vm === m.vm),
+        `${m.vm}: its start is journaled before it begins`,
+      );
+    }
     await new Promise((resolve) => setImmediate(resolve)); // a migration takes time: timers run meanwhile
     assert.equal(this.at.get(m.vm), m.from, `${m.vm} migrates from where it runs`);
     progress({ transferred: 1, remaining: 0, total: 1, bytesPerSecond: 1, dirtyPagesPerSecond: 0 });
@@ -187,6 +198,17 @@ describe('executePlan with a fake driver (orchestration only)', { timeout: 10_00
       'a skipped VM is not tried again',
     );
     assert.deepEqual(events.at(-1), { type: 'end', ok: false, done: 3, failed: ['v3'] });
+  });
+
+  it('journals each start before its migration begins, and each outcome after it', async () => {
+    const driver = new FakeDriver(placedInA(), new Set(['v3']));
+    driver.journal = join(tempDir(), 'plan.journal');
+    const { journal } = await run(driver, { journal: driver.journal, onFailure: 'skip' });
+    for (const vm of VMS) {
+      const start = journal.findIndex((e) => e.type === 'start' && e.vm === vm);
+      const end = journal.findIndex((e) => (e.type === 'done' || e.type === 'failed') && e.vm === vm);
+      assert.ok(start > 0 && end > start, `${vm}: start at ${start}, outcome at ${end}`);
+    }
   });
 
   it('--resume: settles the migration a crash left open, never repeats a finished one, moves the rest', async () => {
