@@ -1,16 +1,15 @@
 // @integration: needs root (veths), tcpreplay and nats-server (a 3-node JetStream cluster)
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { gunzipSync } from 'node:zlib';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import type { GraphDocument } from '../../src/graph/graph-model.js';
 import { fixture, runCli, tempDir } from '../helpers.js';
 import { Background } from './background.js';
 import { NatsCluster } from './servers.js';
-import { VethPair } from './veth.js';
+import { captureOn, clusterPcap, VethPair } from './veth.js';
 
 const edges = (doc: Pick<GraphDocument, 'edges'>) =>
   new Map(doc.edges.map((e) => [`${e.source}>${e.target}`, [e.bytes, e.packets]]));
@@ -30,28 +29,23 @@ describe('sky-plan capture --to nats:// (root)', () => {
     nats = await NatsCluster.start(join(dir, 'nats'), 3, 'collector', 's3cret-nats');
     const creds = join(dir, 'nats.creds');
     writeFileSync(creds, 'collector:s3cret-nats\n');
-    const pcap = join(dir, 'cluster.pcap');
-    writeFileSync(pcap, gunzipSync(readFileSync(fixture('cluster', 'cluster.pcap.gz'))));
+    const pcap = clusterPcap(dir);
     const inventory = fixture('cluster', 'inventory.yaml');
     veth = new VethPair(`skn${tag}`, `skm${tag}`);
     const spool = join(dir, 'spool');
-    const capture = new Background([
-      'capture',
-      '-i',
-      veth.capture,
-      '--window',
-      '1s',
-      '--host',
-      'hv-test',
-      '--to',
-      `${nats.url}/CAPTURE`,
-      '--nats-creds',
-      creds,
-      '--nats-replicas',
-      '3',
-      '--spool',
-      spool,
-    ]);
+    const capture = new Background(
+      captureOn(
+        veth,
+        '--to',
+        `${nats.url}/CAPTURE`,
+        '--nats-creds',
+        creds,
+        '--nats-replicas',
+        '3',
+        '--spool',
+        spool,
+      ),
+    );
     await capture.waitFor(/capturing on/);
     veth.replay(pcap);
     await new Promise((r) => setTimeout(r, 1500));

@@ -7,7 +7,7 @@ import { gunzipSync } from 'node:zlib';
 import type { GraphDocument } from '../../src/graph/graph-model.js';
 import { fixture, runCli, tempDir } from '../helpers.js';
 import { aggregatorUrl, Background, readWindowFiles } from './background.js';
-import { replayableCopies, VethPair } from './veth.js';
+import { captureOn, clusterPcap, replayableCopies, VethPair } from './veth.js';
 
 const edges = (doc: Pick<GraphDocument, 'edges'>) =>
   new Map(doc.edges.map((e) => [`${e.source}>${e.target}`, [e.bytes, e.packets]]));
@@ -29,25 +29,12 @@ describe('sky-plan capture on a veth (root)', () => {
 
   it('tcpreplay of the cluster fixture: the captured windows make the same graph as analyze', async () => {
     const dir = tempDir();
-    const pcap = join(dir, 'cluster.pcap');
-    writeFileSync(pcap, gunzipSync(readFileSync(fixture('cluster', 'cluster.pcap.gz'))));
+    const pcap = clusterPcap(dir);
     const inventory = fixture('cluster', 'inventory.yaml');
     const veth = new VethPair(`skr${tag}`, `skc${tag}`);
     pairs.push(veth);
     const out = join(dir, 'windows');
-    const capture = new Background([
-      'capture',
-      '-i',
-      veth.capture,
-      '--window',
-      '1s',
-      '--host',
-      'hv-test',
-      '--out',
-      out,
-      '--pcap-dir',
-      join(dir, 'frames'),
-    ]);
+    const capture = new Background(captureOn(veth, '--out', out, '--pcap-dir', join(dir, 'frames')));
     await capture.waitFor(/capturing on/);
     const sent = veth.replay(pcap);
     await sleep(1500);

@@ -1,5 +1,8 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { fixture } from '../helpers.js';
 
 export const ip = (...args: string[]) => execFileSync('ip', args, { stdio: 'pipe' });
 
@@ -62,3 +65,22 @@ export function readGraph(path: string): {
 } {
   return JSON.parse(readFileSync(path, 'utf8'));
 }
+
+/** The cluster fixture as a plain pcap in `dir`, which tcpreplay reads. */
+export function clusterPcap(dir: string): string {
+  const pcap = join(dir, 'cluster.pcap');
+  writeFileSync(pcap, gunzipSync(readFileSync(fixture('cluster', 'cluster.pcap.gz'))));
+  return pcap;
+}
+
+/** `sky-plan capture` on the veth's capture end in 1 s windows, as hypervisor hv-test. */
+export const captureOn = (veth: VethPair, ...extra: string[]) => [
+  'capture',
+  '-i',
+  veth.capture,
+  '--window',
+  '1s',
+  '--host',
+  'hv-test',
+  ...extra,
+];
