@@ -40,8 +40,8 @@ export const MULTILEVEL_DEFAULTS: MultilevelOptions = {
 /**
  * METIS-style multilevel partitioning with the placement cost as objective: coarsen by heavy-edge
  * matching, assign the coarsest graph greedily under capacities (and by recursive bisection where every
- * cloud may hold every vertex), then project back level by level with greedy k-way refinement. Returns the cloud of each vertex of `finest`, or null when no trial found
- * a feasible assignment.
+ * cloud may hold every vertex), then project back level by level with greedy k-way refinement. Returns
+ * the cloud of each vertex of `finest`, or null when no trial found a feasible assignment.
  */
 export function multilevelPartition(
   finest: Level,
