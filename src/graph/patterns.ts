@@ -1,6 +1,7 @@
 import type { Communities } from './communities.js';
 import type { GraphView } from './graph-view.js';
 import { type MembershipChange, membershipChanges } from './membership.js';
+import { PairTable } from './pair-table.js';
 import { segmentPhases, type WindowShape } from './phases.js';
 
 export const PATTERNS = [
@@ -83,7 +84,8 @@ export function classifyPatterns(graph: GraphView, found: Communities, window?: 
   const communities: CommunityPattern[] = [];
   for (const [id, { members, own, external, outside }] of [...groups].sort((a, b) => a[0] - b[0])) {
     const community = classify(id, members.sort(), own, external);
-    if (window !== null && window !== undefined) community.phases = phases(id, own, outside, window.seconds);
+    if (window !== null && window !== undefined)
+      community.phases = phases(id, own, outside, window.seconds, community);
     // One or two members say nothing about a shape, unless they mostly serve external peers.
     if (members.length >= 3 || community.pattern === 'client-server') communities.push(community);
   }
@@ -101,23 +103,22 @@ function classify(id: number, members: string[], own: Edge[], external: number):
   const index = new Map(members.map((m, i) => [m, i]));
   const internal = own.reduce((s, e) => s + e.bytes, 0);
   // Undirected weights (key lo * n + hi), and bytes per direction (key from * n + to).
-  const pair = new Map<number, number>();
-  const directed = new Map<number, number>();
+  const pair = new PairTable(own.length);
+  const directed = new PairTable(own.length);
   for (const e of own) {
     const a = index.get(e.source) as number;
     const b = index.get(e.target) as number;
-    const key = Math.min(a, b) * n + Math.max(a, b);
-    pair.set(key, (pair.get(key) ?? 0) + e.bytes);
-    directed.set(a * n + b, (directed.get(a * n + b) ?? 0) + e.bytes);
+    pair.add(Math.min(a, b) * n + Math.max(a, b), e.bytes);
+    directed.add(a * n + b, e.bytes);
   }
   const strength = new Float64Array(n);
   const degree = new Int32Array(n);
-  for (const [key, w] of pair) {
+  pair.forEach((key, w) => {
     for (const v of [Math.floor(key / n), key % n]) {
       strength[v] = (strength[v] as number) + w;
       degree[v] = (degree[v] as number) + 1;
     }
-  }
+  });
   // Control plane: light traffic (a tenth of the mean) with at least half of the others.
   const mean = (2 * internal) / n;
   const isControl = (v: number) =>
@@ -126,10 +127,10 @@ function classify(id: number, members: string[], own: Edge[], external: number):
   const inCore = new Uint8Array(n);
   for (const v of core) inCore[v] = 1;
   const corePairs: Link[] = [];
-  for (const [key, w] of pair) {
+  pair.forEach((key, w) => {
     const [a, b] = [Math.floor(key / n), key % n];
     if (inCore[a] && inCore[b]) corePairs.push([a, b, w]);
-  }
+  });
   // Edges that matter: at least 1% of the heaviest pair (keeps keep-alives from blurring the shape).
   const heaviest = corePairs.reduce((top, [, , w]) => Math.max(top, w), 0);
   const links = corePairs.filter(([, , w]) => w >= 0.01 * heaviest);
@@ -140,7 +141,7 @@ function classify(id: number, members: string[], own: Edge[], external: number):
   const inShape = (v: number) => inCore[v] === 1 && (links.length === 0 || linked[v] === 1);
   const shaped = core.filter(inShape);
   const control = members.filter((_, v) => !inShape(v));
-  const sent = (a: number, b: number) => directed.get(a * n + b) ?? 0;
+  const sent = (a: number, b: number) => directed.get(a * n + b);
   const scores = scorePatterns(n, shaped, links, sent, external / Math.max(1, external + internal));
   const [best, score] = (Object.entries(scores) as [PatternName, number][]).sort(
     (a, b) => b[1] - a[1],
@@ -264,17 +265,25 @@ const MAX_PHASE_WINDOWS = 100_000;
 
 /**
  * The community's phases: each window is named by its own traffic, segmentPhases cuts the run of
- * windows, and each phase is named by its traffic as a whole. `outside`: edges to external peers.
+ * windows, and each phase is named by its traffic as a whole. `outside`: edges to external peers;
+ * `whole`: the community named by all its traffic.
  */
-function phases(id: number, own: Edge[], outside: Edge[], seconds: number): Phase[] {
+function phases(id: number, own: Edge[], outside: Edge[], seconds: number, whole: CommunityPattern): Phase[] {
   let first = Number.POSITIVE_INFINITY;
   let last = Number.NEGATIVE_INFINITY;
+  // Whether the windows hold every byte (no history dropped by --retain): a phase of all of them, where
+  // every member has traffic of its own, is then the community's whole traffic, already named.
+  let complete = true;
   for (const edges of [own, outside])
-    for (const e of edges)
-      for (const [start] of e.windows?.series ?? []) {
+    for (const e of edges) {
+      let bytes = 0;
+      for (const [start, b] of e.windows?.series ?? []) {
         first = Math.min(first, start);
         last = Math.max(last, start);
+        bytes += b;
       }
+      if (bytes !== e.bytes) complete = false;
+    }
   if (first > last || !(seconds > 0)) return [];
   const count = Math.round((last - first) / seconds) + 1;
   if (count > MAX_PHASE_WINDOWS) return [];
@@ -291,6 +300,14 @@ function phases(id: number, own: Edge[], outside: Edge[], seconds: number): Phas
     return { bytes, pattern: bytes === 0 ? '' : named(w.own, w.external).pattern };
   });
   return segmentPhases(shapes).map(([from, to]) => {
+    const span = { start: first + from * seconds, end: first + to * seconds };
+    if (complete && from === 0 && to === count && membersOf(own).length === whole.members.length)
+      return {
+        ...span,
+        bytes: whole.bytes + whole.externalBytes,
+        pattern: whole.pattern,
+        confidence: whole.confidence,
+      };
     const sum = new Map<string, Edge>();
     let external = 0;
     for (const w of inWindow.slice(from, to)) {
@@ -304,8 +321,7 @@ function phases(id: number, own: Edge[], outside: Edge[], seconds: number): Phas
     }
     const c = named([...sum.values()], external);
     return {
-      start: first + from * seconds,
-      end: first + to * seconds,
+      ...span,
       bytes: c.bytes + external,
       pattern: c.pattern,
       confidence: c.confidence,
