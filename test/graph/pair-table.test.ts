@@ -17,7 +17,9 @@ describe('PairTable', () => {
     }
     assert.equal(table.size, map.size);
     const seen = new Map<number, number>();
-    table.forEach((key, sum) => seen.set(key, sum));
+    table.forEach((key, sum) => {
+      seen.set(key, sum);
+    });
     assert.deepEqual(
       new Map([...seen].sort((a, b) => a[0] - b[0])),
       new Map([...map].sort((a, b) => a[0] - b[0])),
