@@ -302,7 +302,7 @@ describe('sky-plan tunnel with real QEMU migrations', { timeout: 600_000 }, () =
     );
   });
 
-  it('fingerprint: identical guests measure as similar, and the planner uses the sketches', async () => {
+  it('fingerprint: identical guests measure as similar, and the planner uses the sketches', async (t) => {
     const sketches = ['g1', 'g2'].map((name) => {
       const out = join(dir, `${name}.sketch.json`);
       const r = runCli(['fingerprint', '--qmp', join(dir, `${name}.dest.qmp`), '--name', name, '--out', out]);
@@ -311,7 +311,12 @@ describe('sky-plan tunnel with real QEMU migrations', { timeout: 600_000 }, () =
     });
     assert.equal(sketches[0]?.pages, (128 * 2 ** 20) / 4096);
     const similarity = measuredSimilarity(sketches);
-    assert.ok(similarity > 0.7, `identical guests share ${similarity} of their content`);
+    t.diagnostic(`similarity ${similarity.toFixed(3)}`);
+    // Two guests booted from one image share most of their non-zero pages, not all (free memory, timers):
+    // 0.714-0.722 in three runs here, and 0.6998 once in CI, where 0.7 was the bound (a bottom-k estimate
+    // with k = 1024 carries about 0.02 of noise). Pages hashed wrongly or read from the wrong place share
+    // next to nothing.
+    assert.ok(similarity > 0.5, `identical guests share ${similarity} of their content`);
     // The planner measures the image's similarity from them.
     const graph = join(dir, 'sk-graph.json');
     const nodes = ['g1', 'g2'].map((id) => ({ id, kind: 'vm', cloud: 'a', vcpus: 1, memoryGiB: 0.125 }));
