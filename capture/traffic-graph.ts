@@ -1,5 +1,6 @@
 import type { Attribution, Endpoint, NodeKind } from './attribution.js';
 import type { FlowConsumer } from './capture-session.js';
+import { countedHere } from './counting-host.js';
 import { GROUP } from './decode/packet.js';
 import { type FlowRecord, flowRecord, flowSide } from './flow-record.js';
 import type { FlowTable } from './flow-table.js';
@@ -198,13 +199,7 @@ export class TrafficGraph {
       receiver === undefined
         ? undefined
         : (this.announcedHost(receiver.id, until, receiver.host) ?? receiver.host);
-    const owner =
-      senderHost !== undefined && this.capturedHosts.has(senderHost)
-        ? senderHost
-        : receiverHost !== undefined && this.capturedHosts.has(receiverHost)
-          ? receiverHost
-          : undefined;
-    return owner === undefined || owner === capture.host;
+    return countedHere(capture.host, senderHost, receiverHost, this.capturedHosts);
   }
 
   private edge(source: number, target: number): TrafficEdge {

@@ -1,4 +1,5 @@
 import { Attribution, type Endpoint } from '../../capture/attribution.js';
+import { countedHere } from '../../capture/counting-host.js';
 import { FLOW_FLAG, type WindowDocument } from '../../capture/window-document.js';
 import { knownVms } from '../inventory/load-inventory.js';
 import type { Inventory } from '../inventory/schema.js';
@@ -41,13 +42,7 @@ export class WindowLabeller {
       const group = (flags & (FLOW_FLAG.broadcast | FLOW_FLAG.multicast)) !== 0;
       const srcHost = (resolved[s] as Endpoint).vm?.host;
       const dstHost = group ? undefined : (resolved[d] as Endpoint).vm?.host;
-      const owner =
-        srcHost !== undefined && this.captured.has(srcHost)
-          ? srcHost
-          : dstHost !== undefined && this.captured.has(dstHost)
-            ? dstHost
-            : undefined;
-      counted[row] = owner === undefined || owner === doc.host ? 1 : 0;
+      counted[row] = countedHere(doc.host, srcHost, dstHost, this.captured) ? 1 : 0;
     });
     return { doc, endpoints: resolved.map((e) => ({ id: e.id, cloud: this.cloudOf(e) })), counted };
   }
